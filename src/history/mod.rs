@@ -1,0 +1,12 @@
+//! The job history: a crash-safe JSON Lines store, queries over it, StableNew import and
+//! export to JSON Lines, CSV and AUTOMATIC1111 infotext.
+
+pub mod export;
+pub mod import;
+pub mod query;
+pub mod store;
+
+pub use export::*;
+pub use import::*;
+pub use query::*;
+pub use store::*;

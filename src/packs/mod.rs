@@ -1,0 +1,285 @@
+//! Prompt packs: the types, loading one pack, and discovering every pack in a folder.
+//!
+//! One file per format (`txt`, `tsv`, `keyed_json`, `unified_json`, `styles_csv`), the inline
+//! prompt syntax in `syntax`, companion merging and the folder scan in `discover`.
+
+mod discover;
+mod error;
+pub mod keyed_json;
+pub mod styles_csv;
+pub mod syntax;
+pub mod tsv;
+pub mod txt;
+pub mod unified_json;
+
+pub use discover::{DiscoveredPacks, discover_packs, load_pack};
+pub use error::{PackError, PackErrorKind};
+pub use syntax::{Embedding, Lora, PromptTokens, normalize_matrix_name, parse_prompt_tokens};
+
+use crate::run_config::GenerationSettings;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+/// Files larger than this are refused.
+pub const MAX_PACK_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Which file format a pack's prompts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackFormat {
+    /// `{"prompts": {key: text | {"prompt", "negative_prompt"}}}`
+    KeyedJson,
+    /// StableNew v2.6 `{"pack_data": {"slots": [...]}, "preset_data": {...}}`
+    UnifiedJson,
+    /// StableNew `.txt` blocks.
+    Txt,
+    /// `positive<TAB>negative` lines.
+    Tsv,
+    /// AUTOMATIC1111 `styles.csv`.
+    StylesCsv,
+}
+
+impl PackFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackFormat::KeyedJson => "keyed-json",
+            PackFormat::UnifiedJson => "unified-json",
+            PackFormat::Txt => "txt",
+            PackFormat::Tsv => "tsv",
+            PackFormat::StylesCsv => "styles-csv",
+        }
+    }
+}
+
+impl fmt::Display for PackFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One prompt of a pack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackPrompt {
+    /// The key a RunConfig names it by: the entry name (keyed JSON, styles.csv) or the
+    /// 1-based row number as a string (.txt, .tsv, unified .json slots).
+    pub key: String,
+    /// An optional display name (a unified slot's `name`).
+    pub label: Option<String>,
+    pub positive: String,
+    pub negative: String,
+    /// LoRAs named in the positive or negative text (or a unified slot's `loras`).
+    pub loras: Vec<Lora>,
+    /// Embeddings named in the positive or negative text.
+    pub embeddings: Vec<Embedding>,
+    /// `[[name]]` matrix token names, as written, first occurrence order.
+    pub matrix_tokens: Vec<String>,
+    /// `__name__` wildcard names, first occurrence order.
+    pub wildcards: Vec<String>,
+    /// 1-based line in the source file where the prompt starts, where known.
+    pub line: Option<usize>,
+}
+
+impl PackPrompt {
+    /// Builds a prompt from its texts, parsing LoRAs, embeddings, matrix tokens and wildcards.
+    pub fn from_texts(
+        key: impl Into<String>,
+        positive: impl Into<String>,
+        negative: impl Into<String>,
+        line: Option<usize>,
+    ) -> Result<PackPrompt, PackErrorKind> {
+        let positive = positive.into();
+        let negative = negative.into();
+        let mut tokens = parse_prompt_tokens(&positive)?;
+        tokens.merge(parse_prompt_tokens(&negative)?);
+        Ok(PackPrompt {
+            key: key.into(),
+            label: None,
+            positive,
+            negative,
+            loras: tokens.loras,
+            embeddings: tokens.embeddings,
+            matrix_tokens: tokens.matrix_tokens,
+            wildcards: tokens.wildcards,
+            line,
+        })
+    }
+
+    /// The first few words of the positive prompt, with markup left out, for labels.
+    pub fn summary(&self, max_chars: usize) -> String {
+        let mut out = String::new();
+        for word in self.positive.split_whitespace() {
+            if word.starts_with('<') || word.starts_with("(<") {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+            if out.chars().count() >= max_chars {
+                let cut: String = out.chars().take(max_chars).collect();
+                return format!("{}…", cut.trim_end());
+            }
+        }
+        out
+    }
+}
+
+/// A `[[name]]` matrix slot of a unified pack: the values the token takes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatrixSlot {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+/// The matrix settings of a unified pack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MatrixConfig {
+    pub enabled: bool,
+    pub mode: String,
+    pub limit: u32,
+    pub slots: Vec<MatrixSlot>,
+}
+
+/// Generation defaults a pack carries (StableNew `preset_data.txt2img`, or the stage settings
+/// of a v1 companion `.json`). Only the settings the pack names are set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackDefaults {
+    pub model: Option<String>,
+    pub sampler: Option<String>,
+    pub scheduler: Option<String>,
+    pub steps: Option<u32>,
+    pub cfg_scale: Option<f64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub seed: Option<i64>,
+    pub batch_size: Option<u32>,
+    pub batch_count: Option<u32>,
+    pub clip_skip: Option<u32>,
+}
+
+impl PackDefaults {
+    /// True when the pack sets no setting at all.
+    pub fn is_empty(&self) -> bool {
+        *self == PackDefaults::default()
+    }
+
+    /// Overwrites the settings the pack names, keeps the others.
+    pub fn apply_to(&self, settings: &mut GenerationSettings) {
+        if let Some(v) = &self.model {
+            settings.model = v.clone();
+        }
+        if let Some(v) = &self.sampler {
+            settings.sampler = v.clone();
+        }
+        if let Some(v) = &self.scheduler {
+            settings.scheduler = v.clone();
+        }
+        if let Some(v) = self.steps {
+            settings.steps = v;
+        }
+        if let Some(v) = self.cfg_scale {
+            settings.cfg_scale = v;
+        }
+        if let Some(v) = self.width {
+            settings.width = v;
+        }
+        if let Some(v) = self.height {
+            settings.height = v;
+        }
+        if let Some(v) = self.seed {
+            settings.seed = v;
+        }
+        if let Some(v) = self.batch_size {
+            settings.batch_size = v;
+        }
+        if let Some(v) = self.batch_count {
+            settings.batch_count = v;
+        }
+        if let Some(v) = self.clip_skip {
+            settings.clip_skip = v;
+        }
+    }
+
+    /// Reads the settings from a StableNew `txt2img` object (`sampler_name`, `n_iter`, ...).
+    /// Unknown or ill-typed fields are ignored.
+    pub fn from_txt2img(obj: &serde_json::Map<String, serde_json::Value>) -> PackDefaults {
+        use serde_json::Value;
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
+        let u = |k: &str| {
+            obj.get(k)
+                .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        PackDefaults {
+            model: s("model").or_else(|| s("sd_model_checkpoint")).filter(|m| !m.is_empty()),
+            sampler: s("sampler_name").or_else(|| s("sampler")),
+            scheduler: s("scheduler"),
+            steps: u("steps"),
+            cfg_scale: obj.get("cfg_scale").and_then(Value::as_f64),
+            width: u("width"),
+            height: u("height"),
+            seed: obj.get("seed").and_then(Value::as_i64),
+            batch_size: u("batch_size"),
+            batch_count: u("batch_count").or_else(|| u("n_iter")),
+            clip_skip: u("clip_skip"),
+        }
+    }
+}
+
+/// A prompt pack: one stem in the packs folder, from one or more companion files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PromptPack {
+    /// The file stem, case and spaces kept.
+    pub id: String,
+    /// Display name (a unified pack's `pack_data.name`, a keyed pack's `name`, else the id).
+    pub name: String,
+    /// Every file the pack was read from (prompts file first).
+    pub paths: Vec<PathBuf>,
+    /// The format its prompts came from.
+    pub format: Option<PackFormat>,
+    /// Generation defaults, from the `.json` companion where there is one.
+    pub defaults: PackDefaults,
+    /// Matrix slots of a unified pack.
+    pub matrix: Option<MatrixConfig>,
+    /// Prompts in file order.
+    pub prompts: Vec<PackPrompt>,
+}
+
+impl PromptPack {
+    /// The prompt keys, in file order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.prompts.iter().map(|p| p.key.as_str()).collect()
+    }
+
+    /// The prompt with this key.
+    pub fn get(&self, key: &str) -> Option<&PackPrompt> {
+        self.prompts.iter().find(|p| p.key == key)
+    }
+
+    /// The format as text, `"?"` when unknown.
+    pub fn format_name(&self) -> &'static str {
+        self.format.map_or("?", PackFormat::as_str)
+    }
+}
+
+/// What one format parser returns for one file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedFile {
+    /// Display name the file declares, if any.
+    pub name: Option<String>,
+    pub prompts: Vec<PackPrompt>,
+    pub defaults: PackDefaults,
+    pub matrix: Option<MatrixConfig>,
+}
+
+/// Fails with `DuplicateKey` (naming the line of the second one) when two prompts share a key.
+pub(crate) fn check_unique_keys(prompts: &[PackPrompt]) -> Result<(), (Option<usize>, PackErrorKind)> {
+    let mut seen = std::collections::HashSet::with_capacity(prompts.len());
+    for p in prompts {
+        if !seen.insert(p.key.as_str()) {
+            return Err((p.line, PackErrorKind::DuplicateKey(p.key.clone())));
+        }
+    }
+    Ok(())
+}

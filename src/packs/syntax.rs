@@ -1,0 +1,217 @@
+//! The inline prompt syntax shared by every format: `<lora:name:weight>`,
+//! `<embedding:name>`, `(<embedding:name>:weight)`, `[[matrix]]` and `__wildcard__`.
+
+use super::PackErrorKind;
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::sync::LazyLock;
+
+/// A LoRA named in a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lora {
+    pub name: String,
+    pub weight: f32,
+}
+
+/// A textual-inversion embedding named in a prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Embedding {
+    pub name: String,
+    pub weight: f32,
+}
+
+/// Every special token found in one text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PromptTokens {
+    pub loras: Vec<Lora>,
+    pub embeddings: Vec<Embedding>,
+    pub matrix_tokens: Vec<String>,
+    pub wildcards: Vec<String>,
+}
+
+impl PromptTokens {
+    /// Appends `other`'s tokens, keeping the first occurrence of each matrix/wildcard name.
+    pub fn merge(&mut self, other: PromptTokens) {
+        self.loras.extend(other.loras);
+        self.embeddings.extend(other.embeddings);
+        for m in other.matrix_tokens {
+            if !self.matrix_tokens.contains(&m) {
+                self.matrix_tokens.push(m);
+            }
+        }
+        for w in other.wildcards {
+            if !self.wildcards.contains(&w) {
+                self.wildcards.push(w);
+            }
+        }
+    }
+}
+
+/// The kind of a marked span of prompt text (for highlighting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Lora,
+    Embedding,
+    Matrix,
+    Wildcard,
+}
+
+static TOKEN_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\(<embedding:(?P<wemb>[^<>:]+)>:(?P<wembw>[^)]*)\)",
+        r"|<embedding:(?P<emb>[^<>]+)>",
+        r"|<lora:(?P<lora>[^<>]*)>",
+        r"|\[\[(?P<matrix>[A-Za-z0-9_\- ]+)\]\]",
+        r"|__(?P<wild>[A-Za-z0-9][A-Za-z0-9_\-/.]*?)__",
+    ))
+    .expect("token regex is valid")
+});
+
+fn parse_weight(text: &str) -> Option<f32> {
+    let w: f32 = text.trim().parse().ok()?;
+    w.is_finite().then_some(w)
+}
+
+/// Finds the LoRAs, embeddings, matrix tokens and wildcards of one prompt text.
+///
+/// `<lora:name>` has weight 1.0; `<lora:name:x>` with a non-numeric `x` is an error.
+pub fn parse_prompt_tokens(text: &str) -> Result<PromptTokens, PackErrorKind> {
+    let mut tokens = PromptTokens::default();
+    if !text.contains(['<', '[', '_']) {
+        return Ok(tokens);
+    }
+    for caps in TOKEN_RE.captures_iter(text) {
+        if let Some(name) = caps.name("wemb") {
+            let raw = &caps["wembw"];
+            let weight = parse_weight(raw).ok_or_else(|| PackErrorKind::BadEmbeddingWeight {
+                name: name.as_str().to_owned(),
+                weight: raw.to_owned(),
+            })?;
+            tokens.embeddings.push(Embedding {
+                name: name.as_str().trim().to_owned(),
+                weight,
+            });
+        } else if let Some(name) = caps.name("emb") {
+            tokens.embeddings.push(Embedding {
+                name: name.as_str().trim().to_owned(),
+                weight: 1.0,
+            });
+        } else if let Some(body) = caps.name("lora") {
+            let mut parts = body.as_str().split(':');
+            let name = parts.next().unwrap_or_default().trim().to_owned();
+            let weight = match parts.next() {
+                None => 1.0,
+                Some(raw) => parse_weight(raw).ok_or_else(|| PackErrorKind::BadLoraWeight {
+                    name: name.clone(),
+                    weight: raw.to_owned(),
+                })?,
+            };
+            tokens.loras.push(Lora { name, weight });
+        } else if let Some(m) = caps.name("matrix") {
+            let name = m.as_str().trim().to_owned();
+            if !name.is_empty() && !tokens.matrix_tokens.contains(&name) {
+                tokens.matrix_tokens.push(name);
+            }
+        } else if let Some(w) = caps.name("wild") {
+            let name = w.as_str().to_owned();
+            if !tokens.wildcards.contains(&name) {
+                tokens.wildcards.push(name);
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+/// The byte ranges of every special token in `text`, in order, for highlighting.
+pub fn token_spans(text: &str) -> Vec<(Range<usize>, TokenKind)> {
+    TOKEN_RE
+        .captures_iter(text)
+        .filter_map(|caps| {
+            let whole = caps.get(0)?;
+            let kind = if caps.name("wemb").is_some() || caps.name("emb").is_some() {
+                TokenKind::Embedding
+            } else if caps.name("lora").is_some() {
+                TokenKind::Lora
+            } else if caps.name("matrix").is_some() {
+                TokenKind::Matrix
+            } else {
+                TokenKind::Wildcard
+            };
+            Some((whole.range(), kind))
+        })
+        .collect()
+}
+
+/// Matrix names match loosely: case, `-`, `_` and spaces do not matter
+/// (`hair-color` = `Hair Color`).
+pub fn normalize_matrix_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '-' | '_' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Renders a LoRA as prompt text: `<lora:name:0.65>`.
+pub fn render_lora(lora: &Lora) -> String {
+    format!("<lora:{}:{}>", lora.name, lora.weight)
+}
+
+/// Renders an embedding as prompt text: `<embedding:name>`, or `(<embedding:name>:0.8)` when
+/// its weight is not 1.
+pub fn render_embedding(embedding: &Embedding) -> String {
+    if (embedding.weight - 1.0).abs() < f32::EPSILON {
+        format!("<embedding:{}>", embedding.name)
+    } else {
+        format!("(<embedding:{}>:{})", embedding.name, embedding.weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_kind_of_token() {
+        let t = parse_prompt_tokens(
+            "(<embedding:detail>:0.8) <embedding:plain> hero [[Hair Color]] __season__ <lora:cine:0.65> <lora:bare>",
+        )
+        .unwrap();
+        assert_eq!(
+            t.embeddings,
+            vec![
+                Embedding { name: "detail".into(), weight: 0.8 },
+                Embedding { name: "plain".into(), weight: 1.0 }
+            ]
+        );
+        assert_eq!(
+            t.loras,
+            vec![Lora { name: "cine".into(), weight: 0.65 }, Lora { name: "bare".into(), weight: 1.0 }]
+        );
+        assert_eq!(t.matrix_tokens, vec!["Hair Color"]);
+        assert_eq!(t.wildcards, vec!["season"]);
+    }
+
+    #[test]
+    fn non_numeric_lora_weight_is_an_error() {
+        let err = parse_prompt_tokens("a <lora:style:strong> b").unwrap_err();
+        assert_eq!(
+            err,
+            PackErrorKind::BadLoraWeight { name: "style".into(), weight: "strong".into() }
+        );
+    }
+
+    #[test]
+    fn matrix_names_match_loosely() {
+        assert_eq!(normalize_matrix_name("hair-color"), normalize_matrix_name("Hair Color"));
+        assert_ne!(normalize_matrix_name("hair"), normalize_matrix_name("hairs"));
+    }
+
+    #[test]
+    fn spans_cover_the_tokens() {
+        let text = "a <lora:x:1> [[m]]";
+        let spans = token_spans(text);
+        assert_eq!(&text[spans[0].0.clone()], "<lora:x:1>");
+        assert_eq!(spans[1].1, TokenKind::Matrix);
+    }
+}
