@@ -9,7 +9,9 @@ use std::fmt;
 pub const JOB_RECORD_SCHEMA_VERSION: u32 = 1;
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     #[default]

@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// Where the prompt of a run came from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PromptSource {
     /// Typed ad hoc by the user.
@@ -209,7 +211,11 @@ impl RunConfig {
         fn text(v: Option<&Value>) -> String {
             v.and_then(Value::as_str).unwrap_or_default().to_owned()
         }
-        if let Some(prompts) = self.prompt_payload.get("prompts").and_then(Value::as_object) {
+        if let Some(prompts) = self
+            .prompt_payload
+            .get("prompts")
+            .and_then(Value::as_object)
+        {
             let mut pairs = Vec::with_capacity(prompts.len());
             let ordered: Vec<&String> = if self.prompt_keys.is_empty() {
                 prompts.keys().collect()

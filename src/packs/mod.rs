@@ -212,7 +212,9 @@ impl PackDefaults {
                 .and_then(|v| u32::try_from(v).ok())
         };
         PackDefaults {
-            model: s("model").or_else(|| s("sd_model_checkpoint")).filter(|m| !m.is_empty()),
+            model: s("model")
+                .or_else(|| s("sd_model_checkpoint"))
+                .filter(|m| !m.is_empty()),
             sampler: s("sampler_name").or_else(|| s("sampler")),
             scheduler: s("scheduler"),
             steps: u("steps"),
@@ -274,7 +276,9 @@ pub struct ParsedFile {
 }
 
 /// Fails with `DuplicateKey` (naming the line of the second one) when two prompts share a key.
-pub(crate) fn check_unique_keys(prompts: &[PackPrompt]) -> Result<(), (Option<usize>, PackErrorKind)> {
+pub(crate) fn check_unique_keys(
+    prompts: &[PackPrompt],
+) -> Result<(), (Option<usize>, PackErrorKind)> {
     let mut seen = std::collections::HashSet::with_capacity(prompts.len());
     for p in prompts {
         if !seen.insert(p.key.as_str()) {

@@ -180,13 +180,28 @@ mod tests {
         assert_eq!(
             t.embeddings,
             vec![
-                Embedding { name: "detail".into(), weight: 0.8 },
-                Embedding { name: "plain".into(), weight: 1.0 }
+                Embedding {
+                    name: "detail".into(),
+                    weight: 0.8
+                },
+                Embedding {
+                    name: "plain".into(),
+                    weight: 1.0
+                }
             ]
         );
         assert_eq!(
             t.loras,
-            vec![Lora { name: "cine".into(), weight: 0.65 }, Lora { name: "bare".into(), weight: 1.0 }]
+            vec![
+                Lora {
+                    name: "cine".into(),
+                    weight: 0.65
+                },
+                Lora {
+                    name: "bare".into(),
+                    weight: 1.0
+                }
+            ]
         );
         assert_eq!(t.matrix_tokens, vec!["Hair Color"]);
         assert_eq!(t.wildcards, vec!["season"]);
@@ -197,14 +212,23 @@ mod tests {
         let err = parse_prompt_tokens("a <lora:style:strong> b").unwrap_err();
         assert_eq!(
             err,
-            PackErrorKind::BadLoraWeight { name: "style".into(), weight: "strong".into() }
+            PackErrorKind::BadLoraWeight {
+                name: "style".into(),
+                weight: "strong".into()
+            }
         );
     }
 
     #[test]
     fn matrix_names_match_loosely() {
-        assert_eq!(normalize_matrix_name("hair-color"), normalize_matrix_name("Hair Color"));
-        assert_ne!(normalize_matrix_name("hair"), normalize_matrix_name("hairs"));
+        assert_eq!(
+            normalize_matrix_name("hair-color"),
+            normalize_matrix_name("Hair Color")
+        );
+        assert_ne!(
+            normalize_matrix_name("hair"),
+            normalize_matrix_name("hairs")
+        );
     }
 
     #[test]
