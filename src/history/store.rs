@@ -1,37 +1,1403 @@
-//! The JSON Lines store (stub, being written).
+//! The crash-safe JSON Lines history store.
+//!
+//! # File format
+//!
+//! `history.jsonl` holds one line per change:
+//!
+//! * a full [`JobRecord`] snapshot (`JobRecord::to_json_line`). The first line of a job adds
+//!   it; every later line for the same `job_id` replaces it (last line wins), except that the
+//!   prompt origin (`prompt_source`, `prompt_pack_id`, `prompt_keys`, also inside
+//!   `run_config`) always stays the one the job was created with;
+//! * a tombstone `{"op":"delete","job_id":"..","at":".."}` removing a job. A record line for a
+//!   deleted job brings it back at its old place (undo).
+//!
+//! Jobs are kept in the order of their first line (submission order).
+//!
+//! # Durability and concurrency
+//!
+//! Several processes may use one file. Every write takes an exclusive advisory lock on the
+//! file (waiting up to [`DEFAULT_LOCK_TIMEOUT`]), first reads the lines other processes
+//! appended since this store last read, then appends whole lines with a single `write_all`
+//! through an `O_APPEND` handle and `sync_data`s before returning. A failed write is
+//! truncated away again. Only [`HistoryStore::compact`] rewrites the file, atomically (temp
+//! file, fsync, rename, fsync of the folder).
+//!
+//! Damaged lines never stop a load: a bad line is skipped, reported in the [`LoadReport`]
+//! with its 1-based line number and copied verbatim into `history.quarantine.jsonl` beside
+//! the history; a torn last line (a crash in the middle of a write) is quarantined and then
+//! cut off so that the next append starts on a fresh line.
 
-use crate::job_record::JobRecord;
+use crate::job_record::{JobRecord, JobStatus};
+use chrono::{DateTime, Utc};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// A history store error, saying what failed and where.
+/// How long a write waits for another process to release the history lock.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Bytes read (and parsed in parallel) per step of a load.
+const CHUNK_BYTES: usize = 32 * 1024 * 1024;
+
+/// A history store error, saying what failed and where. Every message reads as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    #[error("{path}: {message}")]
+    /// Any other I/O failure; `message` says which operation failed and why.
+    #[error("{path}: {message}", path = .path.display())]
     Io { path: PathBuf, message: String },
+    /// Another process held the history lock for longer than the timeout.
+    #[error(
+        "{path}: the history is locked by another promptdesk process (waited {secs:.1} s); nothing was written, try again",
+        path = .path.display(), secs = .waited.as_secs_f64()
+    )]
+    Locked { path: PathBuf, waited: Duration },
+    /// The disk (or quota) is full.
+    #[error("{path}: the disk is full; the change was not saved (free some space and retry)", path = .path.display())]
+    DiskFull { path: PathBuf },
+    /// The history is read-only (file or file system); loads work, writes do not.
+    #[error("{path}: the history is read-only; the change was not saved", path = .path.display())]
+    ReadOnly { path: PathBuf },
+    /// The operating system refused access.
+    #[error("{path}: permission denied (cannot {op})", path = .path.display())]
+    PermissionDenied { path: PathBuf, op: &'static str },
+    /// A part of the path that should be a folder is a regular file.
+    #[error("{path}: cannot {op}: a part of this path is a file, not a folder", path = .path.display())]
+    NotAFolder { path: PathBuf, op: &'static str },
+    /// `append`/`restore` of a job id the history already has.
+    #[error("{path}: job {job_id} is already in the history", path = .path.display())]
+    DuplicateJobId { path: PathBuf, job_id: String },
+    /// `update`/`delete`/`set_status`/`cancel` of a job id the history does not have.
+    #[error("{path}: there is no job {job_id} in the history", path = .path.display())]
+    UnknownJob { path: PathBuf, job_id: String },
+    /// `cancel` of a job that is no longer queued.
+    #[error("job {job_id} is {status}; only a queued job can be cancelled")]
+    NotCancellable { job_id: String, status: JobStatus },
+    /// A record that cannot be stored (empty id, a value JSON cannot carry, ...).
+    #[error("{path}: job {job_id:?} cannot be stored: {reason}", path = .path.display())]
+    InvalidRecord {
+        path: PathBuf,
+        job_id: String,
+        reason: String,
+    },
 }
 
-/// The history: every JobRecord in `history.jsonl`, current state in submission order.
+impl HistoryError {
+    /// Maps an I/O error of operation `op` ("append to the history", ...) on `path` to a
+    /// clear error: a full disk, a read-only file system, a refused permission and a file
+    /// where a folder should be get their own variants.
+    pub fn from_io(path: &Path, op: &'static str, err: io::Error) -> HistoryError {
+        let path = path.to_path_buf();
+        match err.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                HistoryError::DiskFull { path }
+            }
+            io::ErrorKind::ReadOnlyFilesystem => HistoryError::ReadOnly { path },
+            io::ErrorKind::PermissionDenied => HistoryError::PermissionDenied { path, op },
+            io::ErrorKind::NotADirectory => HistoryError::NotAFolder { path, op },
+            _ => HistoryError::Io {
+                path,
+                message: format!("cannot {op}: {err}"),
+            },
+        }
+    }
+}
+
+/// Load progress, reported once per chunk read (a few tens of MiB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoadProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    /// Live records so far.
+    pub records: usize,
+}
+
+/// A damaged line that was skipped (and copied into the quarantine file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantinedLine {
+    /// 1-based line number in the history file.
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for QuarantinedLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.reason)
+    }
+}
+
+/// What loading the history found. Lines read later (by [`HistoryStore::reload`] or before a
+/// write) are added to it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadReport {
+    /// Lines read (including blank and damaged ones).
+    pub lines: usize,
+    /// Live records after the load.
+    pub records: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines that replaced an earlier snapshot of the same job.
+    pub updates: usize,
+    /// Delete lines.
+    pub tombstones: usize,
+    /// Damaged lines that were skipped, in file order.
+    pub quarantined: Vec<QuarantinedLine>,
+    /// A torn last line (no trailing newline, not valid JSON) was set aside. It is also listed
+    /// in `quarantined`.
+    pub torn_tail: bool,
+    /// The file could only be opened for reading.
+    pub read_only: bool,
+    /// Problems that did not stop the load (e.g. the quarantine file could not be written).
+    pub warnings: Vec<String>,
+}
+
+impl LoadReport {
+    /// True when a damaged line was found (skipped or torn).
+    pub fn is_damaged(&self) -> bool {
+        self.torn_tail || !self.quarantined.is_empty()
+    }
+}
+
+/// What [`HistoryStore::compact`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Records written (one line each).
+    pub records: usize,
+    pub lines_before: usize,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// A delete line.
+#[derive(Debug, Serialize, Deserialize)]
+struct Tombstone {
+    op: String,
+    job_id: String,
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+}
+
+const TOMBSTONE_PREFIX: &[u8] = b"{\"op\":";
+
+/// One parsed line.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    Blank,
+    Record(JobRecord),
+    Delete(String),
+    Bad(String),
+}
+
+fn parse_tombstone(line: &[u8]) -> Result<String, String> {
+    match serde_json::from_slice::<Tombstone>(line) {
+        Ok(t) if t.op == "delete" && !t.job_id.is_empty() => Ok(t.job_id),
+        Ok(t) if t.op != "delete" => Err(format!("unknown operation {:?}", t.op)),
+        Ok(_) => Err("delete line without a job_id".to_owned()),
+        Err(e) => Err(describe_json_error(line, &e)),
+    }
+}
+
+fn describe_json_error(line: &[u8], err: &serde_json::Error) -> String {
+    if let Err(e) = std::str::from_utf8(line) {
+        return format!("invalid UTF-8 at byte {}", e.valid_up_to() + 1);
+    }
+    match err.classify() {
+        serde_json::error::Category::Data => format!("not a job record: {err}"),
+        _ => format!("malformed JSON: {err}"),
+    }
+}
+
+fn parse_line(line: &[u8]) -> Parsed {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Parsed::Blank;
+    }
+    if trimmed.starts_with(TOMBSTONE_PREFIX) {
+        return match parse_tombstone(trimmed) {
+            Ok(id) => Parsed::Delete(id),
+            Err(reason) => Parsed::Bad(reason),
+        };
+    }
+    match serde_json::from_slice::<JobRecord>(trimmed) {
+        Ok(r) if r.job_id.trim().is_empty() => Parsed::Bad("the job_id is empty".to_owned()),
+        Ok(r) => Parsed::Record(r),
+        Err(e) => match parse_tombstone(trimmed) {
+            // A delete line written with other spacing or key order.
+            Ok(id) => Parsed::Delete(id),
+            Err(_) => Parsed::Bad(describe_json_error(trimmed, &e)),
+        },
+    }
+}
+
+/// Parses the complete lines of `chunk` (which ends with '\n') in parallel, in order.
+fn parse_chunk(chunk: &[u8]) -> Vec<(std::ops::Range<usize>, Parsed)> {
+    let mut ranges = Vec::with_capacity(chunk.len() / 512 + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', chunk) {
+        ranges.push(start..end);
+        start = end + 1;
+    }
+    ranges
+        .into_par_iter()
+        .with_min_len(64)
+        .map(|r| {
+            let parsed = parse_line(&chunk[r.clone()]);
+            (r, parsed)
+        })
+        .collect()
+}
+
+/// Keeps the prompt origin of `old` in `new` (an update never changes where a prompt came
+/// from).
+fn keep_origin(new: &mut JobRecord, old: &JobRecord) {
+    if new.prompt_source != old.prompt_source {
+        new.prompt_source = old.prompt_source;
+    }
+    if new.prompt_pack_id != old.prompt_pack_id {
+        new.prompt_pack_id.clone_from(&old.prompt_pack_id);
+    }
+    if new.prompt_keys != old.prompt_keys {
+        new.prompt_keys.clone_from(&old.prompt_keys);
+    }
+    let (nc, oc) = (&mut new.run_config, &old.run_config);
+    if nc.prompt_source != oc.prompt_source {
+        nc.prompt_source = oc.prompt_source;
+    }
+    if nc.prompt_pack_id != oc.prompt_pack_id {
+        nc.prompt_pack_id.clone_from(&oc.prompt_pack_id);
+    }
+    if nc.prompt_keys != oc.prompt_keys {
+        nc.prompt_keys.clone_from(&oc.prompt_keys);
+    }
+}
+
+/// A process-wide counter so that generations never repeat, even across stores.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Reads `len` bytes at `pos` (fewer at end of file).
+fn read_at(file: &File, pos: u64, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
+    let mut f = file;
+    f.seek(SeekFrom::Start(pos))?;
+    let before = buf.len();
+    f.take(len as u64).read_to_end(buf)?;
+    Ok(buf.len() - before)
+}
+
+/// Reads `file[start..end]` in chunks cut after a '\n' and hands each chunk of complete lines
+/// to `on_chunk(chunk, bytes_done)`. Returns the bytes after the last '\n' (the tail).
+fn read_lines(
+    file: &File,
+    start: u64,
+    end: u64,
+    mut on_chunk: impl FnMut(&[u8], u64),
+) -> io::Result<Vec<u8>> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut pos = start;
+    while pos < end {
+        let want = usize::try_from(end - pos)
+            .unwrap_or(usize::MAX)
+            .min(CHUNK_BYTES);
+        buf.reserve(want);
+        let got = read_at(file, pos, &mut buf, want)?;
+        if got == 0 {
+            break; // the file shrank while we read it
+        }
+        pos += got as u64;
+        if let Some(last) = memchr::memrchr(b'\n', &buf) {
+            on_chunk(&buf[..=last], pos - (buf.len() - last - 1) as u64);
+            buf.drain(..=last);
+        }
+    }
+    Ok(buf)
+}
+
+/// Folds the lines of a full load: slots in first-appearance order, deleted ones flagged.
+#[derive(Default)]
+struct Fold {
+    records: Vec<JobRecord>,
+    dead: Vec<bool>,
+    slot_of: HashMap<String, usize>,
+    live: usize,
+}
+
+impl Fold {
+    fn record(&mut self, mut r: JobRecord, report: &mut LoadReport) {
+        match self.slot_of.get(r.job_id.as_str()) {
+            Some(&slot) => {
+                if self.dead[slot] {
+                    self.dead[slot] = false;
+                    self.live += 1;
+                } else {
+                    keep_origin(&mut r, &self.records[slot]);
+                    report.updates += 1;
+                }
+                self.records[slot] = r;
+            }
+            None => {
+                self.slot_of.insert(r.job_id.clone(), self.records.len());
+                self.records.push(r);
+                self.dead.push(false);
+                self.live += 1;
+            }
+        }
+    }
+
+    fn delete(&mut self, job_id: &str) {
+        if let Some(&slot) = self.slot_of.get(job_id)
+            && !self.dead[slot]
+        {
+            self.dead[slot] = true;
+            self.live -= 1;
+        }
+    }
+}
+
+/// The history: every job in `history.jsonl`, current state in submission order.
+///
+/// Open it with [`HistoryStore::open`]; every change is on disk (fsynced) when the method
+/// returns `Ok`, and in memory only then.
 #[derive(Debug)]
 pub struct HistoryStore {
     path: PathBuf,
+    quarantine_path: PathBuf,
+    file: File,
+    read_only: bool,
+    /// Live records, in submission order.
     records: Vec<JobRecord>,
+    /// Submission sequence number of each record (strictly increasing).
+    seqs: Vec<u64>,
+    /// job_id -> index into `records`.
+    index: HashMap<String, usize>,
+    /// job_id -> sequence number of deleted jobs (so a restore goes back to its place).
+    deleted: HashMap<String, u64>,
+    next_seq: u64,
+    /// Bytes of the file consumed (always just after a '\n', or 0).
+    offset: u64,
+    /// Lines consumed.
+    lines_read: usize,
+    generation: u64,
+    report: LoadReport,
+    /// Some damaged lines are not in the quarantine file (writing it failed): compact would
+    /// lose them, so it refuses.
+    unsaved_quarantine: bool,
+    lock_timeout: Duration,
 }
 
 impl HistoryStore {
+    /// Opens (creating the folder and the file if missing) the history at `path`: the history
+    /// file itself, or a folder, meaning `folder/history.jsonl`. A file without write access
+    /// opens read-only (every write then fails with [`HistoryError::ReadOnly`]).
     pub fn open(path: impl AsRef<Path>) -> Result<HistoryStore, HistoryError> {
-        Ok(HistoryStore { path: path.as_ref().to_path_buf(), records: Vec::new() })
+        HistoryStore::open_with_progress(path, &|_| {})
     }
 
-    pub fn append(&mut self, record: &JobRecord) -> Result<(), HistoryError> {
-        self.records.push(record.clone());
-        Ok(())
+    /// Like [`HistoryStore::open`], calling `progress` after every chunk read (for a progress
+    /// bar while a background thread loads a large history).
+    pub fn open_with_progress(
+        path: impl AsRef<Path>,
+        progress: &(dyn Fn(LoadProgress) + Sync),
+    ) -> Result<HistoryStore, HistoryError> {
+        let mut path = path.as_ref().to_path_buf();
+        if path.is_dir() {
+            path.push(crate::paths::HISTORY_FILE_NAME);
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir)
+                .map_err(|e| HistoryError::from_io(dir, "create the data folder", e))?;
+        }
+        let (file, read_only) = open_handle(&path)?;
+        let quarantine_path = quarantine_path_for(&path);
+        let mut store = HistoryStore {
+            path,
+            quarantine_path,
+            file,
+            read_only,
+            records: Vec::new(),
+            seqs: Vec::new(),
+            index: HashMap::new(),
+            deleted: HashMap::new(),
+            next_seq: 0,
+            offset: 0,
+            lines_read: 0,
+            generation: next_generation(),
+            report: LoadReport::default(),
+            unsaved_quarantine: false,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        };
+        store.load_body(progress)?;
+        store.finish_tail();
+        store.report.records = store.records.len();
+        Ok(store)
     }
 
+    /// A new job id: a UUID v7 (time-ordered, random part), unique across processes.
+    pub fn new_job_id() -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
+
+    /// The history file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The quarantine file beside it (`history.quarantine.jsonl`).
+    pub fn quarantine_path(&self) -> &Path {
+        &self.quarantine_path
+    }
+
+    /// True when the file could only be opened for reading.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// How long writes wait for another process's lock (default 10 s).
+    pub fn set_lock_timeout(&mut self, timeout: Duration) {
+        self.lock_timeout = timeout;
+    }
+
+    /// Every live job, in submission order.
     pub fn records(&self) -> &[JobRecord] {
         &self.records
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn len(&self) -> usize {
+        self.records.len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The job with this id.
+    pub fn get(&self, job_id: &str) -> Option<&JobRecord> {
+        self.index.get(job_id).map(|&i| &self.records[i])
+    }
+
+    /// Index of the job with this id in [`HistoryStore::records`].
+    pub fn position(&self, job_id: &str) -> Option<usize> {
+        self.index.get(job_id).copied()
+    }
+
+    /// Changes whenever the records change (never repeats within a process, even across
+    /// stores), so views can cache per generation.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// What the load (and later reads) found: counts and damaged lines.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// Adds a new job. Fails with `DuplicateJobId` if the history has the id (also when another
+    /// process added it). A job that was deleted comes back at its old place.
+    pub fn append(&mut self, record: &JobRecord) -> Result<(), HistoryError> {
+        self.append_many(std::slice::from_ref(record))
+    }
+
+    /// Adds many new jobs with one locked write (an import). All or nothing: if one id is
+    /// already present (or given twice) nothing is written.
+    pub fn append_many(&mut self, records: &[JobRecord]) -> Result<(), HistoryError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(records.len() * 1024);
+        for r in records {
+            self.encode_into(r, &mut buf)?;
+        }
+        let mut seen = HashSet::with_capacity(records.len());
+        for r in records {
+            if !seen.insert(r.job_id.as_str()) {
+                return Err(self.duplicate(&r.job_id));
+            }
+        }
+        self.locked(|s| {
+            if let Some(r) = records.iter().find(|r| s.index.contains_key(&r.job_id)) {
+                return Err(s.duplicate(&r.job_id));
+            }
+            s.write_locked(&buf, records.len())?;
+            for r in records {
+                s.insert_new(r.clone());
+            }
+            s.generation = next_generation();
+            Ok(())
+        })
+    }
+
+    /// Writes a new snapshot of an existing job (status, times, error, ...). The prompt origin
+    /// is always kept from the stored record. Nothing is written when nothing changed.
+    pub fn update(&mut self, record: &JobRecord) -> Result<(), HistoryError> {
+        let job_id = record.job_id.clone();
+        self.modify(&job_id, |stored| {
+            let mut new = record.clone();
+            keep_origin(&mut new, stored);
+            Ok(new)
+        })
+    }
+
+    /// Sets a job's status. Going to `running` sets `started_at` (if unset); going to
+    /// `completed`, `failed` or `cancelled` sets `completed_at` (if unset) and `duration_ms`
+    /// (if unset and the job has a start time).
+    pub fn set_status(&mut self, job_id: &str, status: JobStatus) -> Result<(), HistoryError> {
+        self.modify(job_id, |stored| Ok(with_status(stored, status)))
+    }
+
+    /// Cancels a queued job; a job in any other state gives `NotCancellable` naming it.
+    pub fn cancel(&mut self, job_id: &str) -> Result<(), HistoryError> {
+        self.modify(job_id, |stored| {
+            if stored.status != JobStatus::Queued {
+                return Err(HistoryError::NotCancellable {
+                    job_id: stored.job_id.clone(),
+                    status: stored.status,
+                });
+            }
+            Ok(with_status(stored, JobStatus::Cancelled))
+        })
+    }
+
+    /// Deletes a job (a delete line) and returns it, so it can be [`restored`](Self::restore).
+    pub fn delete(&mut self, job_id: &str) -> Result<JobRecord, HistoryError> {
+        self.locked(|s| {
+            if !s.index.contains_key(job_id) {
+                return Err(s.unknown(job_id));
+            }
+            let line = serde_json::to_string(&Tombstone {
+                op: "delete".to_owned(),
+                job_id: job_id.to_owned(),
+                at: Some(Utc::now()),
+            })
+            .map_err(|e| s.invalid(job_id, e.to_string()))?;
+            let mut buf = line.into_bytes();
+            buf.push(b'\n');
+            s.write_locked(&buf, 1)?;
+            let removed = s.remove_live(job_id);
+            s.generation = next_generation();
+            removed.ok_or_else(|| s.unknown(job_id))
+        })
+    }
+
+    /// Undoes a [`delete`](Self::delete): writes the record again; it goes back to its old
+    /// place in the list. Fails with `DuplicateJobId` if the job is not deleted.
+    pub fn restore(&mut self, record: &JobRecord) -> Result<(), HistoryError> {
+        self.append(record)
+    }
+
+    /// Applies the lines other processes appended since this store last read (reading only
+    /// the new bytes; a file replaced by another process's compaction is read again in
+    /// full). Returns the number of lines applied (or, after a full re-read, records loaded).
+    /// Takes no lock: a line still being written is left for the next call.
+    pub fn reload(&mut self) -> Result<usize, HistoryError> {
+        if !self.same_file()? || !self.offset_still_valid()? {
+            self.reopen()?;
+            return Ok(self.records.len());
+        }
+        let len = self.file_len()?;
+        let (applied, _tail) = self.read_new_lines(len)?;
+        Ok(applied)
+    }
+
+    /// Rewrites the file with one line per live job (dropping old snapshots, delete lines and
+    /// damaged lines, which are in the quarantine file), atomically: a temp file in the same
+    /// folder, fsync, rename over the history, fsync of the folder. Other processes notice
+    /// and re-read.
+    pub fn compact(&mut self) -> Result<CompactReport, HistoryError> {
+        if self.unsaved_quarantine {
+            return Err(HistoryError::Io {
+                path: self.quarantine_path.clone(),
+                message: "cannot compact: damaged lines could not be saved to this quarantine file earlier, and compacting would drop them".to_owned(),
+            });
+        }
+        self.acquire()?;
+        let result = self.compact_locked();
+        if result.is_err() {
+            let _ = self.file.unlock();
+        }
+        result
+    }
+
+    fn compact_locked(&mut self) -> Result<CompactReport, HistoryError> {
+        let dir = self
+            .path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "history.jsonl".to_owned());
+        let tmp = dir.join(format!(
+            ".{name}.compact-{}.tmp",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let op = "write the compacted history";
+        let new_file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| HistoryError::from_io(&tmp, op, e))?;
+        let written = (|| -> io::Result<u64> {
+            let mut w = BufWriter::with_capacity(1 << 20, &new_file);
+            let mut bytes = 0u64;
+            let mut line = Vec::with_capacity(2048);
+            for r in &self.records {
+                line.clear();
+                serde_json::to_writer(&mut line, r).map_err(io::Error::other)?;
+                line.push(b'\n');
+                w.write_all(&line)?;
+                bytes += line.len() as u64;
+            }
+            w.flush()?;
+            drop(w);
+            new_file.sync_all()?;
+            Ok(bytes)
+        })();
+        let bytes_after = match written {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(HistoryError::from_io(&self.path, op, e));
+            }
+        };
+        if let Err(e) = fs::rename(&tmp, &self.path) {
+            let _ = fs::remove_file(&tmp);
+            return Err(HistoryError::from_io(
+                &self.path,
+                "replace the history with its compacted copy",
+                e,
+            ));
+        }
+        sync_dir(&dir);
+        let report = CompactReport {
+            records: self.records.len(),
+            lines_before: self.lines_read,
+            bytes_before: self.offset,
+            bytes_after,
+        };
+        // The new file is ours now; the old handle (locked) goes.
+        let old = std::mem::replace(&mut self.file, new_file);
+        let _ = old.unlock();
+        drop(old);
+        self.offset = bytes_after;
+        self.lines_read = self.records.len();
+        self.seqs = (0..self.records.len() as u64).collect();
+        self.next_seq = self.records.len() as u64;
+        self.deleted.clear();
+        Ok(report)
+    }
+
+    // ----- internals -----
+
+    fn duplicate(&self, job_id: &str) -> HistoryError {
+        HistoryError::DuplicateJobId {
+            path: self.path.clone(),
+            job_id: job_id.to_owned(),
+        }
+    }
+
+    fn unknown(&self, job_id: &str) -> HistoryError {
+        HistoryError::UnknownJob {
+            path: self.path.clone(),
+            job_id: job_id.to_owned(),
+        }
+    }
+
+    fn invalid(&self, job_id: &str, reason: String) -> HistoryError {
+        HistoryError::InvalidRecord {
+            path: self.path.clone(),
+            job_id: job_id.to_owned(),
+            reason,
+        }
+    }
+
+    /// Serialises `r` plus '\n' into `buf`, checking it reads back as the same job.
+    fn encode_into(&self, r: &JobRecord, buf: &mut Vec<u8>) -> Result<(), HistoryError> {
+        if r.job_id.trim().is_empty() {
+            return Err(self.invalid(&r.job_id, "the job id is empty".to_owned()));
+        }
+        let start = buf.len();
+        serde_json::to_writer(&mut *buf, r).map_err(|e| self.invalid(&r.job_id, e.to_string()))?;
+        match parse_line(&buf[start..]) {
+            Parsed::Record(back) if back.job_id == r.job_id => {}
+            Parsed::Bad(reason) => {
+                buf.truncate(start);
+                return Err(self.invalid(
+                    &r.job_id,
+                    format!("it would not read back ({reason}); is a number not finite?"),
+                ));
+            }
+            _ => {
+                buf.truncate(start);
+                return Err(self.invalid(&r.job_id, "it would not read back".to_owned()));
+            }
+        }
+        buf.push(b'\n');
+        Ok(())
+    }
+
+    /// Locked read-modify-write of one job: `change` gets the current stored record (after
+    /// catching up with other processes) and returns the new one.
+    fn modify(
+        &mut self,
+        job_id: &str,
+        change: impl FnOnce(&JobRecord) -> Result<JobRecord, HistoryError>,
+    ) -> Result<(), HistoryError> {
+        self.locked(|s| {
+            let Some(&i) = s.index.get(job_id) else {
+                return Err(s.unknown(job_id));
+            };
+            let mut new = change(&s.records[i])?;
+            new.job_id = job_id.to_owned();
+            if new == s.records[i] {
+                return Ok(());
+            }
+            let mut buf = Vec::with_capacity(2048);
+            s.encode_into(&new, &mut buf)?;
+            s.write_locked(&buf, 1)?;
+            s.records[i] = new;
+            s.generation = next_generation();
+            Ok(())
+        })
+    }
+
+    /// Runs `f` under the write lock, after catching up with the file.
+    fn locked<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, HistoryError>,
+    ) -> Result<T, HistoryError> {
+        self.acquire()?;
+        let result = f(self);
+        let _ = self.file.unlock();
+        result
+    }
+
+    /// Takes the write lock on the current history file and catches up with it (repairing a
+    /// torn tail). On error the lock is not held.
+    fn acquire(&mut self) -> Result<(), HistoryError> {
+        if self.read_only {
+            return Err(HistoryError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        for _ in 0..5 {
+            lock_with_timeout(&self.file, &self.path, self.lock_timeout)?;
+            match self.same_file() {
+                Ok(true) => {}
+                Ok(false) => {
+                    let _ = self.file.unlock();
+                    self.reopen()?;
+                    if self.read_only {
+                        return Err(HistoryError::ReadOnly {
+                            path: self.path.clone(),
+                        });
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    let _ = self.file.unlock();
+                    return Err(e);
+                }
+            }
+            match self.catch_up_locked() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let _ = self.file.unlock();
+                    return Err(e);
+                }
+            }
+        }
+        Err(HistoryError::Io {
+            path: self.path.clone(),
+            message: "cannot lock the history: the file keeps being replaced".to_owned(),
+        })
+    }
+
+    /// Under the lock: read lines other processes appended; a partial last line is torn (no
+    /// writer can be in the middle of a write), so set it aside.
+    fn catch_up_locked(&mut self) -> Result<(), HistoryError> {
+        if !self.offset_still_valid()? {
+            self.reset();
+            self.load_body(&|_| {})?;
+        }
+        let len = self.file_len()?;
+        let (_, tail) = self.read_new_lines(len)?;
+        if !tail.is_empty() {
+            self.repair_tail_locked(&tail)?;
+        }
+        Ok(())
+    }
+
+    /// Handles the bytes after the last '\n' while holding the lock: a complete record just
+    /// gets its newline; anything else goes to quarantine and is cut off.
+    fn repair_tail_locked(&mut self, tail: &[u8]) -> Result<(), HistoryError> {
+        let line_no = self.lines_read + 1;
+        let parsed = parse_line(tail);
+        if matches!(parsed, Parsed::Record(_) | Parsed::Delete(_)) {
+            self.write_raw(b"\n", self.offset + tail.len() as u64)?;
+            self.offset += tail.len() as u64 + 1;
+            self.lines_read += 1;
+            self.report.lines += 1;
+            self.report.bytes += tail.len() as u64 + 1;
+            self.apply(parsed, line_no);
+            return Ok(());
+        }
+        let reason = match parsed {
+            Parsed::Bad(reason) => format!("torn last line (a write was cut short): {reason}"),
+            _ => "torn last line (a write was cut short)".to_owned(),
+        };
+        self.report.torn_tail = true;
+        self.report.quarantined.push(QuarantinedLine {
+            line: line_no,
+            reason,
+        });
+        match self.quarantine(&[tail]) {
+            Ok(()) => {
+                // Only now that the bytes are safe: cut them off.
+                self.file
+                    .set_len(self.offset)
+                    .and_then(|()| self.file.sync_data())
+                    .map_err(|e| {
+                        HistoryError::from_io(&self.path, "repair the torn last line", e)
+                    })?;
+            }
+            Err(e) => {
+                // Keep the bytes in the history, on a line of their own.
+                self.report
+                    .warnings
+                    .push(format!("the torn last line stays in the history: {e}"));
+                self.unsaved_quarantine = true;
+                self.write_raw(b"\n", self.offset + tail.len() as u64)?;
+                self.offset += tail.len() as u64 + 1;
+                self.lines_read += 1;
+                self.report.lines += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends raw bytes, synced; on failure cuts the file back to `keep_len` bytes.
+    fn write_raw(&mut self, bytes: &[u8], keep_len: u64) -> Result<(), HistoryError> {
+        let result = (&self.file)
+            .write_all(bytes)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = result {
+            let _ = self.file.set_len(keep_len);
+            let _ = self.file.sync_data();
+            return Err(HistoryError::from_io(&self.path, "write to the history", e));
+        }
+        Ok(())
+    }
+
+    /// Appends whole lines (caller holds the lock and has caught up, so the file ends at
+    /// `self.offset`).
+    fn write_locked(&mut self, buf: &[u8], lines: usize) -> Result<(), HistoryError> {
+        let result = (&self.file)
+            .write_all(buf)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = result {
+            // Cut off whatever part was written, so the next append starts on a fresh line.
+            let _ = self.file.set_len(self.offset);
+            let _ = self.file.sync_data();
+            return Err(HistoryError::from_io(
+                &self.path,
+                "append to the history",
+                e,
+            ));
+        }
+        self.offset += buf.len() as u64;
+        self.lines_read += lines;
+        Ok(())
+    }
+
+    /// Reads complete lines from `self.offset` to `len`, applying them. Returns the number of
+    /// lines applied and the bytes after the last '\n'.
+    fn read_new_lines(&mut self, len: u64) -> Result<(usize, Vec<u8>), HistoryError> {
+        if len <= self.offset {
+            return Ok((0, Vec::new()));
+        }
+        let mut applied = 0usize;
+        let mut bad: Vec<Vec<u8>> = Vec::new();
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        let start = self.offset;
+        let tail = read_lines(&file, start, len, |chunk, _done| {
+            let parsed = parse_chunk(chunk);
+            for (range, p) in parsed {
+                self.lines_read += 1;
+                self.report.lines += 1;
+                let line_no = self.lines_read;
+                if let Parsed::Bad(_) = &p {
+                    bad.push(chunk[range].to_vec());
+                }
+                if self.apply(p, line_no) {
+                    applied += 1;
+                }
+            }
+            self.offset += chunk.len() as u64;
+            self.report.bytes += chunk.len() as u64;
+        })
+        .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        if applied > 0 {
+            self.generation = next_generation();
+        }
+        self.report.records = self.records.len();
+        if !bad.is_empty() {
+            let refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
+            self.quarantine_or_warn(&refs);
+        }
+        Ok((applied, tail))
+    }
+
+    /// Applies one parsed line to the in-memory state. Returns true if it changed anything.
+    fn apply(&mut self, parsed: Parsed, line_no: usize) -> bool {
+        match parsed {
+            Parsed::Blank => false,
+            Parsed::Bad(reason) => {
+                self.report.quarantined.push(QuarantinedLine {
+                    line: line_no,
+                    reason,
+                });
+                false
+            }
+            Parsed::Record(mut r) => {
+                if let Some(&i) = self.index.get(r.job_id.as_str()) {
+                    keep_origin(&mut r, &self.records[i]);
+                    self.report.updates += 1;
+                    if self.records[i] != r {
+                        self.records[i] = r;
+                        return true;
+                    }
+                    false
+                } else {
+                    self.insert_new(r);
+                    true
+                }
+            }
+            Parsed::Delete(job_id) => {
+                self.report.tombstones += 1;
+                self.remove_live(&job_id).is_some()
+            }
+        }
+    }
+
+    /// Adds a job that is not live: back at its old place if it was deleted, else at the end.
+    fn insert_new(&mut self, r: JobRecord) {
+        match self.deleted.remove(r.job_id.as_str()) {
+            Some(seq) => {
+                let pos = self.seqs.partition_point(|&s| s < seq);
+                self.records.insert(pos, r);
+                self.seqs.insert(pos, seq);
+                self.reindex_from(pos);
+            }
+            None => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.index.insert(r.job_id.clone(), self.records.len());
+                self.records.push(r);
+                self.seqs.push(seq);
+            }
+        }
+    }
+
+    /// Removes a live job from memory, remembering its place.
+    fn remove_live(&mut self, job_id: &str) -> Option<JobRecord> {
+        let i = self.index.remove(job_id)?;
+        let r = self.records.remove(i);
+        let seq = self.seqs.remove(i);
+        self.deleted.insert(r.job_id.clone(), seq);
+        self.reindex_from(i);
+        Some(r)
+    }
+
+    fn reindex_from(&mut self, from: usize) {
+        for (i, r) in self.records.iter().enumerate().skip(from) {
+            if let Some(slot) = self.index.get_mut(r.job_id.as_str()) {
+                *slot = i;
+            } else {
+                self.index.insert(r.job_id.clone(), i);
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.records = Vec::new();
+        self.seqs = Vec::new();
+        self.index = HashMap::new();
+        self.deleted = HashMap::new();
+        self.next_seq = 0;
+        self.offset = 0;
+        self.lines_read = 0;
+        self.report = LoadReport {
+            read_only: self.read_only,
+            ..LoadReport::default()
+        };
+        self.generation = next_generation();
+    }
+
+    /// Opens the file at our path again (another process replaced it) and reads it in full.
+    fn reopen(&mut self) -> Result<(), HistoryError> {
+        let (file, read_only) = open_handle(&self.path)?;
+        self.file = file;
+        self.read_only = read_only;
+        self.reset();
+        self.load_body(&|_| {})?;
+        self.report.records = self.records.len();
+        Ok(())
+    }
+
+    /// Reads every complete line of the file (from offset 0) without the lock: parallel
+    /// parse per chunk, folded in order. The tail after the last '\n' is left unread.
+    fn load_body(&mut self, progress: &(dyn Fn(LoadProgress) + Sync)) -> Result<(), HistoryError> {
+        let total = self.file_len()?;
+        self.report.read_only = self.read_only;
+        let mut fold = Fold::default();
+        let mut bad: Vec<Vec<u8>> = Vec::new();
+        let mut lines = 0usize;
+        let mut consumed = 0u64;
+        let report = &mut self.report;
+        read_lines(&self.file, 0, total, |chunk, done| {
+            let parsed = parse_chunk(chunk);
+            if fold.records.is_empty() && !parsed.is_empty() {
+                // Size the vectors from the first chunk's average line length.
+                let estimate = (total / (chunk.len() as u64 / parsed.len() as u64).max(1)) as usize;
+                fold.records.reserve(estimate.min(1 << 24));
+                fold.dead.reserve(estimate.min(1 << 24));
+            }
+            for (range, p) in parsed {
+                lines += 1;
+                match p {
+                    Parsed::Blank => {}
+                    Parsed::Record(r) => fold.record(r, report),
+                    Parsed::Delete(id) => {
+                        report.tombstones += 1;
+                        fold.delete(&id);
+                    }
+                    Parsed::Bad(reason) => {
+                        report.quarantined.push(QuarantinedLine {
+                            line: lines,
+                            reason,
+                        });
+                        bad.push(chunk[range].to_vec());
+                    }
+                }
+            }
+            consumed += chunk.len() as u64;
+            progress(LoadProgress {
+                bytes_done: done,
+                bytes_total: total,
+                records: fold.live,
+            });
+        })
+        .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        self.report.lines += lines;
+        self.report.bytes += consumed;
+        self.lines_read = lines;
+        self.offset = consumed;
+        self.finish_fold(fold);
+        if !bad.is_empty() {
+            let refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
+            self.quarantine_or_warn(&refs);
+        }
+        progress(LoadProgress {
+            bytes_done: total,
+            bytes_total: total,
+            records: self.records.len(),
+        });
+        Ok(())
+    }
+
+    /// Turns the slots of a full load into the live list, its index and the deleted places.
+    fn finish_fold(&mut self, fold: Fold) {
+        let Fold {
+            mut records,
+            dead,
+            mut slot_of,
+            live: _,
+        } = fold;
+        let mut pos_of_slot = Vec::with_capacity(dead.len());
+        let mut seqs = Vec::with_capacity(records.len());
+        let mut live = 0usize;
+        for (slot, &d) in dead.iter().enumerate() {
+            pos_of_slot.push(live);
+            if !d {
+                seqs.push(slot as u64);
+                live += 1;
+            }
+        }
+        let mut k = 0usize;
+        records.retain(|_| {
+            let keep = !dead[k];
+            k += 1;
+            keep
+        });
+        let mut deleted = HashMap::new();
+        slot_of.retain(|id, slot| {
+            if dead[*slot] {
+                deleted.insert(id.clone(), *slot as u64);
+                false
+            } else {
+                *slot = pos_of_slot[*slot];
+                true
+            }
+        });
+        self.next_seq = dead.len() as u64;
+        self.records = records;
+        self.seqs = seqs;
+        self.index = slot_of;
+        self.deleted = deleted;
+        self.generation = next_generation();
+    }
+
+    /// After the lock-free load: deal with bytes after the last '\n' (a write in progress in
+    /// another process, or a torn line). Writable: under the lock, which also repairs. A
+    /// failure here never fails the open; it is noted in the report.
+    fn finish_tail(&mut self) {
+        if !self.read_only {
+            match self.file_len() {
+                Ok(len) if len == self.offset => return,
+                _ => {}
+            }
+            match self.acquire() {
+                Ok(()) => {
+                    let _ = self.file.unlock();
+                }
+                Err(e) => self
+                    .report
+                    .warnings
+                    .push(format!("the end of the history was not checked: {e}")),
+            }
+            return;
+        }
+        // Read-only: apply a complete last line, report a torn one, repair nothing.
+        let Ok(len) = self.file_len() else { return };
+        if len <= self.offset {
+            return;
+        }
+        let mut tail = Vec::new();
+        let want = usize::try_from(len - self.offset).unwrap_or(usize::MAX);
+        if read_at(&self.file, self.offset, &mut tail, want).is_err() {
+            return;
+        }
+        let line_no = self.lines_read + 1;
+        match parse_line(&tail) {
+            p @ (Parsed::Record(_) | Parsed::Delete(_)) => {
+                self.offset += tail.len() as u64;
+                self.lines_read += 1;
+                self.report.lines += 1;
+                self.report.bytes += tail.len() as u64;
+                self.apply(p, line_no);
+            }
+            Parsed::Blank => {}
+            Parsed::Bad(reason) => {
+                self.report.torn_tail = true;
+                self.report.quarantined.push(QuarantinedLine {
+                    line: line_no,
+                    reason: format!("torn last line (a write was cut short; not repaired, the history is read-only): {reason}"),
+                });
+            }
+        }
+    }
+
+    /// Copies damaged lines into the quarantine file, noting a failure in the report.
+    fn quarantine_or_warn(&mut self, lines: &[&[u8]]) {
+        if let Err(e) = self.quarantine(lines) {
+            self.unsaved_quarantine = true;
+            self.report
+                .warnings
+                .push(format!("damaged lines were not saved to quarantine: {e}"));
+        }
+    }
+
+    /// Appends `lines` (verbatim, each plus '\n') to the quarantine file, leaving out lines it
+    /// already holds, and syncs it.
+    fn quarantine(&self, lines: &[&[u8]]) -> Result<(), HistoryError> {
+        let qpath = &self.quarantine_path;
+        let op = "write the quarantine file";
+        let mut existing = Vec::new();
+        match File::open(qpath) {
+            Ok(mut f) => {
+                f.read_to_end(&mut existing)
+                    .map_err(|e| HistoryError::from_io(qpath, "read the quarantine file", e))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(HistoryError::from_io(qpath, "read the quarantine file", e)),
+        }
+        let mut known: HashSet<&[u8]> = existing.split(|&b| b == b'\n').collect();
+        let mut buf = Vec::new();
+        if !existing.is_empty() && !existing.ends_with(b"\n") {
+            buf.push(b'\n');
+        }
+        let mut any = false;
+        for line in lines {
+            if known.insert(line) {
+                buf.extend_from_slice(line);
+                buf.push(b'\n');
+                any = true;
+            }
+        }
+        if !any {
+            return Ok(());
+        }
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(qpath)
+            .map_err(|e| HistoryError::from_io(qpath, op, e))?;
+        f.write_all(&buf)
+            .and_then(|()| f.sync_data())
+            .map_err(|e| HistoryError::from_io(qpath, op, e))
+    }
+
+    fn file_len(&self) -> Result<u64, HistoryError> {
+        self.file
+            .metadata()
+            .map(|m| m.len())
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))
+    }
+
+    /// The file still ends with what we read: it is at least `offset` long and has a '\n'
+    /// just before `offset`.
+    fn offset_still_valid(&self) -> Result<bool, HistoryError> {
+        if self.offset == 0 {
+            return Ok(true);
+        }
+        if self.file_len()? < self.offset {
+            return Ok(false);
+        }
+        let mut byte = Vec::with_capacity(1);
+        read_at(&self.file, self.offset - 1, &mut byte, 1)
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        Ok(byte == b"\n")
+    }
+
+    /// Our open handle still is the file at our path (not replaced by a compaction).
+    fn same_file(&self) -> Result<bool, HistoryError> {
+        let on_disk = match fs::metadata(&self.path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(HistoryError::from_io(&self.path, "read the history", e)),
+        };
+        let ours = self
+            .file
+            .metadata()
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(ours.dev() == on_disk.dev() && ours.ino() == on_disk.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(ours.len() == on_disk.len())
+        }
+    }
+}
+
+/// The new record after a status change (see [`HistoryStore::set_status`]).
+fn with_status(stored: &JobRecord, status: JobStatus) -> JobRecord {
+    let mut r = stored.clone();
+    r.status = status;
+    let now = Utc::now();
+    match status {
+        JobStatus::Running => {
+            if r.started_at.is_none() {
+                r.started_at = Some(now);
+            }
+        }
+        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => {
+            if r.completed_at.is_none() {
+                r.completed_at = Some(now);
+            }
+            if r.duration_ms.is_none()
+                && let (Some(start), Some(end)) = (r.started_at, r.completed_at)
+            {
+                r.duration_ms = u64::try_from((end - start).num_milliseconds()).ok();
+            }
+        }
+        JobStatus::Queued => {}
+    }
+    r
+}
+
+/// `history.jsonl` -> `history.quarantine.jsonl` (same folder).
+fn quarantine_path_for(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".to_owned());
+    path.with_file_name(format!("{stem}.quarantine.jsonl"))
+}
+
+/// Opens the history for reading and appending (creating it), or read-only when writing is
+/// not allowed but the file exists.
+fn open_handle(path: &Path) -> Result<(File, bool), HistoryError> {
+    match OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+    {
+        Ok(f) => Ok((f, false)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) && path.is_file() =>
+        {
+            File::open(path)
+                .map(|f| (f, true))
+                .map_err(|e| HistoryError::from_io(path, "open the history", e))
+        }
+        Err(e) => Err(HistoryError::from_io(path, "open the history", e)),
+    }
+}
+
+/// Takes the exclusive lock, retrying until `timeout`.
+fn lock_with_timeout(file: &File, path: &Path, timeout: Duration) -> Result<(), HistoryError> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) => {}
+            // No advisory locks on this platform or file system: go on without.
+            Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+                return Ok(());
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(HistoryError::from_io(path, "lock the history", e));
+            }
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            return Err(HistoryError::Locked {
+                path: path.to_path_buf(),
+                waited,
+            });
+        }
+        std::thread::sleep(pause.min(timeout - waited));
+        pause = (pause * 2).min(Duration::from_millis(8));
+    }
+}
+
+/// Makes a rename durable (Unix: fsync the folder). Best effort.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
