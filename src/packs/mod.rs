@@ -12,7 +12,7 @@ pub mod tsv;
 pub mod txt;
 pub mod unified_json;
 
-pub use discover::{DiscoveredPacks, discover_packs, load_pack};
+pub use discover::{DiscoveredPacks, discover_packs, load_pack, load_pack_reporting};
 pub use error::{PackError, PackErrorKind};
 pub use syntax::{Embedding, Lora, PromptTokens, normalize_matrix_name, parse_prompt_tokens};
 
