@@ -1,8 +1,30 @@
-//! Export to JSON Lines, CSV and AUTOMATIC1111 infotext (stub: signatures fixed).
+//! Export to JSON Lines, CSV and AUTOMATIC1111 infotext.
+//!
+//! - **JSON Lines**: one [`JobRecord`] per line ([`JobRecord::to_json_line`]); the exact
+//!   format, re-readable field for field.
+//! - **CSV** (for spreadsheets): a header row, then one row per record with the columns of
+//!   [`CSV_HEADER`]. `prompt_keys` is a JSON array (`["1","3"]`, `[]` for none), so any key
+//!   round-trips, commas included. `prompt` / `negative_prompt` hold the prompts of every
+//!   selected key in key order, joined with a blank line (`"\n\n"`); a manual run has one.
+//!   Timestamps are RFC 3339 UTC; absent values are empty cells; `cfg_scale` is written in its
+//!   shortest exact form (`7`, `6.5`).
+//! - **Infotext**: what AUTOMATIC1111 shows under a picture and reads back with "Read
+//!   generation parameters": per prompt pair the prompt, a `Negative prompt:` line (left out
+//!   when empty) and the parameter line `Steps: 20, Sampler: Euler a, Schedule type: Karras,
+//!   CFG scale: 7, Seed: -1, Size: 512x512, Model hash: …, Model: …, Clip skip: 2`.
+//!   Schedule type is left out when the scheduler is empty or "Automatic" (A1111 reads a
+//!   missing Schedule type as Automatic); Model hash appears only when the model name is an
+//!   A1111 checkpoint title ending in `[hash]`, Model (the checkpoint name without its
+//!   extension and hash, as A1111 writes it) only when a model is set; Clip skip only when
+//!   above 1. The seed is the configured one: -1 for a random seed (promptdesk does not know
+//!   the seed the front end drew). Values containing `,`, `:` or a newline are JSON-quoted.
+//!   Blocks (one per prompt pair, records in order) are separated by one blank line.
 
 use crate::job_record::JobRecord;
 use crate::run_config::GenerationSettings;
-use std::io::Write;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+use std::io::{BufWriter, Write};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +34,17 @@ pub enum ExportFormat {
     Infotext,
 }
 
+impl ExportFormat {
+    /// The usual file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Infotext => "txt",
+        }
+    }
+}
+
 impl std::str::FromStr for ExportFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -19,10 +52,42 @@ impl std::str::FromStr for ExportFormat {
             "jsonl" | "json" => Ok(ExportFormat::Jsonl),
             "csv" => Ok(ExportFormat::Csv),
             "infotext" | "txt" => Ok(ExportFormat::Infotext),
-            other => Err(format!("unknown export format {other:?} (expected jsonl, csv or infotext)")),
+            other => Err(format!(
+                "unknown export format {other:?} (expected jsonl, csv or infotext)"
+            )),
         }
     }
 }
+
+/// The CSV export's columns, in order.
+pub const CSV_HEADER: [&str; 26] = [
+    "job_id",
+    "created_at",
+    "status",
+    "prompt_source",
+    "prompt_pack_id",
+    "prompt_keys",
+    "run_mode",
+    "source",
+    "config_hash",
+    "prompt",
+    "negative_prompt",
+    "model",
+    "sampler",
+    "scheduler",
+    "steps",
+    "cfg_scale",
+    "width",
+    "height",
+    "seed",
+    "batch_size",
+    "batch_count",
+    "clip_skip",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "error_message",
+];
 
 /// Writes `records` in `format` to `out`; returns how many records were written.
 pub fn export_records<'a, W: Write>(
@@ -30,23 +95,314 @@ pub fn export_records<'a, W: Write>(
     format: ExportFormat,
     out: W,
 ) -> std::io::Result<usize> {
-    let _ = (format, out);
-    Ok(records.into_iter().count())
+    match format {
+        ExportFormat::Jsonl => {
+            let mut out = BufWriter::new(out);
+            let mut n = 0;
+            for record in records {
+                out.write_all(record.to_json_line().as_bytes())?;
+                out.write_all(b"\n")?;
+                n += 1;
+            }
+            out.flush()?;
+            Ok(n)
+        }
+        ExportFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(CSV_HEADER)?;
+            let mut n = 0;
+            for record in records {
+                csv.write_record(csv_row(record))?;
+                n += 1;
+            }
+            csv.flush()?;
+            Ok(n)
+        }
+        ExportFormat::Infotext => {
+            let mut out = BufWriter::new(out);
+            let mut n = 0;
+            for record in records {
+                if n > 0 {
+                    out.write_all(b"\n")?;
+                }
+                out.write_all(infotext_for_record(record).as_bytes())?;
+                out.write_all(b"\n")?;
+                n += 1;
+            }
+            out.flush()?;
+            Ok(n)
+        }
+    }
+}
+
+fn time_text(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// One CSV row (the columns of [`CSV_HEADER`]).
+pub fn csv_row(record: &JobRecord) -> Vec<String> {
+    let s = &record.run_config.settings;
+    let pairs = record.run_config.prompt_pairs();
+    let join = |pick: fn(&(String, String)) -> &str| {
+        pairs.iter().map(pick).collect::<Vec<_>>().join("\n\n")
+    };
+    let keys = Value::Array(
+        record
+            .prompt_keys
+            .iter()
+            .map(|k| Value::String(k.clone()))
+            .collect(),
+    )
+    .to_string();
+    vec![
+        record.job_id.clone(),
+        time_text(&record.created_at),
+        record.status.as_str().to_owned(),
+        record.prompt_source.as_str().to_owned(),
+        record.prompt_pack_id.clone().unwrap_or_default(),
+        keys,
+        record.run_mode.as_str().to_owned(),
+        record.source.as_str().to_owned(),
+        record.config_hash.clone(),
+        join(|p| &p.0),
+        join(|p| &p.1),
+        s.model.clone(),
+        s.sampler.clone(),
+        s.scheduler.clone(),
+        s.steps.to_string(),
+        s.cfg_scale.to_string(),
+        s.width.to_string(),
+        s.height.to_string(),
+        s.seed.to_string(),
+        s.batch_size.to_string(),
+        s.batch_count.to_string(),
+        s.clip_skip.to_string(),
+        record
+            .started_at
+            .as_ref()
+            .map(time_text)
+            .unwrap_or_default(),
+        record
+            .completed_at
+            .as_ref()
+            .map(time_text)
+            .unwrap_or_default(),
+        record
+            .duration_ms
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        record.error_message.clone().unwrap_or_default(),
+    ]
+}
+
+/// A parameter value as A1111 writes it: JSON-quoted when it contains `,`, `:` or a newline.
+pub fn quote_infotext_value(value: &str) -> String {
+    if value.contains([',', ':', '\n']) {
+        Value::String(value.to_owned()).to_string()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// Splits an A1111 checkpoint title (`name.safetensors [0123abcd]`) into the name A1111
+/// writes as `Model` (file stem, no hash) and the hash, if the title carries one.
+fn model_name_and_hash(model: &str) -> (&str, Option<&str>) {
+    let model = model.trim();
+    let (name, hash) = match model.strip_suffix(']').and_then(|m| m.rsplit_once(" [")) {
+        Some((name, hash)) if !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (name.trim_end(), Some(hash))
+        }
+        _ => (model, None),
+    };
+    // Keep folders (A1111 writes sub-folder names too) but drop a checkpoint extension.
+    let lower = name.to_ascii_lowercase();
+    for ext in [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf"] {
+        if lower.ends_with(ext) && name.len() > ext.len() {
+            return (&name[..name.len() - ext.len()], hash);
+        }
+    }
+    (name, hash)
+}
+
+/// The A1111 parameter line for `settings`.
+pub fn infotext_parameters(settings: &GenerationSettings) -> String {
+    let mut params: Vec<(&str, String)> = Vec::with_capacity(9);
+    params.push(("Steps", settings.steps.to_string()));
+    params.push(("Sampler", settings.sampler.clone()));
+    let scheduler = settings.scheduler.trim();
+    if !scheduler.is_empty() && !scheduler.eq_ignore_ascii_case("automatic") {
+        params.push(("Schedule type", scheduler.to_owned()));
+    }
+    params.push(("CFG scale", settings.cfg_scale.to_string()));
+    params.push(("Seed", settings.seed.to_string()));
+    params.push(("Size", format!("{}x{}", settings.width, settings.height)));
+    let (model, hash) = model_name_and_hash(&settings.model);
+    if let Some(hash) = hash {
+        params.push(("Model hash", hash.to_owned()));
+    }
+    if !model.is_empty() {
+        params.push(("Model", model.to_owned()));
+    }
+    if settings.clip_skip > 1 {
+        params.push(("Clip skip", settings.clip_skip.to_string()));
+    }
+    params
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {}", quote_infotext_value(&v)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One A1111 infotext block for one prompt pair and its settings.
 pub fn infotext_block(positive: &str, negative: &str, settings: &GenerationSettings) -> String {
-    let _ = (negative, settings);
-    positive.to_owned()
+    let mut out = String::with_capacity(positive.len() + negative.len() + 160);
+    let positive = positive.trim();
+    let negative = negative.trim();
+    if !positive.is_empty() {
+        out.push_str(positive);
+        out.push('\n');
+    }
+    if !negative.is_empty() {
+        out.push_str("Negative prompt: ");
+        out.push_str(negative);
+        out.push('\n');
+    }
+    out.push_str(&infotext_parameters(settings));
+    out
 }
 
-/// A record as infotext: one block per prompt, blocks separated by a blank line.
+/// A record as infotext: one block per prompt, blocks separated by a blank line. A record
+/// without any prompt gives one block holding only the parameter line.
 pub fn infotext_for_record(record: &JobRecord) -> String {
-    record
-        .run_config
-        .prompt_pairs()
+    let pairs = record.run_config.prompt_pairs();
+    if pairs.is_empty() {
+        return infotext_block("", "", &record.run_config.settings);
+    }
+    pairs
         .iter()
         .map(|(p, n)| infotext_block(p, n, &record.run_config.settings))
         .collect::<Vec<_>>()
         .join("\n\n")
+}
+
+/// One infotext block read back: prompt, negative prompt and the `key: value` parameters in
+/// the order written (quoted values unquoted; `Size` kept as `WxH`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParsedInfotext {
+    pub prompt: String,
+    pub negative: String,
+    pub params: Vec<(String, String)>,
+}
+
+impl ParsedInfotext {
+    /// The value of parameter `key` (exact name, e.g. `"CFG scale"`).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn param_regex() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        // A1111's re_param: a key of word characters, spaces, '-' and '/', then either a
+        // JSON-quoted value or everything up to the next comma.
+        regex::Regex::new(r#"\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)"#)
+            .unwrap_or_else(|_| unreachable!("the parameter pattern is valid"))
+    })
+}
+
+/// Parses one infotext block the way A1111 does: the last line holds the parameters only
+/// when it yields at least 3 `key: value` matches (otherwise it belongs to the prompt); lines
+/// from the first one starting with `Negative prompt:` on are the negative prompt. Returns
+/// None for empty text.
+pub fn parse_infotext(text: &str) -> Option<ParsedInfotext> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut lines: Vec<&str> = text.split('\n').collect();
+    let mut params = Vec::new();
+    if let Some(last) = lines.last() {
+        let found: Vec<(String, String)> = param_regex()
+            .captures_iter(last)
+            .filter_map(|c| Some((c.get(1)?.as_str().to_owned(), c.get(2)?.as_str().to_owned())))
+            .collect();
+        if found.len() >= 3 {
+            lines.pop();
+            params = found
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = if v.len() >= 2 && v.starts_with('"') && v.ends_with('"') {
+                        serde_json::from_str::<String>(&v).unwrap_or(v)
+                    } else {
+                        v
+                    };
+                    (k, v)
+                })
+                .collect();
+        }
+    }
+    let mut prompt = String::new();
+    let mut negative = String::new();
+    let mut in_negative = false;
+    for line in lines {
+        let mut line = line.trim();
+        if let Some(rest) = line.strip_prefix("Negative prompt:") {
+            in_negative = true;
+            line = rest.trim();
+        }
+        let target = if in_negative {
+            &mut negative
+        } else {
+            &mut prompt
+        };
+        if !target.is_empty() {
+            target.push('\n');
+        }
+        target.push_str(line);
+    }
+    Some(ParsedInfotext {
+        prompt,
+        negative,
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_titles_lose_extension_and_hash() {
+        assert_eq!(
+            model_name_and_hash("juggernautXL_v9.safetensors [dd08fa32f9]"),
+            ("juggernautXL_v9", Some("dd08fa32f9"))
+        );
+        assert_eq!(
+            model_name_and_hash("sd_xl_base_1.0.safetensors"),
+            ("sd_xl_base_1.0", None)
+        );
+        assert_eq!(model_name_and_hash("StableNew-XL"), ("StableNew-XL", None));
+        assert_eq!(model_name_and_hash("odd [name]"), ("odd [name]", None));
+        assert_eq!(model_name_and_hash(""), ("", None));
+    }
+
+    #[test]
+    fn values_with_separators_are_quoted() {
+        assert_eq!(quote_infotext_value("Euler a"), "Euler a");
+        assert_eq!(quote_infotext_value("a, b"), "\"a, b\"");
+        assert_eq!(quote_infotext_value("x:y"), "\"x:y\"");
+        assert_eq!(quote_infotext_value("l1\nl2"), "\"l1\\nl2\"");
+    }
+
+    #[test]
+    fn a_prompt_line_with_few_colons_is_not_taken_for_parameters() {
+        let parsed = parse_infotext("castle: tall, moat: deep").expect("non-empty");
+        assert_eq!(parsed.prompt, "castle: tall, moat: deep");
+        assert!(parsed.params.is_empty());
+        assert_eq!(parse_infotext("  \n "), None);
+    }
 }
