@@ -16,6 +16,7 @@ pub use packs::{
 pub use prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
 pub use run_config::{GenerationSettings, JobSource, PromptSource, RunConfig, RunMode, RunSource};
 
+pub mod app;
 pub mod cli;
 pub mod history;
 pub mod paths;

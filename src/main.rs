@@ -1,11 +1,24 @@
+//! `promptdesk`: with no subcommand, the desktop app; otherwise a headless command.
+
+use promptdesk::app::{AppConfig, run_native};
+use promptdesk::cli::{Outcome, run};
+
 fn main() {
-    match promptdesk::cli::run() {
-        promptdesk::cli::Outcome::Exit(code) => std::process::exit(code),
-        promptdesk::cli::Outcome::Gui {
+    match run() {
+        Outcome::Exit(code) => std::process::exit(code),
+        Outcome::Gui {
             data_dir,
             packs_dir,
         } => {
-            let _ = (data_dir, packs_dir);
+            let config = AppConfig {
+                data_dir,
+                packs_dir,
+                restore_packs_dir: true,
+            };
+            if let Err(e) = run_native(config) {
+                eprintln!("promptdesk: error: cannot open the window: {e}");
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -1,0 +1,311 @@
+//! The history (bottom, resizable): filter bar, a virtualised table that only lays out the
+//! visible rows, and a footer. Rows come from the cached query in `AppState::view`; nothing
+//! here is O(number of records).
+
+use super::PromptDeskApp;
+use super::state::{Command, short_id};
+use super::widgets;
+use crate::history::SortColumn;
+use crate::job_record::JobStatus;
+use crate::run_config::PromptSource;
+use egui::RichText;
+use egui_extras::{Column, TableBuilder};
+use std::sync::atomic::Ordering;
+
+const COLUMNS: &[(SortColumn, &str)] = &[
+    (SortColumn::Time, "Time"),
+    (SortColumn::Source, "Source"),
+    (SortColumn::Pack, "Pack"),
+    (SortColumn::Keys, "Keys"),
+    (SortColumn::Prompt, "Prompt"),
+    (SortColumn::Model, "Model"),
+    (SortColumn::Steps, "Steps"),
+    (SortColumn::Cfg, "CFG"),
+    (SortColumn::Seed, "Seed"),
+    (SortColumn::Status, "Status"),
+    (SortColumn::ConfigHash, "Config hash"),
+];
+
+pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    egui::Panel::bottom("history")
+        .resizable(true)
+        .default_size(330.0)
+        .size_range(140.0..=2000.0)
+        .show(ui, |ui| {
+            ui.add_space(4.0);
+            banners(app, ui);
+            filter_bar(app, ui);
+            ui.separator();
+            let footer_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+            let table_height = (ui.available_height() - footer_height).max(60.0);
+            ui.allocate_ui(egui::vec2(ui.available_width(), table_height), |ui| {
+                table(app, ui);
+            });
+            footer(app, ui);
+        });
+}
+
+fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    if let Some(load) = &app.state.history_load {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            let records = load.records.load(Ordering::Relaxed);
+            ui.add(
+                egui::ProgressBar::new(load.fraction())
+                    .desired_width(260.0)
+                    .text(format!("Loading history… {records} records")),
+            );
+        });
+    }
+    if let Some(error) = &app.state.history_error {
+        ui.label(
+            RichText::new(format!("⚠ The history could not be opened: {error}"))
+                .color(ui.visuals().error_fg_color),
+        );
+    }
+    if let Some(quarantined) = app.state.damage() {
+        let text = format!(
+            "⚠ The history file is damaged: {quarantined} line(s) could not be read and were set aside in {}. Everything else loaded and new jobs are recorded as usual.",
+            crate::paths::QUARANTINE_FILE_NAME
+        );
+        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+    }
+}
+
+fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let packs: Vec<String> = app.state.packs.iter().map(|p| p.id.clone()).collect();
+    let filter = &mut app.state.view.filter;
+    ui.horizontal_wrapped(|ui| {
+        ui.heading("History");
+        ui.add_space(8.0);
+        let label = ui.label("Search history");
+        let search = ui
+            .add(
+                egui::TextEdit::singleline(&mut filter.text)
+                    .hint_text("prompt, pack, key, model, id (Ctrl+F)")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
+        if ui.input_mut(|i| {
+            i.consume_shortcut(&egui::KeyboardShortcut::new(
+                egui::Modifiers::COMMAND,
+                egui::Key::F,
+            ))
+        }) {
+            search.request_focus();
+        }
+        ui.label("Source");
+        egui::ComboBox::from_id_salt("filter_source")
+            .selected_text(match filter.source {
+                None => "All",
+                Some(PromptSource::Pack) => "PACK",
+                Some(PromptSource::Manual) => "MANUAL",
+            })
+            .width(90.0)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.source, None, "All");
+                ui.selectable_value(&mut filter.source, Some(PromptSource::Pack), "PACK");
+                ui.selectable_value(&mut filter.source, Some(PromptSource::Manual), "MANUAL");
+            });
+        ui.label("Pack");
+        egui::ComboBox::from_id_salt("filter_pack")
+            .selected_text(filter.pack.as_deref().unwrap_or("All"))
+            .width(160.0)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.pack, None, "All");
+                if let Some(current) = filter.pack.clone()
+                    && !packs.contains(&current)
+                {
+                    ui.selectable_value(&mut filter.pack, Some(current.clone()), current);
+                }
+                for id in &packs {
+                    ui.selectable_value(&mut filter.pack, Some(id.clone()), id);
+                }
+            });
+        let label = ui.label("Key");
+        let mut key = filter.key.clone().unwrap_or_default();
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut key)
+                    .hint_text("any")
+                    .desired_width(50.0),
+            )
+            .labelled_by(label.id);
+        if response.changed() {
+            filter.key = (!key.trim().is_empty()).then(|| key.trim().to_owned());
+        }
+        ui.label("Status");
+        egui::ComboBox::from_id_salt("filter_status")
+            .selected_text(filter.status.map_or("All", JobStatus::as_str))
+            .width(90.0)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut filter.status, None, "All");
+                for status in JobStatus::ALL {
+                    ui.selectable_value(&mut filter.status, Some(status), status.as_str());
+                }
+            });
+        if !filter.is_empty() && ui.button("Clear filters").clicked() {
+            *filter = Default::default();
+        }
+        if app.state.query_worker.is_busy() {
+            ui.spinner();
+        }
+    });
+}
+
+fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let Some(store) = app.state.store.clone() else {
+        return;
+    };
+    let Ok(store) = store.read() else {
+        return;
+    };
+    let records = store.records();
+    let rows = &app.state.view.rows;
+    let selected = app.state.view.selected.clone();
+    let (sort_column, descending) = (app.state.view.sort_column, app.state.view.sort_descending);
+    let mut commands = Vec::new();
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let mut builder = TableBuilder::new(ui)
+        .id_salt("history_table")
+        .striped(true)
+        .resizable(true)
+        .sense(egui::Sense::click())
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::initial(140.0).at_least(80.0).clip(true))
+        .column(Column::initial(70.0).at_least(60.0))
+        .column(Column::initial(150.0).at_least(60.0).clip(true))
+        .column(Column::initial(70.0).at_least(40.0).clip(true))
+        .column(Column::initial(300.0).at_least(80.0).clip(true))
+        .column(Column::initial(120.0).at_least(50.0).clip(true))
+        .column(Column::initial(45.0).at_least(35.0))
+        .column(Column::initial(45.0).at_least(35.0))
+        .column(Column::initial(95.0).at_least(40.0).clip(true))
+        .column(Column::initial(80.0).at_least(50.0))
+        .column(Column::remainder().at_least(70.0).clip(true))
+        .min_scrolled_height(0.0)
+        .auto_shrink([false, false]);
+    if let Some(target) = &app.state.view.scroll_to {
+        if let Some(pos) = rows
+            .iter()
+            .position(|&i| records.get(i as usize).is_some_and(|r| &r.job_id == target))
+        {
+            builder = builder.scroll_to_row(pos, Some(egui::Align::Center));
+            commands.push(Command::ScrolledToSelection);
+        } else if !app.state.query_worker.is_busy() {
+            // Filtered out: nothing to scroll to.
+            commands.push(Command::ScrolledToSelection);
+        }
+    }
+    builder
+        .header(row_height + 2.0, |mut header| {
+            for &(column, title) in COLUMNS {
+                header.col(|ui| {
+                    let arrow = if column == sort_column {
+                        if descending { " ⏷" } else { " ⏶" }
+                    } else {
+                        ""
+                    };
+                    let response = ui
+                        .add(
+                            egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
+                                .frame(false),
+                        )
+                        .on_hover_text(format!("Sort by {title}"));
+                    if response.clicked() {
+                        commands.push(Command::SortBy(column));
+                    }
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(row_height, rows.len(), |mut row| {
+                let Some(record) = rows.get(row.index()).and_then(|&i| records.get(i as usize))
+                else {
+                    return;
+                };
+                row.set_selected(selected.as_deref() == Some(record.job_id.as_str()));
+                let settings = &record.run_config.settings;
+                row.col(|ui| {
+                    let local = record.created_at.with_timezone(&chrono::Local);
+                    ui.label(local.format("%Y-%m-%d %H:%M:%S").to_string());
+                });
+                row.col(|ui| {
+                    widgets::source_badge(ui, record.prompt_source);
+                });
+                row.col(|ui| {
+                    ui.label(record.prompt_pack_id.as_deref().unwrap_or("—"));
+                });
+                row.col(|ui| {
+                    ui.label(record.prompt_keys.join(", "));
+                });
+                row.col(|ui| {
+                    ui.label(widgets::first_line(&record.first_prompt(), 160));
+                });
+                row.col(|ui| {
+                    ui.label(if settings.model.is_empty() {
+                        "—"
+                    } else {
+                        &settings.model
+                    });
+                });
+                row.col(|ui| {
+                    ui.label(settings.steps.to_string());
+                });
+                row.col(|ui| {
+                    ui.label(format_cfg(settings.cfg_scale));
+                });
+                row.col(|ui| {
+                    ui.label(if settings.seed < 0 {
+                        "random".to_owned()
+                    } else {
+                        settings.seed.to_string()
+                    });
+                });
+                row.col(|ui| {
+                    status_label(ui, record.status);
+                });
+                row.col(|ui| {
+                    ui.label(
+                        RichText::new(&record.config_hash[..record.config_hash.len().min(10)])
+                            .monospace(),
+                    )
+                    .on_hover_text(&record.config_hash);
+                });
+                if row.response().clicked() {
+                    commands.push(Command::SelectJob(Some(record.job_id.clone())));
+                }
+            });
+        });
+    drop(store);
+    for command in commands {
+        app.push(command);
+    }
+}
+
+fn status_label(ui: &mut egui::Ui, status: JobStatus) {
+    let color = match status {
+        JobStatus::Completed => egui::Color32::from_rgb(80, 170, 90),
+        JobStatus::Failed => ui.visuals().error_fg_color,
+        JobStatus::Cancelled => ui.visuals().weak_text_color(),
+        JobStatus::Running => egui::Color32::from_rgb(90, 150, 230),
+        JobStatus::Queued => ui.visuals().text_color(),
+    };
+    ui.label(RichText::new(status.as_str()).color(color));
+}
+
+/// CFG as users write it: `7`, `6.5`, `4.25`.
+pub fn format_cfg(cfg: f64) -> String {
+    let text = format!("{cfg:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn footer(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let (total, shown) = app.state.counts();
+    ui.horizontal(|ui| {
+        ui.label(format!("{total} records, {shown} shown"));
+        if let Some(id) = &app.state.view.selected {
+            ui.weak(format!("· selected {}", short_id(id)));
+        }
+    });
+}

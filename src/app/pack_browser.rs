@@ -1,0 +1,211 @@
+//! The pack browser (left): packs folder, search, pack list, and the selected pack's prompts as
+//! checkboxes with their full text on hover.
+
+use super::PromptDeskApp;
+use super::state::Command;
+use super::widgets;
+use egui::RichText;
+
+pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    egui::Panel::left("pack_browser")
+        .resizable(true)
+        .default_size(300.0)
+        .size_range(220.0..=600.0)
+        .show(ui, |ui| {
+            folder_row(app, ui);
+            ui.separator();
+            pack_list(app, ui);
+            ui.separator();
+            prompt_list(app, ui);
+        });
+}
+
+fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Packs");
+        if app.state.pack_scan.is_running() {
+            ui.spinner();
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("⟳")
+                .on_hover_text("Reload the packs folder (F5)")
+                .clicked()
+            {
+                app.push(Command::ReloadPacks);
+            }
+            if ui.button("Open folder...").clicked() {
+                let start = app.state.packs_dir.clone();
+                let ctx = ui.ctx().clone();
+                app.spawn_dialog(&ctx, move || {
+                    rfd::FileDialog::new()
+                        .set_directory(start)
+                        .pick_folder()
+                        .map(Command::SetPacksDir)
+                });
+            }
+        });
+    });
+    let dir = app.state.packs_dir.display().to_string();
+    ui.add(egui::Label::new(RichText::new(&dir).small().monospace()).truncate())
+        .on_hover_text(&dir);
+    ui.horizontal(|ui| {
+        let label = ui.label("Search packs");
+        ui.add(
+            egui::TextEdit::singleline(&mut app.state.pack_search)
+                .hint_text("id or name")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+    });
+}
+
+fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let errors = app.state.pack_errors.clone();
+    let selected = app.state.selected_pack.clone();
+    let rows: Vec<(String, String, usize, &'static str)> = app
+        .state
+        .visible_packs()
+        .into_iter()
+        .map(|p| {
+            (
+                p.id.clone(),
+                p.name.clone(),
+                p.prompts.len(),
+                p.format_name(),
+            )
+        })
+        .collect();
+    let mut clicked = None;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    egui::ScrollArea::vertical()
+        .id_salt("pack_list")
+        .max_height((ui.available_height() * 0.45).max(120.0))
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, rows.len(), |ui, range| {
+            for (id, name, count, format) in &rows[range] {
+                let label = if name != id {
+                    format!("{name}  ({id})")
+                } else {
+                    id.clone()
+                };
+                let text = format!("{label}   {count} prompts · {format}");
+                let response = ui
+                    .selectable_label(selected.as_deref() == Some(id.as_str()), text)
+                    .on_hover_text(format!("{id}: {count} prompts, {format}"));
+                if response.clicked() {
+                    clicked = Some(id.clone());
+                }
+            }
+        });
+    if !errors.is_empty() {
+        ui.add_space(4.0);
+        egui::CollapsingHeader::new(
+            RichText::new(format!("⚠ {} file(s) could not be loaded", errors.len()))
+                .color(ui.visuals().warn_fg_color),
+        )
+        .id_salt("pack_errors")
+        .default_open(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("pack_error_list")
+                .max_height(120.0)
+                .show(ui, |ui| {
+                    for error in &errors {
+                        let name = error
+                            .path
+                            .as_ref()
+                            .and_then(|p| p.file_name())
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| "?".into());
+                        let line = error.line.map(|l| format!(":{l}")).unwrap_or_default();
+                        ui.label(
+                            RichText::new(format!("⚠ {name}{line}"))
+                                .color(ui.visuals().warn_fg_color),
+                        )
+                        .on_hover_text(error.to_string());
+                    }
+                });
+        });
+    }
+    if let Some(id) = clicked {
+        app.push(Command::SelectPack(id));
+    }
+}
+
+fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let Some(pack) = app.state.selected_pack() else {
+        ui.weak("Select a pack to see its prompts.");
+        return;
+    };
+    let pack = pack.clone();
+    ui.horizontal(|ui| {
+        ui.strong(&pack.name);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.small_button("None").clicked() {
+                app.push(Command::CheckNoKeys);
+            }
+            if ui.small_button("All").clicked() {
+                app.push(Command::CheckAllKeys);
+            }
+        });
+    });
+    ui.label(
+        RichText::new(format!(
+            "{} · {} of {} checked",
+            pack.format_name(),
+            app.state.checked_keys.len(),
+            pack.prompts.len()
+        ))
+        .small(),
+    );
+    widgets::token_legend(ui);
+    egui::ScrollArea::vertical()
+        .id_salt("prompt_list")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for prompt in &pack.prompts {
+                let mut checked = app.state.checked_keys.contains(&prompt.key);
+                let label = match &prompt.label {
+                    Some(l) => format!("{} {}: {}", prompt.key, l, prompt.summary(40)),
+                    None => format!("{}: {}", prompt.key, prompt.summary(48)),
+                };
+                let response = ui.checkbox(&mut checked, label).on_hover_ui(|ui| {
+                    ui.set_max_width(460.0);
+                    prompt_details(ui, prompt);
+                });
+                if response.changed() {
+                    app.push(Command::SetKeyChecked(prompt.key.clone(), checked));
+                }
+            }
+        });
+}
+
+/// Full positive and negative text of one pack prompt, with its tokens marked.
+pub fn prompt_details(ui: &mut egui::Ui, prompt: &crate::packs::PackPrompt) {
+    ui.strong(format!("Key {}", prompt.key));
+    widgets::highlighted_prompt(ui, &prompt.positive);
+    if !prompt.negative.is_empty() {
+        ui.label(RichText::new("Negative").small().strong());
+        widgets::highlighted_prompt(ui, &prompt.negative);
+    }
+    if !prompt.loras.is_empty() {
+        let loras: Vec<String> = prompt
+            .loras
+            .iter()
+            .map(|l| format!("{} ({})", l.name, l.weight))
+            .collect();
+        ui.label(RichText::new(format!("LoRAs: {}", loras.join(", "))).small());
+    }
+    if !prompt.embeddings.is_empty() {
+        let names: Vec<String> = prompt
+            .embeddings
+            .iter()
+            .map(|e| format!("{} ({})", e.name, e.weight))
+            .collect();
+        ui.label(RichText::new(format!("Embeddings: {}", names.join(", "))).small());
+    }
+    if !prompt.matrix_tokens.is_empty() {
+        ui.label(RichText::new(format!("Matrix: {}", prompt.matrix_tokens.join(", "))).small());
+    }
+}

@@ -1,0 +1,753 @@
+//! The app's state apart from any drawing: packs, the composer, the history view, and the
+//! commands that change them. Panels read this state and push [`Command`]s; the commands are
+//! applied after the frame (see `PromptDeskApp::ui`).
+
+use super::tasks::{HistoryLoad, PackScan, QueryWorker};
+use crate::history::{
+    ExportFormat, HistoryFilter, HistoryStore, SortColumn, export_records, import_stablenew,
+    infotext_for_record,
+};
+use crate::job_record::{JobRecord, JobStatus, job_record_from_run_config};
+use crate::packs::{PackError, PromptPack};
+use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
+use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Above this many records, filtering and sorting run on the query worker thread.
+pub const SYNC_QUERY_LIMIT: usize = 20_000;
+
+/// How often the packs folder and the history file are checked for outside changes.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The colour theme the user picked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    #[default]
+    System,
+    Dark,
+    Light,
+}
+
+/// What survives a restart (through eframe persistence).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub packs_dir: Option<PathBuf>,
+    pub filter: HistoryFilter,
+    pub sort_column: SortColumn,
+    pub sort_descending: Option<bool>,
+    pub theme: ThemeChoice,
+    pub settings: Option<GenerationSettings>,
+    pub random_seed: Option<bool>,
+}
+
+/// Everything a user can do, as data. Panels push these; `AppState::apply` carries them out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    SelectPack(String),
+    SetKeyChecked(String, bool),
+    CheckAllKeys,
+    CheckNoKeys,
+    SetMode(PromptSource),
+    Submit,
+    SelectJob(Option<String>),
+    LoadIntoComposer(String),
+    CopyPrompt(String),
+    CopyInfotext(String),
+    CancelJob(String),
+    DeleteJob(String),
+    UndoDelete,
+    SortBy(SortColumn),
+    ReloadPacks,
+    SetPacksDir(PathBuf),
+    ImportPackFiles(Vec<PathBuf>),
+    ImportStableNew(PathBuf),
+    Export(PathBuf, ExportFormat),
+    SetTheme(ThemeChoice),
+    DismissMessage,
+    /// Close the window (handled by the UI).
+    Quit,
+    /// The table has scrolled to `view.scroll_to`.
+    ScrolledToSelection,
+}
+
+/// A message shown in the window's status line (errors stay until dismissed).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Info(String),
+    Error(String),
+}
+
+/// The composer's inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composer {
+    pub mode: PromptSource,
+    pub prompt: String,
+    pub negative: String,
+    pub settings: GenerationSettings,
+    /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
+    pub random_seed: bool,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Composer {
+            mode: PromptSource::Pack,
+            prompt: String::new(),
+            negative: String::new(),
+            settings: GenerationSettings::default(),
+            random_seed: true,
+        }
+    }
+}
+
+/// The history table's view: filter, sort and the cached rows they give.
+#[derive(Debug, Default)]
+pub struct HistoryView {
+    pub filter: HistoryFilter,
+    pub sort_column: SortColumn,
+    pub sort_descending: bool,
+    /// Indices into the store's records, in display order.
+    pub rows: Vec<u32>,
+    /// The (filter, sort, store generation) `rows` was computed for.
+    pub rows_key: Option<(HistoryFilter, SortColumn, bool, u64)>,
+    pub selected: Option<String>,
+    /// A job the table should scroll to once its row is there (a new submission).
+    pub scroll_to: Option<String>,
+    /// The last deleted record, for undo.
+    pub last_deleted: Option<JobRecord>,
+}
+
+/// The app's state.
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub packs_dir: PathBuf,
+    // Packs.
+    pub packs: Vec<PromptPack>,
+    pub pack_errors: Vec<PackError>,
+    pub pack_search: String,
+    pub selected_pack: Option<String>,
+    /// Checked keys of the selected pack (kept in the pack's key order when submitted).
+    pub checked_keys: Vec<String>,
+    pub pack_scan: PackScan,
+    // Composer.
+    pub composer: Composer,
+    // History.
+    pub store: Option<Arc<RwLock<HistoryStore>>>,
+    pub history_load: Option<HistoryLoad>,
+    pub history_error: Option<String>,
+    pub view: HistoryView,
+    pub query_worker: QueryWorker,
+    pub theme: ThemeChoice,
+    pub message: Option<Message>,
+    /// Text for the clipboard, taken by the UI after the frame.
+    pub clipboard: Option<String>,
+    last_poll: Instant,
+}
+
+impl AppState {
+    /// Creates the state and starts loading packs and history in the background.
+    pub fn new(data_dir: PathBuf, packs_dir: PathBuf, persisted: Persisted) -> AppState {
+        let history_path = crate::paths::history_path(&data_dir);
+        let mut composer = Composer::default();
+        if let Some(settings) = persisted.settings {
+            composer.settings = settings;
+        }
+        if let Some(random) = persisted.random_seed {
+            composer.random_seed = random;
+        }
+        let packs_dir = persisted
+            .packs_dir
+            .filter(|p| p.is_dir())
+            .unwrap_or(packs_dir);
+        let mut state = AppState {
+            data_dir,
+            packs_dir: packs_dir.clone(),
+            packs: Vec::new(),
+            pack_errors: Vec::new(),
+            pack_search: String::new(),
+            selected_pack: None,
+            checked_keys: Vec::new(),
+            pack_scan: PackScan::start(packs_dir),
+            composer,
+            store: None,
+            history_load: Some(HistoryLoad::start(history_path)),
+            history_error: None,
+            view: HistoryView {
+                filter: persisted.filter,
+                sort_column: persisted.sort_column,
+                sort_descending: persisted.sort_descending.unwrap_or(true),
+                ..HistoryView::default()
+            },
+            query_worker: QueryWorker::start(),
+            theme: persisted.theme,
+            message: None,
+            clipboard: None,
+            last_poll: Instant::now(),
+        };
+        state.poll();
+        state
+    }
+
+    /// What to save for the next start.
+    pub fn persisted(&self) -> Persisted {
+        Persisted {
+            packs_dir: Some(self.packs_dir.clone()),
+            filter: self.view.filter.clone(),
+            sort_column: self.view.sort_column,
+            sort_descending: Some(self.view.sort_descending),
+            theme: self.theme,
+            settings: Some(self.composer.settings.clone()),
+            random_seed: Some(self.composer.random_seed),
+        }
+    }
+
+    /// True while packs or history are loading or a query is being computed.
+    pub fn is_busy(&self) -> bool {
+        self.pack_scan.is_running() || self.history_load.is_some() || self.query_worker.is_busy()
+    }
+
+    /// Takes finished background work; re-checks outside changes every [`POLL_INTERVAL`];
+    /// recomputes the history rows when the filter, sort or data changed.
+    pub fn poll(&mut self) {
+        if let Some(found) = self.pack_scan.take_result() {
+            self.set_packs(found.packs, found.errors);
+        }
+        if let Some(load) = &self.history_load
+            && let Some(result) = load.take_result()
+        {
+            self.history_load = None;
+            match result {
+                Ok(store) => {
+                    self.store = Some(Arc::new(RwLock::new(store)));
+                    self.history_error = None;
+                }
+                Err(e) => self.history_error = Some(e),
+            }
+        }
+        if self.last_poll.elapsed() >= POLL_INTERVAL {
+            self.last_poll = Instant::now();
+            self.pack_scan.refresh_if_changed();
+            if let Some(store) = &self.store
+                && !self.query_worker.is_busy()
+                && let Ok(mut store) = store.try_write()
+                && let Err(e) = store.reload()
+            {
+                self.message = Some(Message::Error(e.to_string()));
+            }
+        }
+        self.refresh_rows();
+    }
+
+    fn set_packs(&mut self, mut packs: Vec<PromptPack>, errors: Vec<PackError>) {
+        packs.sort_by_key(|p| p.id.to_lowercase());
+        self.packs = packs;
+        self.pack_errors = errors;
+        if let Some(id) = &self.selected_pack {
+            match self.packs.iter().find(|p| &p.id == id) {
+                Some(pack) => self.checked_keys.retain(|k| pack.get(k).is_some()),
+                None => {
+                    self.selected_pack = None;
+                    self.checked_keys.clear();
+                }
+            }
+        }
+    }
+
+    /// The store's generation, or 0 with no store.
+    fn store_generation(&self) -> u64 {
+        self.store
+            .as_ref()
+            .and_then(|s| s.read().ok().map(|s| s.generation()))
+            .unwrap_or(0)
+    }
+
+    fn refresh_rows(&mut self) {
+        if let Some((key, rows)) = self.query_worker.take_result() {
+            self.view.rows = rows;
+            self.view.rows_key = Some(key);
+        }
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let key = (
+            self.view.filter.clone(),
+            self.view.sort_column,
+            self.view.sort_descending,
+            self.store_generation(),
+        );
+        if self.view.rows_key.as_ref() == Some(&key)
+            || self.query_worker.pending_key() == Some(&key)
+        {
+            return;
+        }
+        let Ok(guard) = store.read() else {
+            return;
+        };
+        if guard.len() <= SYNC_QUERY_LIMIT {
+            self.view.rows = crate::history::query_indices(guard.records(), &key.0, key.1, key.2);
+            self.view.rows_key = Some(key);
+        } else {
+            drop(guard);
+            self.query_worker.request(store, key);
+        }
+    }
+
+    /// Records loaded, and rows shown.
+    pub fn counts(&self) -> (usize, usize) {
+        let total = self
+            .store
+            .as_ref()
+            .and_then(|s| s.read().ok().map(|s| s.len()))
+            .unwrap_or(0);
+        (total, self.view.rows.len())
+    }
+
+    /// The selected pack.
+    pub fn selected_pack(&self) -> Option<&PromptPack> {
+        let id = self.selected_pack.as_ref()?;
+        self.packs.iter().find(|p| &p.id == id)
+    }
+
+    /// Packs whose id or name contains the search text (case-insensitive).
+    pub fn visible_packs(&self) -> Vec<&PromptPack> {
+        let needle = self.pack_search.trim().to_lowercase();
+        self.packs
+            .iter()
+            .filter(|p| {
+                needle.is_empty()
+                    || p.id.to_lowercase().contains(&needle)
+                    || p.name.to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+
+    /// Why Submit is disabled, or None when it can run.
+    pub fn submit_blocker(&self) -> Option<String> {
+        if self.store.is_none() {
+            return Some(match (&self.history_load, &self.history_error) {
+                (Some(_), _) => "The history is still loading.".to_owned(),
+                (None, Some(e)) => format!("The history could not be opened: {e}"),
+                (None, None) => "The history is not open.".to_owned(),
+            });
+        }
+        match self.composer.mode {
+            PromptSource::Pack => match self.selected_pack() {
+                None => Some("Select a pack on the left.".to_owned()),
+                Some(_) if self.checked_keys.is_empty() => {
+                    Some("Check at least one prompt of the pack.".to_owned())
+                }
+                Some(_) => None,
+            },
+            PromptSource::Manual if self.composer.prompt.trim().is_empty() => {
+                Some("Type a prompt first.".to_owned())
+            }
+            PromptSource::Manual => None,
+        }
+    }
+
+    /// The RunConfig Submit would record now.
+    pub fn draft_run_config(&self) -> Result<RunConfig, String> {
+        let mut settings = self.composer.settings.clone();
+        if self.composer.random_seed {
+            settings.seed = -1;
+        }
+        let base = RunConfig {
+            run_mode: RunMode::Direct,
+            source: RunSource::Gui,
+            settings,
+            ..RunConfig::default()
+        };
+        match self.composer.mode {
+            PromptSource::Manual => Ok(build_run_config_for_manual_prompt(
+                &self.composer.prompt,
+                &self.composer.negative,
+                Some(base),
+            )),
+            PromptSource::Pack => {
+                let pack = self
+                    .selected_pack()
+                    .ok_or_else(|| "Select a pack on the left.".to_owned())?;
+                // Submit in the pack's key order, whatever order they were checked in.
+                let keys: Vec<&str> = pack
+                    .keys()
+                    .into_iter()
+                    .filter(|k| self.checked_keys.iter().any(|c| c == k))
+                    .collect();
+                build_run_config_from_prompt_pack(pack, &keys, Some(base))
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The record with this id.
+    pub fn record(&self, job_id: &str) -> Option<JobRecord> {
+        let store = self.store.as_ref()?.read().ok()?;
+        store.get(job_id).cloned()
+    }
+
+    /// Carries out one command.
+    pub fn apply(&mut self, command: Command) {
+        match command {
+            Command::SelectPack(id) => self.select_pack(id),
+            Command::SetKeyChecked(key, checked) => {
+                self.checked_keys.retain(|k| k != &key);
+                if checked {
+                    self.checked_keys.push(key);
+                }
+            }
+            Command::CheckAllKeys => {
+                self.checked_keys = self
+                    .selected_pack()
+                    .map(|p| p.keys().into_iter().map(str::to_owned).collect())
+                    .unwrap_or_default();
+            }
+            Command::CheckNoKeys => self.checked_keys.clear(),
+            Command::SetMode(mode) => self.composer.mode = mode,
+            Command::Submit => self.submit(),
+            Command::SelectJob(id) => self.view.selected = id,
+            Command::LoadIntoComposer(id) => self.load_into_composer(&id),
+            Command::CopyPrompt(id) => {
+                if let Some(r) = self.record(&id) {
+                    let text = r
+                        .run_config
+                        .prompt_pairs()
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
+                    self.clipboard = Some(text);
+                    self.message = Some(Message::Info("Prompt copied.".into()));
+                }
+            }
+            Command::CopyInfotext(id) => {
+                if let Some(r) = self.record(&id) {
+                    self.clipboard = Some(infotext_for_record(&r));
+                    self.message = Some(Message::Info("Infotext copied.".into()));
+                }
+            }
+            Command::CancelJob(id) => {
+                self.with_store(|s| s.cancel(&id).map(|_| "Job cancelled.".to_owned()))
+            }
+            Command::DeleteJob(id) => {
+                let Some(store) = self.store.clone() else {
+                    return;
+                };
+                let result = store
+                    .write()
+                    .map_err(|_| "history lock poisoned".to_owned())
+                    .and_then(|mut s| s.delete(&id).map_err(|e| e.to_string()));
+                match result {
+                    Ok(record) => {
+                        self.message = Some(Message::Info(format!(
+                            "Deleted job {}. Press Ctrl+Z or Undo to restore it.",
+                            short_id(&record.job_id)
+                        )));
+                        self.view.last_deleted = Some(record);
+                        if self.view.selected.as_deref() == Some(id.as_str()) {
+                            self.view.selected = None;
+                        }
+                    }
+                    Err(e) => self.message = Some(Message::Error(e)),
+                }
+            }
+            Command::UndoDelete => {
+                if let Some(record) = self.view.last_deleted.take() {
+                    let id = record.job_id.clone();
+                    self.with_store(|s| s.restore(&record).map(|_| "Job restored.".to_owned()));
+                    self.view.selected = Some(id);
+                }
+            }
+            Command::SortBy(column) => {
+                if self.view.sort_column == column {
+                    self.view.sort_descending = !self.view.sort_descending;
+                } else {
+                    self.view.sort_column = column;
+                    self.view.sort_descending = matches!(column, SortColumn::Time);
+                }
+            }
+            Command::ReloadPacks => self.pack_scan.restart(self.packs_dir.clone()),
+            Command::SetPacksDir(dir) => {
+                self.packs_dir = dir.clone();
+                self.selected_pack = None;
+                self.checked_keys.clear();
+                self.pack_scan.restart(dir);
+            }
+            Command::ImportPackFiles(files) => self.import_pack_files(&files),
+            Command::ImportStableNew(path) => self.with_store(|s| {
+                import_stablenew(s, &path).map(|r| {
+                    format!(
+                        "Imported {} job(s) from {} ({} already present, {} line(s) skipped).",
+                        r.imported,
+                        path.display(),
+                        r.already_present,
+                        r.skipped.len()
+                    )
+                })
+            }),
+            Command::Export(path, format) => self.export(&path, format),
+            Command::SetTheme(theme) => self.theme = theme,
+            Command::DismissMessage => self.message = None,
+            Command::Quit => {}
+            Command::ScrolledToSelection => self.view.scroll_to = None,
+        }
+        self.refresh_rows();
+    }
+
+    fn with_store<E: std::fmt::Display>(
+        &mut self,
+        f: impl FnOnce(&mut HistoryStore) -> Result<String, E>,
+    ) {
+        let Some(store) = self.store.clone() else {
+            self.message = Some(Message::Error("The history is not open yet.".into()));
+            return;
+        };
+        let Ok(mut guard) = store.write() else {
+            self.message = Some(Message::Error("The history is unavailable.".into()));
+            return;
+        };
+        self.message = Some(match f(&mut guard) {
+            Ok(text) => Message::Info(text),
+            Err(e) => Message::Error(e.to_string()),
+        });
+    }
+
+    fn select_pack(&mut self, id: String) {
+        if self.selected_pack.as_ref() != Some(&id) {
+            self.checked_keys.clear();
+        }
+        if let Some(pack) = self.packs.iter().find(|p| p.id == id) {
+            pack.defaults.apply_to(&mut self.composer.settings);
+            if pack.defaults.seed.is_some_and(|s| s >= 0) {
+                self.composer.random_seed = false;
+            }
+        }
+        self.selected_pack = Some(id);
+        self.composer.mode = PromptSource::Pack;
+    }
+
+    fn submit(&mut self) {
+        if let Some(reason) = self.submit_blocker() {
+            self.message = Some(Message::Error(reason));
+            return;
+        }
+        let cfg = match self.draft_run_config() {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                self.message = Some(Message::Error(e));
+                return;
+            }
+        };
+        let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
+        let id = record.job_id.clone();
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let result = match store.write() {
+            Ok(mut s) => s.append(&record).map_err(|e| e.to_string()),
+            Err(_) => Err("The history is unavailable.".to_owned()),
+        };
+        match result {
+            Ok(()) => {
+                self.message = Some(Message::Info(format!(
+                    "Recorded job {} ({}).",
+                    short_id(&id),
+                    match cfg.prompt_source {
+                        PromptSource::Pack => format!(
+                            "pack {}, keys {}",
+                            cfg.prompt_pack_id.as_deref().unwrap_or_default(),
+                            cfg.prompt_keys.join(", ")
+                        ),
+                        PromptSource::Manual => "manual prompt".to_owned(),
+                    }
+                )));
+                self.view.selected = Some(id.clone());
+                self.view.scroll_to = Some(id);
+            }
+            // The composer keeps everything the user entered.
+            Err(e) => self.message = Some(Message::Error(format!("Could not record the job: {e}"))),
+        }
+    }
+
+    fn load_into_composer(&mut self, id: &str) {
+        let Some(record) = self.record(id) else {
+            return;
+        };
+        self.composer.settings = record.run_config.settings.clone();
+        self.composer.random_seed = record.run_config.settings.seed < 0;
+        match record.prompt_source {
+            PromptSource::Pack => {
+                let pack_id = record.prompt_pack_id.clone().unwrap_or_default();
+                self.composer.mode = PromptSource::Pack;
+                match self.packs.iter().find(|p| p.id == pack_id) {
+                    Some(pack) => {
+                        let missing: Vec<&String> = record
+                            .prompt_keys
+                            .iter()
+                            .filter(|k| pack.get(k).is_none())
+                            .collect();
+                        self.selected_pack = Some(pack_id.clone());
+                        self.checked_keys = record
+                            .prompt_keys
+                            .iter()
+                            .filter(|k| pack.get(k).is_some())
+                            .cloned()
+                            .collect();
+                        self.message = Some(if missing.is_empty() {
+                            Message::Info(format!("Loaded job {} into the composer.", short_id(id)))
+                        } else {
+                            Message::Error(format!(
+                                "Pack {pack_id} no longer has key(s) {}.",
+                                missing
+                                    .iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        });
+                    }
+                    None => {
+                        self.message = Some(Message::Error(format!(
+                            "Pack {pack_id:?} is not in the packs folder; its settings were loaded."
+                        )))
+                    }
+                }
+            }
+            PromptSource::Manual => {
+                let (prompt, negative) = record
+                    .run_config
+                    .prompt_pairs()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                self.composer.mode = PromptSource::Manual;
+                self.composer.prompt = prompt;
+                self.composer.negative = negative;
+                self.message = Some(Message::Info(format!(
+                    "Loaded job {} into the composer.",
+                    short_id(id)
+                )));
+            }
+        }
+    }
+
+    fn import_pack_files(&mut self, files: &[PathBuf]) {
+        let mut copied = 0;
+        let mut errors = Vec::new();
+        if let Err(e) = std::fs::create_dir_all(&self.packs_dir) {
+            self.message = Some(Message::Error(format!(
+                "Cannot create the packs folder {}: {e}",
+                self.packs_dir.display()
+            )));
+            return;
+        }
+        for file in files {
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if !matches!(ext.as_str(), "txt" | "json" | "tsv" | "csv") {
+                errors.push(format!("{}: not a pack file", file.display()));
+                continue;
+            }
+            let Some(name) = file.file_name() else {
+                continue;
+            };
+            let target = self.packs_dir.join(name);
+            if target.exists() {
+                errors.push(format!("{}: already in the packs folder", target.display()));
+                continue;
+            }
+            match std::fs::copy(file, &target) {
+                Ok(_) => copied += 1,
+                Err(e) => errors.push(format!("{}: {e}", file.display())),
+            }
+        }
+        self.message = Some(if errors.is_empty() {
+            Message::Info(format!("Imported {copied} pack file(s)."))
+        } else {
+            Message::Error(format!(
+                "Imported {copied} pack file(s); {}",
+                errors.join("; ")
+            ))
+        });
+        self.pack_scan.restart(self.packs_dir.clone());
+    }
+
+    fn export(&mut self, path: &Path, format: ExportFormat) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let Ok(guard) = store.read() else { return };
+        let records = guard.records();
+        let rows = &self.view.rows;
+        let result = write_atomically(path, |out| {
+            export_records(
+                rows.iter().filter_map(|&i| records.get(i as usize)),
+                format,
+                out,
+            )
+        });
+        self.message = Some(match result {
+            Ok(n) => Message::Info(format!("Exported {n} record(s) to {}.", path.display())),
+            Err(e) => Message::Error(format!("Export to {} failed: {e}", path.display())),
+        });
+    }
+
+    /// Quarantined line count of the loaded history, for the damage banner.
+    pub fn damage(&self) -> Option<usize> {
+        let store = self.store.as_ref()?.read().ok()?;
+        let report = store.load_report();
+        report.is_damaged().then_some(report.quarantined.len())
+    }
+
+    /// The status a record would get when cancelled is only reachable from Queued.
+    pub fn can_cancel(record: &JobRecord) -> bool {
+        record.status == JobStatus::Queued
+    }
+}
+
+/// Writes a file through a temporary sibling and a rename, so a failure never leaves half a file.
+fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("export"),
+        std::process::id()
+    ));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)?;
+        let mut out = std::io::BufWriter::new(file);
+        let value = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The last 8 characters of a job id, for messages and narrow columns (time-ordered ids share
+/// their first characters, so the end is what tells them apart).
+pub fn short_id(id: &str) -> &str {
+    let count = id.chars().count();
+    match id.char_indices().nth(count.saturating_sub(8)) {
+        Some((i, _)) => &id[i..],
+        None => id,
+    }
+}

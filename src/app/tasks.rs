@@ -1,0 +1,230 @@
+//! Work that runs off the UI thread: scanning the packs folder, opening the history, and
+//! filtering/sorting a large history. Each task hands its result back through a channel; the
+//! UI polls once per frame and never waits.
+
+use crate::history::{HistoryError, HistoryFilter, HistoryStore, LoadProgress, SortColumn};
+use crate::packs::{DiscoveredPacks, discover_packs};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// A cheap fingerprint of a folder: names, sizes and modification times of its entries.
+fn folder_fingerprint(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<SystemTime>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let meta = e.metadata().ok();
+                    (
+                        e.file_name(),
+                        meta.as_ref().map_or(0, |m| m.len()),
+                        meta.and_then(|m| m.modified().ok()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+type Fingerprint = Vec<(std::ffi::OsString, u64, Option<SystemTime>)>;
+
+/// Scans the packs folder in the background, and again when its files change.
+pub struct PackScan {
+    dir: PathBuf,
+    rx: Option<Receiver<(DiscoveredPacks, Fingerprint)>>,
+    fingerprint: Option<Fingerprint>,
+    check: Option<Receiver<Fingerprint>>,
+}
+
+impl PackScan {
+    /// Starts scanning `dir`.
+    pub fn start(dir: PathBuf) -> PackScan {
+        let mut scan = PackScan {
+            dir: dir.clone(),
+            rx: None,
+            fingerprint: None,
+            check: None,
+        };
+        scan.restart(dir);
+        scan
+    }
+
+    /// Scans `dir` afresh (a newer scan replaces a running one).
+    pub fn restart(&mut self, dir: PathBuf) {
+        self.dir = dir.clone();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let fingerprint = folder_fingerprint(&dir);
+            let _ = tx.send((discover_packs(&dir), fingerprint));
+        });
+        self.rx = Some(rx);
+        self.check = None;
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.rx.is_some()
+    }
+
+    /// The folder being scanned.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The finished scan, once.
+    pub fn take_result(&mut self) -> Option<DiscoveredPacks> {
+        if let Some(rx) = &self.check {
+            match rx.try_recv() {
+                Ok(now) => {
+                    self.check = None;
+                    if self.fingerprint.as_ref() != Some(&now) {
+                        self.restart(self.dir.clone());
+                    }
+                }
+                Err(TryRecvError::Disconnected) => self.check = None,
+                Err(TryRecvError::Empty) => {}
+            }
+        }
+        let rx = self.rx.as_ref()?;
+        match rx.try_recv() {
+            Ok((found, fingerprint)) => {
+                self.rx = None;
+                self.fingerprint = Some(fingerprint);
+                Some(found)
+            }
+            Err(TryRecvError::Disconnected) => {
+                self.rx = None;
+                None
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+
+    /// Checks (in the background) whether the folder changed; rescans when it did.
+    pub fn refresh_if_changed(&mut self) {
+        if self.rx.is_some() || self.check.is_some() {
+            return;
+        }
+        let dir = self.dir.clone();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(folder_fingerprint(&dir));
+        });
+        self.check = Some(rx);
+    }
+}
+
+/// Opens the history in the background, with progress.
+pub struct HistoryLoad {
+    pub bytes_done: Arc<AtomicU64>,
+    pub bytes_total: Arc<AtomicU64>,
+    pub records: Arc<AtomicUsize>,
+    rx: Receiver<Result<HistoryStore, HistoryError>>,
+}
+
+impl HistoryLoad {
+    pub fn start(path: PathBuf) -> HistoryLoad {
+        let bytes_done = Arc::new(AtomicU64::new(0));
+        let bytes_total = Arc::new(AtomicU64::new(0));
+        let records = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel();
+        let (d, t, r) = (bytes_done.clone(), bytes_total.clone(), records.clone());
+        std::thread::spawn(move || {
+            let progress = move |p: LoadProgress| {
+                d.store(p.bytes_done, Ordering::Relaxed);
+                t.store(p.bytes_total, Ordering::Relaxed);
+                r.store(p.records, Ordering::Relaxed);
+            };
+            let _ = tx.send(HistoryStore::open_with_progress(&path, &progress));
+        });
+        HistoryLoad {
+            bytes_done,
+            bytes_total,
+            records,
+            rx,
+        }
+    }
+
+    /// Fraction of the file read so far.
+    pub fn fraction(&self) -> f32 {
+        let total = self.bytes_total.load(Ordering::Relaxed);
+        if total == 0 {
+            0.0
+        } else {
+            self.bytes_done.load(Ordering::Relaxed) as f32 / total as f32
+        }
+    }
+
+    /// The opened store (or the error), once.
+    /// `Some(Err(message))` if the loader thread died without an answer.
+    pub fn take_result(&self) -> Option<Result<HistoryStore, String>> {
+        match self.rx.try_recv() {
+            Ok(r) => Some(r.map_err(|e| e.to_string())),
+            Err(TryRecvError::Disconnected) => {
+                Some(Err("the history loader stopped unexpectedly".to_owned()))
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+}
+
+/// The key a query result belongs to: filter, sort column, descending, store generation.
+pub type QueryKey = (HistoryFilter, SortColumn, bool, u64);
+
+/// Filters and sorts a large history on a worker thread.
+pub struct QueryWorker {
+    pending: Option<(QueryKey, Receiver<Vec<u32>>)>,
+    busy: Arc<AtomicBool>,
+}
+
+impl QueryWorker {
+    pub fn start() -> QueryWorker {
+        QueryWorker {
+            pending: None,
+            busy: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The key of the query in flight.
+    pub fn pending_key(&self) -> Option<&QueryKey> {
+        self.pending.as_ref().map(|(k, _)| k)
+    }
+
+    /// Starts computing the rows for `key` (replacing any query in flight).
+    pub fn request(&mut self, store: Arc<RwLock<HistoryStore>>, key: QueryKey) {
+        let (tx, rx) = channel();
+        let (filter, column, descending) = (key.0.clone(), key.1, key.2);
+        let busy = self.busy.clone();
+        std::thread::spawn(move || {
+            busy.store(true, Ordering::Relaxed);
+            if let Ok(store) = store.read() {
+                let rows =
+                    crate::history::query_indices(store.records(), &filter, column, descending);
+                let _ = tx.send(rows);
+            }
+            busy.store(false, Ordering::Relaxed);
+        });
+        self.pending = Some((key, rx));
+    }
+
+    /// The finished query's key and rows, once.
+    pub fn take_result(&mut self) -> Option<(QueryKey, Vec<u32>)> {
+        let (_, rx) = self.pending.as_ref()?;
+        match rx.try_recv() {
+            Ok(rows) => self.pending.take().map(|(key, _)| (key, rows)),
+            Err(TryRecvError::Disconnected) => {
+                self.pending = None;
+                None
+            }
+            Err(TryRecvError::Empty) => None,
+        }
+    }
+}
