@@ -3,6 +3,7 @@
 //! One file per format (`txt`, `tsv`, `keyed_json`, `unified_json`, `styles_csv`), the inline
 //! prompt syntax in `syntax`, companion merging and the folder scan in `discover`.
 
+pub mod bundled;
 mod discover;
 mod error;
 pub mod keyed_json;
