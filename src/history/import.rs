@@ -1,7 +1,48 @@
-//! Import of StableNew's job_history.jsonl (stub: signatures fixed).
+//! Import of StableNew's `job_history.jsonl`.
+//!
+//! StableNew appends one full snapshot line per status change; the last line for a job wins.
+//! Its history has known defects, handled here:
+//!
+//! - **Reused ids**: some versions wrote every job as `"new-job"`. Lines are folded per
+//!   (job_id, created_at): a reused id with a different `created_at` is another job. Such jobs
+//!   get the id `<id>@<created_at as RFC 3339 UTC>` (deterministic, so a second import
+//!   recognises them); a unique id is kept as it is. An id that the store already holds for a
+//!   *different* job (other created_at) is stamped the same way.
+//! - **Origin reset**: later status lines reset `prompt_source` to "manual" and the pack id to
+//!   null. The origin comes from the latest line that carries a pack origin: `prompt_source`
+//!   "pack" with its `prompt_pack_id` / `prompt_keys` (null keys = none), or a snapshot
+//!   (`snapshot`, `snapshot.normalized_job`, 2.6 `normalized_record_snapshot` /
+//!   `njr_snapshot`) naming a pack (`prompt_pack_id`, `prompt_pack_name`, or
+//!   `execution_metadata.source_pack` whose file stem is the pack id). A snapshot's 0-based
+//!   `prompt_pack_row_index` / `slot_index` becomes the 1-based key promptdesk uses when the
+//!   line names no keys. A pack id on a line whose source is "manual" and whose snapshot
+//!   names no pack (StableNew's learning experiments) is not a pack origin.
+//! - **Jobs left "running"** by a crash are imported as failed, with an error message saying
+//!   StableNew stopped while the job was running (counted in [`ImportReport::orphaned`]).
+//!   Jobs whose history ends "queued" never ran: they are imported as cancelled with a message
+//!   saying so ([`ImportReport::never_ran`]), so they never look like pending work.
+//! - **Missing durations**: `duration_ms`, else `completed_at - started_at`, else
+//!   `execution_metadata.duration_seconds`, else `result.metadata.duration_ms`.
+//! - **Seed -1**: a real seed from any source of the job wins over -1.
+//! - **Corrupt lines** are skipped and reported with their 1-based line number and reason.
+//!
+//! Timestamps are naive UTC ISO strings (`2025-11-28T02:47:18.238146`) or RFC 3339 (`…Z`,
+//! offsets); older schemas (2.0 `pipeline_config`, 2.4 `config` + `prompts`, 2.6
+//! `normalized_record_snapshot`) have no `created_at` and use `timestamp` (else `started_at` /
+//! `execution_metadata.start_time`). Prompts and settings are gathered from every source a
+//! line carries (`pipeline_config`, `config` + `prompts`, the snapshots, `result.config`, and
+//! the txt2img payload StableNew sent, `result.result.variants[0].txt2img`), each setting from
+//! the latest line that has it; settings no line names keep promptdesk's defaults. A sampler
+//! written the old A1111 way with its schedule (`DPM++ 2M Karras`) is split into sampler and
+//! scheduler when no scheduler is given, as A1111 does. Jobs are `RunSource::Gui` (StableNew is
+//! a GUI), run mode `queue` unless a line says `direct`.
 
 use super::store::{HistoryError, HistoryStore};
-use crate::job_record::JobRecord;
+use crate::job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus};
+use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// What an import found and did.
@@ -17,20 +58,803 @@ pub struct ImportReport {
     pub already_present: usize,
     /// Lines that could not be used: (1-based line, reason).
     pub skipped: Vec<(usize, String)>,
+    /// Jobs StableNew left "running" (it stopped mid-job): imported as failed.
+    pub orphaned: usize,
+    /// Jobs whose history ends "queued" (they never ran): imported as cancelled.
+    pub never_ran: usize,
+    /// Jobs whose StableNew id was reused or already taken, stored as `<id>@<created_at>`.
+    pub renamed: usize,
 }
+
+/// The error message of a job StableNew left running.
+pub const ORPHANED_MESSAGE: &str =
+    "StableNew stopped while this job was running (its history never recorded an end)";
+/// The error message of a job StableNew's history leaves queued.
+pub const NEVER_RAN_MESSAGE: &str =
+    "StableNew's history ends with this job still queued; it never ran";
 
 /// Reads a StableNew history file and converts it to JobRecords (one per job, last line wins).
 pub fn read_stablenew_history(path: &Path) -> Result<(Vec<JobRecord>, ImportReport), HistoryError> {
-    let _ = path;
-    Ok((Vec::new(), ImportReport::default()))
+    let (jobs, report) = read_jobs(path)?;
+    Ok((jobs.into_iter().map(|j| j.record).collect(), report))
 }
 
 /// Imports a StableNew history file into `store`; importing the same file twice adds nothing.
-pub fn import_stablenew(store: &mut HistoryStore, path: &Path) -> Result<ImportReport, HistoryError> {
-    let (records, mut report) = read_stablenew_history(path)?;
-    for r in &records {
-        store.append(r)?;
-        report.imported += 1;
+/// The new jobs are written with one `append_many`.
+pub fn import_stablenew(
+    store: &mut HistoryStore,
+    path: &Path,
+) -> Result<ImportReport, HistoryError> {
+    let (jobs, report) = read_jobs(path)?;
+    // Catch up with what other processes wrote, so "already present" is accurate.
+    store.reload()?;
+    let (fresh, mut report_now) = select_new(store, &jobs, report.clone());
+    match store.append_many(&fresh) {
+        Ok(()) => {}
+        Err(HistoryError::DuplicateJobId { .. }) => {
+            // Another process added one of these ids meanwhile: look again, once.
+            store.reload()?;
+            let (fresh, again) = select_new(store, &jobs, report);
+            store.append_many(&fresh)?;
+            report_now = again;
+        }
+        Err(e) => return Err(e),
     }
-    Ok(report)
+    Ok(report_now)
+}
+
+/// A job read from the file, with the id StableNew gave it.
+struct ImportedJob {
+    record: JobRecord,
+    original_id: String,
+}
+
+fn stamped_id(id: &str, created_at: &DateTime<Utc>) -> String {
+    format!(
+        "{id}@{}",
+        created_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    )
+}
+
+/// The jobs the store does not have yet, with ids that are free in the store.
+fn select_new(
+    store: &HistoryStore,
+    jobs: &[ImportedJob],
+    mut report: ImportReport,
+) -> (Vec<JobRecord>, ImportReport) {
+    let same_job =
+        |id: &str, created: &DateTime<Utc>| store.get(id).is_some_and(|r| r.created_at == *created);
+    let mut taken: HashSet<String> = HashSet::new();
+    let mut fresh = Vec::new();
+    for job in jobs {
+        let created = &job.record.created_at;
+        let stamped = stamped_id(&job.original_id, created);
+        if same_job(&job.record.job_id, created)
+            || same_job(&job.original_id, created)
+            || same_job(&stamped, created)
+        {
+            report.already_present += 1;
+            continue;
+        }
+        let mut record = job.record.clone();
+        if store.get(&record.job_id).is_some() || taken.contains(&record.job_id) {
+            // The id belongs to another job in the store: stamp it with the creation time.
+            if store.get(&stamped).is_some() || taken.contains(&stamped) {
+                report.already_present += 1;
+                continue;
+            }
+            if record.job_id == job.original_id {
+                report.renamed += 1;
+            }
+            record.job_id = stamped;
+        }
+        taken.insert(record.job_id.clone());
+        fresh.push(record);
+    }
+    report.imported = fresh.len();
+    (fresh, report)
+}
+
+fn read_jobs(path: &Path) -> Result<(Vec<ImportedJob>, ImportReport), HistoryError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| HistoryError::from_io(path, "read the StableNew history", e))?;
+    let mut report = ImportReport::default();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
+
+    let mut raw_lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    if raw_lines.last().is_some_and(|l| l.is_empty()) {
+        raw_lines.pop();
+    }
+    for (i, raw) in raw_lines.into_iter().enumerate() {
+        let line_no = i + 1;
+        let mut raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if i == 0 {
+            raw = raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw);
+        }
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        report.lines += 1;
+        let info = match parse_line(raw) {
+            Ok(info) => info,
+            Err(reason) => {
+                report.skipped.push((line_no, reason));
+                continue;
+            }
+        };
+        let candidates = by_id.entry(info.job_id.clone()).or_default();
+        let found = match info.created_at {
+            Some(t) => candidates
+                .iter()
+                .rev()
+                .copied()
+                .find(|&g| groups[g].explicit_created == Some(t))
+                .or_else(|| {
+                    // A job first seen without created_at (old schema) adopts it.
+                    candidates
+                        .last()
+                        .copied()
+                        .filter(|&g| groups[g].explicit_created.is_none())
+                }),
+            None => candidates.last().copied(),
+        };
+        match found {
+            Some(g) => {
+                if groups[g].explicit_created.is_none() {
+                    groups[g].explicit_created = info.created_at;
+                }
+                groups[g].lines.push(info);
+            }
+            None => {
+                let Some(created) = info.created_at.or(info.fallback_created) else {
+                    report.skipped.push((
+                        line_no,
+                        "no created_at, timestamp or start time: the job cannot be placed"
+                            .to_owned(),
+                    ));
+                    continue;
+                };
+                candidates.push(groups.len());
+                groups.push(Group {
+                    original_id: info.job_id.clone(),
+                    explicit_created: info.created_at,
+                    created,
+                    lines: vec![info],
+                });
+            }
+        }
+    }
+    report.jobs = groups.len();
+
+    let mut jobs = Vec::with_capacity(groups.len());
+    for group in groups {
+        let reused = by_id.get(&group.original_id).is_some_and(|g| g.len() > 1);
+        let created = group.explicit_created.unwrap_or(group.created);
+        let job_id = if reused {
+            report.renamed += 1;
+            stamped_id(&group.original_id, &created)
+        } else {
+            group.original_id.clone()
+        };
+        let Some(record) = fold_group(&group, job_id, created, &mut report) else {
+            continue;
+        };
+        jobs.push(ImportedJob {
+            record,
+            original_id: group.original_id,
+        });
+    }
+    Ok((jobs, report))
+}
+
+/// The lines of one job, in file order.
+struct Group {
+    original_id: String,
+    /// The `created_at` the lines carry (None for old schemas without one).
+    explicit_created: Option<DateTime<Utc>>,
+    /// The creation time used when no line has `created_at`.
+    created: DateTime<Utc>,
+    lines: Vec<LineInfo>,
+}
+
+/// What one line says, extracted (the JSON value itself is not kept).
+struct LineInfo {
+    job_id: String,
+    created_at: Option<DateTime<Utc>>,
+    fallback_created: Option<DateTime<Utc>>,
+    status: JobStatus,
+    started_at: Option<DateTime<Utc>>,
+    completed_at: Option<DateTime<Utc>>,
+    error_message: Option<String>,
+    duration_ms: Option<u64>,
+    /// Duration from `execution_metadata` or `result.metadata`.
+    other_duration_ms: Option<u64>,
+    run_mode: Option<RunMode>,
+    origin: Option<PackOrigin>,
+    settings: Partial,
+    summary: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct PackOrigin {
+    pack_id: Option<String>,
+    keys: Vec<String>,
+}
+
+/// Prompts and settings as far as a line (or a job) names them.
+#[derive(Clone, Default)]
+struct Partial {
+    prompt: Option<String>,
+    negative: Option<String>,
+    model: Option<String>,
+    sampler: Option<String>,
+    scheduler: Option<String>,
+    steps: Option<u32>,
+    cfg_scale: Option<f64>,
+    width: Option<u32>,
+    height: Option<u32>,
+    seed: Option<i64>,
+    batch_size: Option<u32>,
+    batch_count: Option<u32>,
+    clip_skip: Option<u32>,
+}
+
+impl Partial {
+    /// Takes every value `newer` names; a random seed (-1) does not replace a real one.
+    fn merge(&mut self, newer: Partial) {
+        fn take<T>(slot: &mut Option<T>, v: Option<T>) {
+            if v.is_some() {
+                *slot = v;
+            }
+        }
+        take(&mut self.prompt, newer.prompt);
+        take(&mut self.negative, newer.negative);
+        take(&mut self.model, newer.model);
+        take(&mut self.sampler, newer.sampler);
+        take(&mut self.scheduler, newer.scheduler);
+        take(&mut self.steps, newer.steps);
+        take(&mut self.cfg_scale, newer.cfg_scale);
+        take(&mut self.width, newer.width);
+        take(&mut self.height, newer.height);
+        take(&mut self.batch_size, newer.batch_size);
+        take(&mut self.batch_count, newer.batch_count);
+        take(&mut self.clip_skip, newer.clip_skip);
+        match (self.seed, newer.seed) {
+            (Some(old), Some(new)) if old >= 0 && new < 0 => {}
+            (_, Some(new)) => self.seed = Some(new),
+            _ => {}
+        }
+    }
+
+    fn to_settings(&self) -> GenerationSettings {
+        let mut s = GenerationSettings::default();
+        if let Some(v) = &self.model {
+            s.model = v.clone();
+        }
+        if let Some(v) = &self.sampler {
+            s.sampler = v.clone();
+        }
+        if let Some(v) = &self.scheduler {
+            s.scheduler = v.clone();
+        }
+        if self
+            .scheduler
+            .as_deref()
+            .is_none_or(|sch| sch.eq_ignore_ascii_case("automatic"))
+        {
+            // Old A1111 sampler names carry the schedule ("DPM++ 2M Karras").
+            for schedule in ["Karras", "Exponential"] {
+                if let Some(base) = s.sampler.strip_suffix(schedule)
+                    && let Some(base) = base.strip_suffix(' ')
+                    && !base.trim().is_empty()
+                {
+                    s.sampler = base.trim_end().to_owned();
+                    s.scheduler = schedule.to_owned();
+                    break;
+                }
+            }
+        }
+        if let Some(v) = self.steps {
+            s.steps = v;
+        }
+        if let Some(v) = self.cfg_scale {
+            s.cfg_scale = v;
+        }
+        if let Some(v) = self.width {
+            s.width = v;
+        }
+        if let Some(v) = self.height {
+            s.height = v;
+        }
+        if let Some(v) = self.seed {
+            s.seed = v;
+        }
+        if let Some(v) = self.batch_size {
+            s.batch_size = v;
+        }
+        if let Some(v) = self.batch_count {
+            s.batch_count = v;
+        }
+        if let Some(v) = self.clip_skip {
+            s.clip_skip = v;
+        }
+        s
+    }
+}
+
+fn parse_line(raw: &[u8]) -> Result<LineInfo, String> {
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        format!(
+            "not UTF-8 text (bad byte at column {})",
+            e.valid_up_to() + 1
+        )
+    })?;
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let Value::Object(line) = value else {
+        return Err("not a JSON object".to_owned());
+    };
+    let job_id = match line.get("job_id") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err("no job_id".to_owned()),
+    };
+    let status = match line.get("status") {
+        None | Some(Value::Null) => JobStatus::Queued, // StableNew's own reader defaults so
+        Some(Value::String(s)) => parse_status(s).ok_or_else(|| format!("unknown status {s:?}"))?,
+        Some(other) => return Err(format!("unknown status {other}")),
+    };
+    let created_at = match line.get("created_at") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(parse_time(v).ok_or_else(|| format!("created_at {v} is not a timestamp"))?),
+    };
+    let exec = line.get("execution_metadata").and_then(Value::as_object);
+    let exec_time = |key: &str| exec.and_then(|m| m.get(key)).and_then(parse_time);
+    let time = |key: &str| line.get(key).and_then(parse_time);
+    let started_at = time("started_at").or_else(|| exec_time("start_time"));
+    let completed_at = time("completed_at").or_else(|| exec_time("end_time"));
+    let fallback_created = time("timestamp")
+        .or(started_at)
+        .or_else(|| exec_time("start_time"))
+        .or(completed_at);
+    let duration_ms = line.get("duration_ms").and_then(as_millis);
+    let result = line.get("result").and_then(Value::as_object);
+    let other_duration_ms = exec
+        .and_then(|m| m.get("duration_seconds"))
+        .and_then(as_f64)
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12)
+        .map(|s| (s * 1000.0).round() as u64)
+        .or_else(|| {
+            result
+                .and_then(|r| r.get("metadata"))
+                .and_then(|m| m.get("duration_ms"))
+                .and_then(as_millis)
+        });
+    let error_message = line
+        .get("error_message")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned);
+    let run_mode = line
+        .get("run_mode")
+        .and_then(Value::as_str)
+        .and_then(parse_run_mode);
+    let summary = line
+        .get("payload_summary")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && *s != "callable payload" && *s != job_id)
+        .map(str::to_owned);
+
+    // Snapshots: the NJR-like objects a line carries, oldest schema first.
+    let mut snapshots: Vec<&Map<String, Value>> = Vec::new();
+    for key in ["normalized_record_snapshot", "njr_snapshot", "snapshot"] {
+        if let Some(obj) = line.get(key).and_then(Value::as_object) {
+            snapshots.push(obj);
+            if let Some(nj) = obj.get("normalized_job").and_then(Value::as_object) {
+                snapshots.push(nj);
+            }
+        }
+    }
+
+    let mut settings = Partial::default();
+    if let Some(pc) = line.get("pipeline_config").and_then(Value::as_object) {
+        read_container(pc, &mut settings);
+    }
+    read_container(&line, &mut settings);
+    for snap in &snapshots {
+        read_container(snap, &mut settings);
+    }
+    if let Some(result) = result {
+        if let Some(cfg) = result.get("config").and_then(Value::as_object) {
+            read_container(cfg, &mut settings);
+        }
+        let variants = result
+            .get("result")
+            .and_then(|r| r.get("variants"))
+            .or_else(|| result.get("variants"));
+        if let Some(txt2img) = variants
+            .and_then(Value::as_array)
+            .and_then(|v| v.first())
+            .and_then(|v| v.get("txt2img"))
+            .and_then(Value::as_object)
+        {
+            read_flat(txt2img, &mut settings);
+        }
+    }
+
+    let origin = line_origin(&line, &snapshots);
+    Ok(LineInfo {
+        job_id,
+        created_at,
+        fallback_created,
+        status,
+        started_at,
+        completed_at,
+        error_message,
+        duration_ms,
+        other_duration_ms,
+        run_mode,
+        origin,
+        settings,
+        summary,
+    })
+}
+
+fn parse_status(s: &str) -> Option<JobStatus> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("canceled") {
+        return Some(JobStatus::Cancelled);
+    }
+    JobStatus::parse(s)
+}
+
+fn parse_run_mode(s: &str) -> Option<RunMode> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("queue") {
+        Some(RunMode::Queue)
+    } else if s.eq_ignore_ascii_case("direct") {
+        Some(RunMode::Direct)
+    } else {
+        None
+    }
+}
+
+/// A timestamp: RFC 3339 (`Z` or an offset), a naive ISO date-time taken as UTC (`T` or a
+/// space between date and time, optional fraction), or a number of Unix seconds.
+fn parse_time(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                return Some(t.with_timezone(&Utc));
+            }
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                .into_iter()
+                .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+                .map(|naive| Utc.from_utc_datetime(&naive))
+        }
+        Value::Number(n) => {
+            let secs = n.as_f64()?;
+            if !secs.is_finite() || secs <= 0.0 || secs > 1e11 {
+                return None;
+            }
+            let whole = secs.floor();
+            DateTime::from_timestamp(whole as i64, ((secs - whole) * 1e9) as u32)
+        }
+        _ => None,
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            (f.fract() == 0.0 && f.abs() < 9.0e18).then_some(f as i64)
+        }),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A positive whole number that fits u32 (0 counts as "not set": StableNew writes 0 for
+/// unknown steps and sizes).
+fn as_positive_u32(v: &Value) -> Option<u32> {
+    as_i64(v)
+        .filter(|&n| n > 0)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+fn as_millis(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            let f = n.as_f64()?;
+            (f.is_finite() && f >= 0.0 && f < 1.8e19).then_some(f.round() as u64)
+        }),
+        _ => None,
+    }
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned)
+}
+
+/// The first key of `keys` that `obj` has a usable value for.
+fn first<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
+    keys.iter()
+        .filter_map(|k| obj.get(*k))
+        .find(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+}
+
+/// Settings and prompts named directly in `obj`.
+fn read_flat(obj: &Map<String, Value>, out: &mut Partial) {
+    let mut p = Partial {
+        prompt: text(first(obj, &["prompt", "positive_prompt"])),
+        negative: text(first(obj, &["negative_prompt"])),
+        model: text(first(
+            obj,
+            &[
+                "model",
+                "model_name",
+                "base_model",
+                "sd_model_checkpoint",
+                "checkpoint",
+            ],
+        )),
+        sampler: text(first(obj, &["sampler_name", "sampler"])),
+        scheduler: text(first(obj, &["scheduler", "schedule_type"])),
+        steps: first(obj, &["steps"]).and_then(as_positive_u32),
+        cfg_scale: first(obj, &["cfg_scale", "cfg"])
+            .and_then(as_f64)
+            .filter(|c| c.is_finite() && *c > 0.0),
+        width: first(obj, &["width"]).and_then(as_positive_u32),
+        height: first(obj, &["height"]).and_then(as_positive_u32),
+        seed: first(obj, &["seed"]).and_then(as_i64),
+        batch_size: first(obj, &["batch_size"]).and_then(as_positive_u32),
+        batch_count: first(obj, &["n_iter", "batch_count"]).and_then(as_positive_u32),
+        clip_skip: first(obj, &["clip_skip"]).and_then(as_positive_u32),
+    };
+    if p.model.is_none() {
+        // StableNew's pipeline config keeps the model name in its metadata too.
+        p.model = obj
+            .get("metadata")
+            .and_then(Value::as_object)
+            .and_then(|m| text(m.get("model_name")));
+    }
+    out.merge(p);
+}
+
+/// An object that may hold `config` (settings), `prompts` (`{positive, negative}`) and flat
+/// fields of its own (which win).
+fn read_container(obj: &Map<String, Value>, out: &mut Partial) {
+    if let Some(cfg) = obj.get("config").and_then(Value::as_object) {
+        read_flat(cfg, out);
+    }
+    match obj.get("prompts") {
+        Some(Value::Object(p)) => out.merge(Partial {
+            prompt: text(first(p, &["positive", "prompt", "positive_prompt"])),
+            negative: text(first(p, &["negative", "negative_prompt"])),
+            ..Partial::default()
+        }),
+        Some(Value::String(s)) if !s.trim().is_empty() => out.merge(Partial {
+            prompt: Some(s.clone()),
+            ..Partial::default()
+        }),
+        _ => {}
+    }
+    read_flat(obj, out);
+}
+
+/// `source_pack` names a pack file ("fantasy.json", "packs/fantasy.txt"): its stem is the id.
+fn pack_id_from_file(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let lower = base.to_ascii_lowercase();
+    let stem = [".json", ".txt", ".tsv", ".csv"]
+        .into_iter()
+        .find(|ext| lower.ends_with(ext))
+        .map(|ext| &base[..base.len() - ext.len()])
+        .unwrap_or(base);
+    let stem = stem.trim();
+    (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+/// 1-based key from a 0-based row/slot index.
+fn key_from_index(v: Option<&Value>) -> Option<String> {
+    let i = v.and_then(as_i64).filter(|&i| i >= 0)?;
+    Some((i + 1).to_string())
+}
+
+fn keys_of(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|k| match k {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// The pack origin a line carries, if any (see the module docs).
+fn line_origin(line: &Map<String, Value>, snapshots: &[&Map<String, Value>]) -> Option<PackOrigin> {
+    let mut from_snapshot: Option<PackOrigin> = None;
+    for snap in snapshots {
+        let exec = snap.get("execution_metadata").and_then(Value::as_object);
+        let pack_id = text(snap.get("prompt_pack_id"))
+            .or_else(|| text(snap.get("prompt_pack_name")))
+            .or_else(|| {
+                exec.and_then(|m| m.get("source_pack"))
+                    .and_then(Value::as_str)
+                    .and_then(pack_id_from_file)
+            });
+        if let Some(pack_id) = pack_id {
+            let key = key_from_index(snap.get("prompt_pack_row_index"))
+                .or_else(|| key_from_index(exec.and_then(|m| m.get("slot_index"))));
+            from_snapshot = Some(PackOrigin {
+                pack_id: Some(pack_id),
+                keys: key.into_iter().collect(),
+            });
+        }
+    }
+    let says_pack = line
+        .get("prompt_source")
+        .and_then(Value::as_str)
+        .and_then(|s| PromptSource::parse(s.trim()))
+        == Some(PromptSource::Pack);
+    if says_pack {
+        let mut origin = PackOrigin {
+            pack_id: text(line.get("prompt_pack_id")),
+            keys: keys_of(line.get("prompt_keys")),
+        };
+        // The snapshot fills in what the line leaves out, if it names the same pack.
+        if let Some(snap) = from_snapshot
+            && (origin.pack_id.is_none() || origin.pack_id == snap.pack_id)
+        {
+            origin.pack_id = snap.pack_id;
+            if origin.keys.is_empty() {
+                origin.keys = snap.keys;
+            }
+        }
+        Some(origin)
+    } else {
+        from_snapshot
+    }
+}
+
+fn fold_group(
+    group: &Group,
+    job_id: String,
+    created_at: DateTime<Utc>,
+    report: &mut ImportReport,
+) -> Option<JobRecord> {
+    let last = group.lines.last()?;
+    let mut status = last.status;
+    let started_at = last.started_at.or_else(|| {
+        (status != JobStatus::Queued)
+            .then(|| group.lines.iter().rev().find_map(|l| l.started_at))
+            .flatten()
+    });
+    let mut completed_at = match status {
+        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => last.completed_at,
+        JobStatus::Queued | JobStatus::Running => None,
+    };
+    let mut error_message = last.error_message.clone();
+    let mut duration_ms = last
+        .duration_ms
+        .or_else(|| {
+            let (start, end) = (started_at?, completed_at?);
+            u64::try_from((end - start).num_milliseconds()).ok()
+        })
+        .or(last.other_duration_ms);
+    match status {
+        JobStatus::Running => {
+            status = JobStatus::Failed;
+            error_message = Some(ORPHANED_MESSAGE.to_owned());
+            completed_at = None;
+            duration_ms = None;
+            report.orphaned += 1;
+        }
+        JobStatus::Queued => {
+            status = JobStatus::Cancelled;
+            error_message = Some(NEVER_RAN_MESSAGE.to_owned());
+            duration_ms = None;
+            report.never_ran += 1;
+        }
+        _ => {}
+    }
+
+    let mut partial = Partial::default();
+    for line in &group.lines {
+        partial.merge(line.settings.clone());
+    }
+    let settings = partial.to_settings();
+    let origin = group.lines.iter().rev().find_map(|l| l.origin.clone());
+    let run_mode = group
+        .lines
+        .iter()
+        .rev()
+        .find_map(|l| l.run_mode)
+        .unwrap_or(RunMode::Queue);
+    let summary = group.lines.iter().rev().find_map(|l| l.summary.clone());
+
+    let prompt_known = partial.prompt.is_some() || partial.negative.is_some();
+    let pair = || {
+        let mut m = Map::new();
+        m.insert(
+            "prompt".to_owned(),
+            Value::String(partial.prompt.clone().unwrap_or_default()),
+        );
+        m.insert(
+            "negative_prompt".to_owned(),
+            Value::String(partial.negative.clone().unwrap_or_default()),
+        );
+        m
+    };
+    let mut payload = Map::new();
+    let (prompt_source, prompt_pack_id, prompt_keys) = match origin {
+        Some(origin) => {
+            if let Some(id) = &origin.pack_id {
+                payload.insert("pack_id".to_owned(), Value::String(id.clone()));
+            }
+            if prompt_known {
+                if let [key] = origin.keys.as_slice() {
+                    let mut prompts = Map::new();
+                    prompts.insert(key.clone(), Value::Object(pair()));
+                    payload.insert("prompts".to_owned(), Value::Object(prompts));
+                } else {
+                    // The text is known but not which key it belongs to.
+                    payload.extend(pair());
+                }
+            }
+            (PromptSource::Pack, origin.pack_id, origin.keys)
+        }
+        None => {
+            payload.extend(pair());
+            (PromptSource::Manual, None, Vec::new())
+        }
+    };
+    if let Some(summary) = summary {
+        payload.insert("stablenew_summary".to_owned(), Value::String(summary));
+    }
+
+    let run_config = RunConfig {
+        prompt_source,
+        prompt_pack_id: prompt_pack_id.clone(),
+        prompt_keys: prompt_keys.clone(),
+        prompt_payload: payload,
+        run_mode,
+        source: RunSource::Gui,
+        settings,
+    };
+    Some(JobRecord {
+        schema_version: JOB_RECORD_SCHEMA_VERSION,
+        job_id,
+        created_at,
+        status,
+        prompt_source,
+        prompt_pack_id,
+        prompt_keys,
+        run_mode,
+        source: RunSource::Gui,
+        config_hash: run_config.config_hash(),
+        run_config,
+        started_at,
+        completed_at,
+        duration_ms,
+        error_message,
+    })
 }
