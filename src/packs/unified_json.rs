@@ -251,30 +251,51 @@ fn slot_prompt(
     let negative_embeddings = embeddings_of(slot, "negative_embeddings", position)?;
     let loras = loras_of(slot, position)?;
 
-    let positive = join_nonempty(
+    // Tokens already written inside a text are not rendered a second time; every list keeps
+    // rendering order without repeats.
+    let mut text_tokens = parse_prompt_tokens(text)?;
+    let negative_tokens = parse_prompt_tokens(negative_text)?;
+    let mut extra_positive_embeddings = Vec::new();
+    push_unique(
+        &mut extra_positive_embeddings,
         positive_embeddings
+            .into_iter()
+            .filter(|e| !text_tokens.embeddings.contains(e)),
+    );
+    let mut extra_loras = Vec::new();
+    push_unique(
+        &mut extra_loras,
+        loras.into_iter().filter(|l| !text_tokens.loras.contains(l)),
+    );
+    let mut extra_negative_embeddings = Vec::new();
+    push_unique(
+        &mut extra_negative_embeddings,
+        negative_embeddings
+            .into_iter()
+            .filter(|e| !negative_tokens.embeddings.contains(e)),
+    );
+
+    let positive = join_nonempty(
+        extra_positive_embeddings
             .iter()
             .map(render_embedding)
             .chain(std::iter::once(text.to_owned()))
-            .chain(loras.iter().map(render_lora)),
+            .chain(extra_loras.iter().map(render_lora)),
     );
     let negative = join_nonempty(
-        negative_embeddings
+        extra_negative_embeddings
             .iter()
             .map(render_embedding)
             .chain(std::iter::once(negative_text.to_owned())),
     );
 
-    // Tokens written inside the texts count too, in rendering order, without repeats.
-    let mut text_tokens = parse_prompt_tokens(text)?;
-    let negative_tokens = parse_prompt_tokens(negative_text)?;
     let mut all_loras = Vec::new();
     push_unique(&mut all_loras, text_tokens.loras.drain(..));
-    push_unique(&mut all_loras, loras);
+    push_unique(&mut all_loras, extra_loras);
     push_unique(&mut all_loras, negative_tokens.loras.iter().cloned());
-    let mut embeddings = positive_embeddings;
+    let mut embeddings = extra_positive_embeddings;
     push_unique(&mut embeddings, text_tokens.embeddings.drain(..));
-    push_unique(&mut embeddings, negative_embeddings);
+    push_unique(&mut embeddings, extra_negative_embeddings);
     push_unique(&mut embeddings, negative_tokens.embeddings.iter().cloned());
     text_tokens.merge(negative_tokens);
 
