@@ -63,7 +63,7 @@ fn message_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                     app.push(Command::DismissMessage);
                 }
                 if app.state.view.last_deleted.is_some() && ui.small_button("Undo").clicked() {
@@ -161,12 +161,12 @@ fn settings_grid(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                             .desired_width(220.0),
                     )
                     .labelled_by(label.id);
-                    ui.label("Sampler");
-                    combo(ui, "sampler", &mut s.sampler, SAMPLERS);
+                    let label = ui.label("Sampler");
+                    combo(ui, "sampler", &mut s.sampler, SAMPLERS).labelled_by(label.id);
                     ui.end_row();
 
-                    ui.label("Scheduler");
-                    combo(ui, "scheduler", &mut s.scheduler, SCHEDULERS);
+                    let label = ui.label("Scheduler");
+                    combo(ui, "scheduler", &mut s.scheduler, SCHEDULERS).labelled_by(label.id);
                     let label = ui.label("Steps");
                     ui.add(egui::DragValue::new(&mut s.steps).range(1..=150))
                         .labelled_by(label.id);
@@ -198,7 +198,7 @@ fn settings_grid(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                         )
                         .on_hover_text("Height");
                         if ui
-                            .small_button("⇄")
+                            .small_button("Swap")
                             .on_hover_text("Swap width and height")
                             .clicked()
                         {
@@ -232,7 +232,7 @@ fn settings_grid(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         });
 }
 
-fn combo(ui: &mut egui::Ui, id: &str, value: &mut String, options: &[&str]) {
+fn combo(ui: &mut egui::Ui, id: &str, value: &mut String, options: &[&str]) -> egui::Response {
     egui::ComboBox::from_id_salt(id)
         .selected_text(value.as_str())
         .width(160.0)
@@ -244,7 +244,8 @@ fn combo(ui: &mut egui::Ui, id: &str, value: &mut String, options: &[&str]) {
                 let current = value.clone();
                 ui.selectable_value(value, current.clone(), current);
             }
-        });
+        })
+        .response
 }
 
 fn submit_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {

@@ -22,7 +22,7 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 ui.heading("Job");
                 widgets::source_badge(ui, record.prompt_source);
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.small_button("✕").on_hover_text("Close (Esc)").clicked()
+                    if ui.small_button("×").on_hover_text("Close (Esc)").clicked()
                         || ui.input(|i| i.key_pressed(egui::Key::Escape))
                     {
                         app.push(Command::SelectJob(None));

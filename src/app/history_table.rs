@@ -94,7 +94,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         }) {
             search.request_focus();
         }
-        ui.label("Source");
+        let label = ui.label("Source");
         egui::ComboBox::from_id_salt("filter_source")
             .selected_text(match filter.source {
                 None => "All",
@@ -106,8 +106,10 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 ui.selectable_value(&mut filter.source, None, "All");
                 ui.selectable_value(&mut filter.source, Some(PromptSource::Pack), "PACK");
                 ui.selectable_value(&mut filter.source, Some(PromptSource::Manual), "MANUAL");
-            });
-        ui.label("Pack");
+            })
+            .response
+            .labelled_by(label.id);
+        let label = ui.label("Pack");
         egui::ComboBox::from_id_salt("filter_pack")
             .selected_text(filter.pack.as_deref().unwrap_or("All"))
             .width(160.0)
@@ -121,7 +123,9 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 for id in &packs {
                     ui.selectable_value(&mut filter.pack, Some(id.clone()), id);
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         let label = ui.label("Key");
         let mut key = filter.key.clone().unwrap_or_default();
         let response = ui
@@ -134,7 +138,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         if response.changed() {
             filter.key = (!key.trim().is_empty()).then(|| key.trim().to_owned());
         }
-        ui.label("Status");
+        let label = ui.label("Status");
         egui::ComboBox::from_id_salt("filter_status")
             .selected_text(filter.status.map_or("All", JobStatus::as_str))
             .width(90.0)
@@ -143,7 +147,9 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 for status in JobStatus::ALL {
                     ui.selectable_value(&mut filter.status, Some(status), status.as_str());
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         if !filter.is_empty() && ui.button("Clear filters").clicked() {
             *filter = Default::default();
         }
@@ -166,6 +172,8 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     let (sort_column, descending) = (app.state.view.sort_column, app.state.view.sort_descending);
     let mut commands = Vec::new();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    // Clicks anywhere on a row select it, so the cells' labels must not take them.
+    ui.style_mut().interaction.selectable_labels = false;
     let mut builder = TableBuilder::new(ui)
         .id_salt("history_table")
         .striped(true)
@@ -202,7 +210,7 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             for &(column, title) in COLUMNS {
                 header.col(|ui| {
                     let arrow = if column == sort_column {
-                        if descending { " ⏷" } else { " ⏶" }
+                        if descending { " ⬇" } else { " ⬆" }
                     } else {
                         ""
                     };

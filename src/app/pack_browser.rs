@@ -28,7 +28,7 @@ fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
-                .button("⟳")
+                .button("🔄")
                 .on_hover_text("Reload the packs folder (F5)")
                 .clicked()
             {
@@ -140,7 +140,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     };
     let pack = pack.clone();
     ui.horizontal(|ui| {
-        ui.strong(&pack.name);
+        ui.strong(format!("Prompts in {}", pack.name));
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("None").clicked() {
                 app.push(Command::CheckNoKeys);

@@ -1,0 +1,437 @@
+//! The desktop app driven headless through AccessKit (egui_kittest): no display, no GPU.
+//! Each test builds the real app state on a temporary data folder and clicks through it as a
+//! user would.
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use promptdesk::app::{AppConfig, PromptDeskApp};
+use promptdesk::{
+    GenerationSettings, HistoryStore, JobStatus, PromptSource, RunConfig,
+    build_run_config_for_manual_prompt, job_record_from_run_config,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const FIXTURE_PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ui/packs");
+const BROKEN_PACK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ui/broken_pack.json"
+);
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    data_dir: PathBuf,
+    packs_dir: PathBuf,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let packs_dir = dir.path().join("packs");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    std::fs::create_dir_all(&packs_dir).unwrap();
+    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), packs_dir.join(entry.file_name())).unwrap();
+    }
+    Setup {
+        _dir: dir,
+        data_dir,
+        packs_dir,
+    }
+}
+
+fn history_file(setup: &Setup) -> PathBuf {
+    setup.data_dir.join("history.jsonl")
+}
+
+fn harness(setup: &Setup) -> Harness<'static, PromptDeskApp> {
+    let config = AppConfig {
+        data_dir: setup.data_dir.clone(),
+        packs_dir: setup.packs_dir.clone(),
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    settle(&mut harness);
+    harness
+}
+
+/// Steps frames until background loading and queries are done, then lets the UI settle.
+fn settle(harness: &mut Harness<'static, PromptDeskApp>) {
+    for _ in 0..1000 {
+        harness.step();
+        if !harness.state().state.is_busy() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        !harness.state().state.is_busy(),
+        "the app never finished loading"
+    );
+    harness.run();
+}
+
+/// Focuses a text field (as a click would) and types into it.
+fn type_into(harness: &mut Harness<'static, PromptDeskApp>, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).focus();
+    harness.run();
+    harness.get_by_role_and_label(role, label).type_text(text);
+    harness.run();
+}
+
+fn records_on_disk(path: &Path) -> Vec<promptdesk::JobRecord> {
+    HistoryStore::open(path).unwrap().records().to_vec()
+}
+
+fn select_pack_and_check_two_keys(harness: &mut Harness<'static, PromptDeskApp>) {
+    harness.get_by_label_contains("harbour_scenes").click();
+    harness.run();
+    harness.get_by_label_contains("1: a red lighthouse").click();
+    harness.run();
+    harness.get_by_label_contains("2: fishing boats").click();
+    harness.run();
+}
+
+#[test]
+fn pack_submit_records_a_pack_job_and_shows_its_row() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    select_pack_and_check_two_keys(&mut harness);
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+
+    // On disk: one record tagged with the pack and keys.
+    let records = records_on_disk(&history_file(&setup));
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].prompt_source, PromptSource::Pack);
+    assert_eq!(records[0].prompt_pack_id.as_deref(), Some("harbour_scenes"));
+    assert_eq!(records[0].prompt_keys, vec!["1", "2"]);
+
+    // In the table: switch the composer to Manual and close the details, so the only PACK
+    // badge, pack id and keys left on screen are the history row's.
+    harness.get_by_label("Manual").click();
+    harness.key_press(egui::Key::Escape);
+    settle(&mut harness);
+    assert!(harness.query_by_label("Job id").is_none(), "details closed");
+    assert_eq!(harness.get_all_by_label("PACK").count(), 1);
+    harness.get_by_label("1, 2");
+    harness.get_by_label("harbour_scenes");
+    harness.get_by_label("1 records, 1 shown");
+}
+
+#[test]
+fn manual_submit_records_a_manual_job() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    harness.get_by_label("Manual").click();
+    harness.run();
+    type_into(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Prompt",
+        "A dragon over a lake",
+    );
+    harness.run();
+    type_into(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Negative prompt",
+        "no gore",
+    );
+    harness.run();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+
+    let records = records_on_disk(&history_file(&setup));
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.prompt_source, PromptSource::Manual);
+    assert_eq!(record.prompt_pack_id, None);
+    assert!(record.prompt_keys.is_empty());
+    assert_eq!(
+        record.run_config.prompt_payload["prompt"],
+        "A dragon over a lake"
+    );
+    assert_eq!(
+        record.run_config.prompt_payload["negative_prompt"],
+        "no gore"
+    );
+    assert_eq!(record.status, JobStatus::Queued);
+
+    harness.key_press(egui::Key::Escape);
+    settle(&mut harness);
+    assert_eq!(harness.get_all_by_label("MANUAL").count(), 1);
+    harness.get_by_label("A dragon over a lake");
+}
+
+#[test]
+fn ctrl_enter_submits() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    select_pack_and_check_two_keys(&mut harness);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    settle(&mut harness);
+    assert_eq!(records_on_disk(&history_file(&setup)).len(), 1);
+}
+
+#[test]
+fn submit_is_disabled_with_its_reason() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    assert!(
+        harness
+            .get_by_label("Submit")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Select a pack on the left.");
+
+    harness.get_by_label_contains("harbour_scenes").click();
+    harness.run();
+    assert!(
+        harness
+            .get_by_label("Submit")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Check at least one prompt of the pack.");
+
+    harness.get_by_label("Manual").click();
+    harness.run();
+    assert!(
+        harness
+            .get_by_label("Submit")
+            .accesskit_node()
+            .is_disabled()
+    );
+    harness.get_by_label("Type a prompt first.");
+
+    // Clicking a disabled Submit (or Ctrl+Enter) records nothing.
+    harness.get_by_label("Submit").click();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    settle(&mut harness);
+    assert!(records_on_disk(&history_file(&setup)).is_empty());
+
+    type_into(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Prompt",
+        "a quiet harbour",
+    );
+    harness.run();
+    assert!(
+        !harness
+            .get_by_label("Submit")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+fn seed_history(setup: &Setup) -> Vec<String> {
+    let mut store = HistoryStore::open(history_file(setup)).unwrap();
+    let mut ids = Vec::new();
+    for (i, (prompt, steps)) in [
+        ("alpha sunrise", 30),
+        ("beta harbour", 10),
+        ("gamma forest", 20),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let base = RunConfig {
+            settings: GenerationSettings {
+                steps,
+                ..GenerationSettings::default()
+            },
+            ..RunConfig::default()
+        };
+        let cfg = build_run_config_for_manual_prompt(prompt, "", Some(base));
+        let mut record = job_record_from_run_config(&format!("job-{i}"), &cfg);
+        record.created_at += chrono::Duration::seconds(i as i64);
+        store.append(&record).unwrap();
+        ids.push(record.job_id);
+    }
+    ids
+}
+
+fn shown_prompts(harness: &Harness<'static, PromptDeskApp>) -> Vec<String> {
+    let state = &harness.state().state;
+    let store = state.store.as_ref().unwrap().read().unwrap();
+    state
+        .view
+        .rows
+        .iter()
+        .map(|&i| store.records()[i as usize].first_prompt())
+        .collect()
+}
+
+#[test]
+fn history_filters_and_sorts() {
+    let setup = setup();
+    seed_history(&setup);
+    let mut harness = harness(&setup);
+    harness.get_by_label("3 records, 3 shown");
+    // Newest first by default.
+    assert_eq!(
+        shown_prompts(&harness),
+        ["gamma forest", "beta harbour", "alpha sunrise"]
+    );
+
+    type_into(&mut harness, Role::TextInput, "Search history", "HARBOUR");
+    settle(&mut harness);
+    harness.get_by_label("3 records, 1 shown");
+    assert_eq!(shown_prompts(&harness), ["beta harbour"]);
+
+    harness.get_by_label("Clear filters").click();
+    settle(&mut harness);
+    harness.get_by_label("3 records, 3 shown");
+
+    harness.get_by_role_and_label(Role::Button, "Steps").click();
+    settle(&mut harness);
+    assert_eq!(
+        shown_prompts(&harness),
+        ["beta harbour", "gamma forest", "alpha sunrise"]
+    );
+    harness
+        .get_by_role_and_label(Role::Button, "Steps ⬆")
+        .click();
+    settle(&mut harness);
+    assert_eq!(
+        shown_prompts(&harness),
+        ["alpha sunrise", "gamma forest", "beta harbour"]
+    );
+}
+
+#[test]
+fn load_into_composer_restores_origin_keys_and_settings() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    select_pack_and_check_two_keys(&mut harness);
+    // Change a setting, submit, then change everything back before loading the job.
+    harness.state_mut().state.composer.settings.steps = 33;
+    harness.state_mut().state.composer.settings.sampler = "DPM++ 2M".into();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    harness.get_by_label("Manual").click();
+    harness.get_by_label_contains("1: a red lighthouse").click();
+    harness.state_mut().state.composer.settings = GenerationSettings::default();
+    settle(&mut harness);
+
+    // The new job is selected; its details offer Load into composer.
+    harness.get_by_label("Load into composer").click();
+    settle(&mut harness);
+    let state = &harness.state().state;
+    assert_eq!(state.composer.mode, PromptSource::Pack);
+    assert_eq!(state.selected_pack.as_deref(), Some("harbour_scenes"));
+    assert_eq!(state.checked_keys, vec!["1", "2"]);
+    assert_eq!(state.composer.settings.steps, 33);
+    assert_eq!(state.composer.settings.sampler, "DPM++ 2M");
+}
+
+#[test]
+fn selecting_a_row_shows_its_details_and_delete_can_be_undone() {
+    let setup = setup();
+    seed_history(&setup);
+    let mut harness = harness(&setup);
+    harness.get_by_label("beta harbour").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.view.selected.as_deref(),
+        Some("job-1")
+    );
+    harness.get_by_label("job-1");
+    harness.get_by_label("Delete").click();
+    settle(&mut harness);
+    harness.get_by_label("2 records, 2 shown");
+    assert!(
+        records_on_disk(&history_file(&setup))
+            .iter()
+            .all(|r| r.job_id != "job-1")
+    );
+    harness.get_by_label("Undo").click();
+    settle(&mut harness);
+    assert!(
+        records_on_disk(&history_file(&setup))
+            .iter()
+            .any(|r| r.job_id == "job-1")
+    );
+}
+
+#[test]
+fn a_damaged_history_shows_a_banner_and_submits_still_work() {
+    let setup = setup();
+    seed_history(&setup);
+    // Garbage in the middle of the file.
+    let path = history_file(&setup);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(1, "{\"job_id\": \"broken\", this is not json");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let mut harness = harness(&setup);
+    harness.get_by_label_contains("The history file is damaged: 1 line(s)");
+    harness.get_by_label("3 records, 3 shown");
+
+    harness.get_by_label("Manual").click();
+    harness.run();
+    type_into(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Prompt",
+        "after the damage",
+    );
+    harness.run();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let records = records_on_disk(&path);
+    assert_eq!(records.len(), 4);
+    assert!(
+        records
+            .iter()
+            .any(|r| r.first_prompt() == "after the damage")
+    );
+}
+
+#[test]
+fn a_broken_pack_file_beside_good_ones() {
+    let setup = setup();
+    std::fs::copy(BROKEN_PACK, setup.packs_dir.join("broken_pack.json")).unwrap();
+    let mut harness = harness(&setup);
+    harness.get_by_label_contains("1 file(s) could not be loaded");
+    harness.get_by_label_contains("broken_pack.json");
+    // The good packs still load and submit.
+    harness.get_by_label_contains("studio_still_life").click();
+    harness.run();
+    harness.get_by_label_contains("1: a bowl of lemons").click();
+    harness.run();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let records = records_on_disk(&history_file(&setup));
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].prompt_pack_id.as_deref(),
+        Some("studio_still_life")
+    );
+}
+
+#[test]
+fn a_store_error_is_shown_and_the_composer_keeps_its_text() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    harness.get_by_label("Manual").click();
+    harness.run();
+    type_into(&mut harness, Role::MultilineTextInput, "Prompt", "keep me");
+    harness.run();
+    // Replace the history file with a directory: every write now fails.
+    let path = history_file(&setup);
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    harness.get_by_label_contains("Could not record the job");
+    assert_eq!(harness.state().state.composer.prompt, "keep me");
+}
