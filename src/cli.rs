@@ -26,6 +26,9 @@ pub enum Outcome {
     Gui {
         data_dir: PathBuf,
         packs_dir: PathBuf,
+        /// False when `--packs-dir` named the folder (then the app must not replace it with
+        /// the folder remembered from the last run).
+        packs_dir_is_default: bool,
     },
     /// A subcommand ran; exit with this code.
     Exit(i32),
@@ -61,6 +64,7 @@ pub fn run_from<I: IntoIterator<Item = OsString>>(
         return Outcome::Gui {
             data_dir: ctx.data_dir,
             packs_dir: ctx.packs_dir,
+            packs_dir_is_default: ctx.packs_dir_is_default,
         };
     };
     let result = match command {

@@ -9,11 +9,12 @@ fn main() {
         Outcome::Gui {
             data_dir,
             packs_dir,
+            packs_dir_is_default,
         } => {
             let config = AppConfig {
                 data_dir,
                 packs_dir,
-                restore_packs_dir: true,
+                restore_packs_dir: packs_dir_is_default,
             };
             if let Err(e) = run_native(config) {
                 eprintln!("promptdesk: error: cannot open the window: {e}");

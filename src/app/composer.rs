@@ -36,6 +36,7 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .show(ui, |ui| {
                 message_bar(app, ui);
                 mode_switch(app, ui);
+                submit_row(app, ui);
                 ui.add_space(6.0);
                 match app.state.composer.mode {
                     PromptSource::Manual => manual_inputs(app, ui),
@@ -43,8 +44,6 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 }
                 ui.add_space(8.0);
                 settings_grid(app, ui);
-                ui.add_space(8.0);
-                submit_row(app, ui);
                 ui.add_space(6.0);
                 preview(app, ui);
             });

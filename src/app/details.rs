@@ -71,7 +71,7 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     };
                     let fields: Vec<(&str, String)> = vec![
                         ("Job id", record.job_id.clone()),
-                        ("Created", record.created_at.to_rfc3339()),
+                        ("Created", when(record.created_at)),
                         ("Status", record.status.to_string()),
                         ("Source", record.prompt_source.as_str().to_uppercase()),
                         (
@@ -109,10 +109,10 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     ];
                     let mut extra: Vec<(&str, String)> = Vec::new();
                     if let Some(t) = record.started_at {
-                        extra.push(("Started", t.to_rfc3339()));
+                        extra.push(("Started", when(t)));
                     }
                     if let Some(t) = record.completed_at {
-                        extra.push(("Completed", t.to_rfc3339()));
+                        extra.push(("Completed", when(t)));
                     }
                     if let Some(d) = record.duration_ms {
                         extra.push(("Duration", format!("{:.1} s", d as f64 / 1000.0)));
@@ -149,4 +149,11 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     }
                 });
         });
+}
+
+/// A timestamp as local time with its offset, to the second.
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
 }

@@ -29,7 +29,7 @@ const COLUMNS: &[(SortColumn, &str)] = &[
 pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("history")
         .resizable(true)
-        .default_size(330.0)
+        .default_size(380.0)
         .size_range(140.0..=2000.0)
         .show(ui, |ui| {
             ui.add_space(4.0);
@@ -83,7 +83,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .add(
                 egui::TextEdit::singleline(&mut filter.text)
                     .hint_text("prompt, pack, key, model, id (Ctrl+F)")
-                    .desired_width(240.0),
+                    .desired_width(200.0),
             )
             .labelled_by(label.id);
         if ui.input_mut(|i| {
@@ -101,7 +101,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 Some(PromptSource::Pack) => "PACK",
                 Some(PromptSource::Manual) => "MANUAL",
             })
-            .width(90.0)
+            .width(80.0)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut filter.source, None, "All");
                 ui.selectable_value(&mut filter.source, Some(PromptSource::Pack), "PACK");
@@ -112,7 +112,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         let label = ui.label("Pack");
         egui::ComboBox::from_id_salt("filter_pack")
             .selected_text(filter.pack.as_deref().unwrap_or("All"))
-            .width(160.0)
+            .width(130.0)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut filter.pack, None, "All");
                 if let Some(current) = filter.pack.clone()
@@ -132,7 +132,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .add(
                 egui::TextEdit::singleline(&mut key)
                     .hint_text("any")
-                    .desired_width(50.0),
+                    .desired_width(40.0),
             )
             .labelled_by(label.id);
         if response.changed() {
@@ -180,17 +180,17 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         .resizable(true)
         .sense(egui::Sense::click())
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::initial(140.0).at_least(80.0).clip(true))
-        .column(Column::initial(70.0).at_least(60.0))
-        .column(Column::initial(150.0).at_least(60.0).clip(true))
-        .column(Column::initial(70.0).at_least(40.0).clip(true))
-        .column(Column::initial(300.0).at_least(80.0).clip(true))
-        .column(Column::initial(120.0).at_least(50.0).clip(true))
-        .column(Column::initial(45.0).at_least(35.0))
-        .column(Column::initial(45.0).at_least(35.0))
-        .column(Column::initial(95.0).at_least(40.0).clip(true))
-        .column(Column::initial(80.0).at_least(50.0))
-        .column(Column::remainder().at_least(70.0).clip(true))
+        .column(Column::initial(110.0).at_least(70.0).clip(true)) // Time
+        .column(Column::initial(64.0).at_least(56.0)) // Source
+        .column(Column::initial(100.0).at_least(50.0).clip(true)) // Pack
+        .column(Column::initial(60.0).at_least(36.0).clip(true)) // Keys
+        .column(Column::remainder().at_least(100.0).clip(true)) // Prompt
+        .column(Column::initial(100.0).at_least(40.0).clip(true)) // Model
+        .column(Column::initial(48.0).at_least(36.0)) // Steps
+        .column(Column::initial(40.0).at_least(32.0)) // CFG
+        .column(Column::initial(64.0).at_least(40.0).clip(true)) // Seed
+        .column(Column::initial(70.0).at_least(50.0)) // Status
+        .column(Column::initial(72.0).at_least(40.0).clip(true)) // Config hash
         .min_scrolled_height(0.0)
         .auto_shrink([false, false]);
     if let Some(target) = &app.state.view.scroll_to {
@@ -236,7 +236,7 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 let settings = &record.run_config.settings;
                 row.col(|ui| {
                     let local = record.created_at.with_timezone(&chrono::Local);
-                    ui.label(local.format("%Y-%m-%d %H:%M:%S").to_string());
+                    ui.label(local.format("%Y-%m-%d %H:%M").to_string());
                 });
                 row.col(|ui| {
                     widgets::source_badge(ui, record.prompt_source);

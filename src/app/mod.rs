@@ -134,10 +134,10 @@ impl eframe::App for PromptDeskApp {
 
         menu::show(self, ui);
         pack_browser::show(self, ui);
+        history_table::show(self, ui);
         if self.state.view.selected.is_some() {
             details::show(self, ui);
         }
-        history_table::show(self, ui);
         composer::show(self, ui);
 
         for command in std::mem::take(&mut self.commands) {
@@ -172,6 +172,8 @@ pub fn run_native(config: AppConfig) -> eframe::Result {
             .with_drag_and_drop(true)
             .with_app_id("promptdesk"),
         persist_window: true,
+        // Window, panels, filters and theme are remembered per data folder.
+        persistence_path: Some(config.data_dir.join("ui-state")),
         ..Default::default()
     };
     eframe::run_native(

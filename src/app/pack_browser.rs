@@ -9,7 +9,7 @@ use egui::RichText;
 pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     egui::Panel::left("pack_browser")
         .resizable(true)
-        .default_size(300.0)
+        .default_size(320.0)
         .size_range(220.0..=600.0)
         .show(ui, |ui| {
             folder_row(app, ui);
@@ -167,8 +167,8 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             for prompt in &pack.prompts {
                 let mut checked = app.state.checked_keys.contains(&prompt.key);
                 let label = match &prompt.label {
-                    Some(l) => format!("{} {}: {}", prompt.key, l, prompt.summary(40)),
-                    None => format!("{}: {}", prompt.key, prompt.summary(48)),
+                    Some(l) => format!("{} {}: {}", prompt.key, l, prompt.summary(24)),
+                    None => format!("{}: {}", prompt.key, prompt.summary(34)),
                 };
                 let response = ui.checkbox(&mut checked, label).on_hover_ui(|ui| {
                     ui.set_max_width(460.0);
