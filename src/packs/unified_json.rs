@@ -4,7 +4,11 @@
 //! {"txt2img": {...}, ...}}`. Each slot becomes one prompt whose key is its 1-based position in
 //! the file (`"1"`, `"2"`, ...; the slot's own `index` is not used) and whose label is the slot's
 //! `name`, if any. A slot renders as its positive embeddings, its text, then its LoRAs, joined
-//! with spaces; the negative as its negative embeddings, then its negative text.
+//! with spaces; the negative as its negative embeddings, then its negative text. A listed
+//! LoRA or embedding already written (same name and weight) in the slot's text is not rendered
+//! twice. The prompt's `loras`/`embeddings` hold the listed ones and those written in the texts,
+//! in rendering order, without repeats. `pack_data.matrix` becomes the pack's matrix (limit 8
+//! when not given); `preset_data.txt2img` its defaults.
 //!
 //! A `.json` without `pack_data` (StableNew v1: top-level `txt2img`, `img2img`, ... stage
 //! settings) holds no prompts, only the generation defaults of its `.txt` companion.
