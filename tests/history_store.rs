@@ -759,3 +759,19 @@ fn generation_changes_with_every_change_only() {
     store.update(&current).unwrap();
     assert_eq!(store.generation(), g, "no change, same generation");
 }
+
+#[test]
+fn trailing_whitespace_after_the_last_line_is_not_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = history_file(dir.path());
+    let r = manual("only");
+    fs::write(&path, format!("{}\n  \r", r.to_json_line())).unwrap();
+    let mut store = HistoryStore::open(&path).unwrap();
+    assert_eq!(store.records(), &[r.clone()]);
+    assert!(!store.load_report().is_damaged());
+    store.append(&manual("next")).unwrap();
+    let store = HistoryStore::open(&path).unwrap();
+    assert_eq!(store.len(), 2);
+    assert!(!store.load_report().is_damaged());
+    assert!(!store.quarantine_path().exists());
+}

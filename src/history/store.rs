@@ -286,10 +286,24 @@ fn next_generation() -> u64 {
 /// Reads `len` bytes at `pos` (fewer at end of file).
 fn read_at(file: &File, pos: u64, buf: &mut Vec<u8>, len: usize) -> io::Result<usize> {
     let mut f = file;
-    f.seek(SeekFrom::Start(pos))?;
     let before = buf.len();
-    f.take(len as u64).read_to_end(buf)?;
-    Ok(buf.len() - before)
+    let mut attempts = 0;
+    loop {
+        let result = f
+            .seek(SeekFrom::Start(pos))
+            .and_then(|_| f.take(len as u64).read_to_end(buf));
+        match result {
+            Ok(_) => return Ok(buf.len() - before),
+            // Windows locks are mandatory: a writer in another process holds the file for a
+            // moment (ERROR_LOCK_VIOLATION). Wait for it.
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(33) && attempts < 400 => {
+                buf.truncate(before);
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Reads `file[start..end]` in chunks cut after a '\n' and hands each chunk of complete lines
@@ -850,6 +864,14 @@ impl HistoryStore {
             self.report.bytes += tail.len() as u64 + 1;
             self.apply(parsed, line_no);
             return Ok(());
+        }
+        if matches!(parsed, Parsed::Blank) {
+            // Only whitespace: nothing to keep.
+            return self
+                .file
+                .set_len(self.offset)
+                .and_then(|()| self.file.sync_data())
+                .map_err(|e| HistoryError::from_io(&self.path, "repair the last line", e));
         }
         let reason = match parsed {
             Parsed::Bad(reason) => format!("torn last line (a write was cut short): {reason}"),
