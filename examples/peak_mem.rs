@@ -1,0 +1,98 @@
+//! Peak memory (VmHWM from /proc/self/status) of loading a history, against its file size.
+//!
+//! ```text
+//! cargo run --release --example peak_mem -- all target/bench-data/v1/history-1000000.jsonl
+//! cargo run --release --example peak_mem -- store FILE
+//! ```
+//!
+//! Modes (each measured in a fresh process, since the peak is per process):
+//! * `read`: `std::fs::read` of the file (the bytes alone);
+//! * `serde`: the bytes plus plain `serde_json::from_slice::<JobRecord>` per line into a
+//!   `Vec<JobRecord>` (the baseline);
+//! * `store`: `HistoryStore::open` (what the app does);
+//! * `import`: `read_stablenew_history` of a StableNew `job_history.jsonl`;
+//! * `all`: runs `read`, `serde` and `store` on FILE, each in a child process.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use promptdesk::{HistoryStore, JobRecord};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(mode), Some(file)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: peak_mem <read|serde|store|import|all> FILE");
+        std::process::exit(2);
+    };
+    let path = Path::new(file);
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => {
+            eprintln!("peak_mem: {}: {e}", path.display());
+            std::process::exit(1);
+        }
+    };
+    if mode == "all" {
+        let exe = std::env::current_exe().expect("own path");
+        for m in ["read", "serde", "store"] {
+            let status = Command::new(&exe).args([m, file]).status();
+            if !status.is_ok_and(|s| s.success()) {
+                eprintln!("peak_mem: mode {m} failed");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let base = support::current_rss();
+    let start = Instant::now();
+    let items = match mode.as_str() {
+        "read" => {
+            let bytes = std::fs::read(path).expect("read");
+            let n = support::count_lines(&bytes);
+            std::hint::black_box(&bytes);
+            n
+        }
+        "serde" => {
+            let bytes = std::fs::read(path).expect("read");
+            let mut records: Vec<JobRecord> = Vec::new();
+            for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                if let Ok(r) = serde_json::from_slice::<JobRecord>(line) {
+                    records.push(r);
+                }
+            }
+            std::hint::black_box(&records);
+            records.len()
+        }
+        "store" => {
+            let store = HistoryStore::open(path).expect("open");
+            std::hint::black_box(&store);
+            store.len()
+        }
+        "import" => {
+            let (records, _) =
+                promptdesk::history::read_stablenew_history(path).expect("read StableNew history");
+            std::hint::black_box(&records);
+            records.len()
+        }
+        other => {
+            eprintln!("peak_mem: unknown mode {other}");
+            std::process::exit(2);
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let peak = support::peak_rss();
+    let held = support::current_rss();
+    println!(
+        "{mode:>6}: file {:.1} MB, {items} items, {secs:.2} s; peak RSS {:.1} MB = {:.2} x file \
+         (process before: {:.1} MB; after: {:.1} MB = {:.2} x file)",
+        size as f64 / 1e6,
+        peak as f64 / 1e6,
+        peak as f64 / size as f64,
+        base as f64 / 1e6,
+        held as f64 / 1e6,
+        held as f64 / size as f64,
+    );
+}
