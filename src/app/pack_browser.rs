@@ -61,40 +61,33 @@ fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
 }
 
 fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let errors = app.state.pack_errors.clone();
-    let selected = app.state.selected_pack.clone();
-    let rows: Vec<(String, String, usize, &'static str)> = app
-        .state
-        .visible_packs()
-        .into_iter()
-        .map(|p| {
-            (
-                p.id.clone(),
-                p.name.clone(),
-                p.prompts.len(),
-                p.format_name(),
-            )
-        })
-        .collect();
+    let visible = app.state.visible_packs().to_vec();
+    let state = &app.state;
+    let errors = &state.pack_errors;
     let mut clicked = None;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     egui::ScrollArea::vertical()
         .id_salt("pack_list")
         .max_height((ui.available_height() * 0.45).max(120.0))
         .auto_shrink([false, false])
-        .show_rows(ui, row_height, rows.len(), |ui, range| {
-            for (id, name, count, format) in &rows[range] {
-                let label = if name != id {
-                    format!("{name}  ({id})")
+        .show_rows(ui, row_height, visible.len(), |ui, range| {
+            // Only the rows on screen are formatted.
+            for &i in &visible[range] {
+                let pack = &state.packs[i];
+                let count = pack.prompts.len();
+                let format = pack.format_name();
+                let label = if pack.name != pack.id {
+                    format!("{}  ({})", pack.name, pack.id)
                 } else {
-                    id.clone()
+                    pack.id.clone()
                 };
                 let text = format!("{label}   {count} prompts · {format}");
+                let selected = state.selected_pack.as_deref() == Some(pack.id.as_str());
                 let response = ui
-                    .selectable_label(selected.as_deref() == Some(id.as_str()), text)
-                    .on_hover_text(format!("{id}: {count} prompts, {format}"));
+                    .selectable_label(selected, text)
+                    .on_hover_text(format!("{}: {count} prompts, {format}", pack.id));
                 if response.clicked() {
-                    clicked = Some(id.clone());
+                    clicked = Some(pack.id.clone());
                 }
             }
         });
@@ -111,7 +104,7 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 .id_salt("pack_error_list")
                 .max_height(120.0)
                 .show(ui, |ui| {
-                    for error in &errors {
+                    for error in errors {
                         let name = error
                             .path
                             .as_ref()

@@ -133,6 +133,10 @@ pub struct AppState {
     /// Checked keys of the selected pack (kept in the pack's key order when submitted).
     pub checked_keys: Vec<String>,
     pub pack_scan: PackScan,
+    /// Bumped whenever `packs` is replaced.
+    packs_version: u64,
+    /// (search text, packs_version, matching indices).
+    pack_filter_cache: Option<(String, u64, Vec<usize>)>,
     // Composer.
     pub composer: Composer,
     // History.
@@ -172,6 +176,8 @@ impl AppState {
             selected_pack: None,
             checked_keys: Vec::new(),
             pack_scan: PackScan::start(packs_dir),
+            packs_version: 0,
+            pack_filter_cache: None,
             composer,
             store: None,
             history_load: Some(HistoryLoad::start(history_path)),
@@ -245,6 +251,7 @@ impl AppState {
     fn set_packs(&mut self, mut packs: Vec<PromptPack>, errors: Vec<PackError>) {
         packs.sort_by_key(|p| p.id.to_lowercase());
         self.packs = packs;
+        self.packs_version += 1;
         self.pack_errors = errors;
         if let Some(id) = &self.selected_pack {
             match self.packs.iter().find(|p| &p.id == id) {
@@ -312,17 +319,29 @@ impl AppState {
         self.packs.iter().find(|p| &p.id == id)
     }
 
-    /// Packs whose id or name contains the search text (case-insensitive).
-    pub fn visible_packs(&self) -> Vec<&PromptPack> {
+    /// Indices (into `packs`) of the packs whose id or name contains the search text
+    /// (case-insensitive). Cached: recomputed only when the search or the packs change.
+    pub fn visible_packs(&mut self) -> &[usize] {
         let needle = self.pack_search.trim().to_lowercase();
-        self.packs
-            .iter()
-            .filter(|p| {
-                needle.is_empty()
-                    || p.id.to_lowercase().contains(&needle)
-                    || p.name.to_lowercase().contains(&needle)
-            })
-            .collect()
+        let fresh = matches!(&self.pack_filter_cache,
+            Some((search, version, _)) if *search == needle && *version == self.packs_version);
+        if !fresh {
+            let indices = self
+                .packs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    needle.is_empty()
+                        || p.id.to_lowercase().contains(&needle)
+                        || p.name.to_lowercase().contains(&needle)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            self.pack_filter_cache = Some((needle, self.packs_version, indices));
+        }
+        self.pack_filter_cache
+            .as_ref()
+            .map_or(&[], |(_, _, indices)| indices.as_slice())
     }
 
     /// Why Submit is disabled, or None when it can run.
