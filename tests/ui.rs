@@ -435,3 +435,20 @@ fn a_store_error_is_shown_and_the_composer_keeps_its_text() {
     harness.get_by_label_contains("Could not record the job");
     assert_eq!(harness.state().state.composer.prompt, "keep me");
 }
+
+#[test]
+fn a_pack_with_a_broken_companion_still_loads_and_is_marked() {
+    let setup = setup();
+    // harbour_scenes.txt is good; a broken harbour_scenes.json beside it must not hide it.
+    std::fs::copy(BROKEN_PACK, setup.packs_dir.join("harbour_scenes.json")).unwrap();
+    let mut harness = harness(&setup);
+    harness.get_by_label_contains("⚠ harbour_scenes   3 prompts").click();
+    harness.run();
+    harness.get_by_label_contains("1: a red lighthouse").click();
+    harness.run();
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let records = records_on_disk(&history_file(&setup));
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].prompt_keys, vec!["1"]);
+}

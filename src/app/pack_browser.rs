@@ -81,11 +81,16 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 } else {
                     pack.id.clone()
                 };
-                let text = format!("{label}   {count} prompts · {format}");
+                let warnings = state.pack_warnings.get(i).map_or(&[][..], Vec::as_slice);
+                let marker = if warnings.is_empty() { "" } else { "⚠ " };
+                let text = format!("{marker}{label}   {count} prompts · {format}");
                 let selected = state.selected_pack.as_deref() == Some(pack.id.as_str());
-                let response = ui
-                    .selectable_label(selected, text)
-                    .on_hover_text(format!("{}: {count} prompts, {format}", pack.id));
+                let mut hover = format!("{}: {count} prompts, {format}", pack.id);
+                for warning in warnings {
+                    hover.push_str("\n⚠ ");
+                    hover.push_str(warning);
+                }
+                let response = ui.selectable_label(selected, text).on_hover_text(hover);
                 if response.clicked() {
                     clicked = Some(pack.id.clone());
                 }

@@ -133,6 +133,8 @@ pub struct AppState {
     /// Checked keys of the selected pack (kept in the pack's key order when submitted).
     pub checked_keys: Vec<String>,
     pub pack_scan: PackScan,
+    /// Per pack (same index as `packs`): errors of its companion files that failed to load.
+    pub pack_warnings: Vec<Vec<String>>,
     /// Bumped whenever `packs` is replaced.
     packs_version: u64,
     /// (search text, packs_version, matching indices).
@@ -176,6 +178,7 @@ impl AppState {
             selected_pack: None,
             checked_keys: Vec::new(),
             pack_scan: PackScan::start(packs_dir),
+            pack_warnings: Vec::new(),
             packs_version: 0,
             pack_filter_cache: None,
             composer,
@@ -250,6 +253,22 @@ impl AppState {
 
     fn set_packs(&mut self, mut packs: Vec<PromptPack>, errors: Vec<PackError>) {
         packs.sort_by_key(|p| p.id.to_lowercase());
+        // A pack that loaded while one of its companion files failed gets a warning marker.
+        self.pack_warnings = packs
+            .iter()
+            .map(|p| {
+                errors
+                    .iter()
+                    .filter(|e| {
+                        e.path
+                            .as_ref()
+                            .and_then(|path| path.file_stem())
+                            .is_some_and(|stem| stem.to_string_lossy().eq_ignore_ascii_case(&p.id))
+                    })
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .collect();
         self.packs = packs;
         self.packs_version += 1;
         self.pack_errors = errors;
