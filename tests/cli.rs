@@ -206,9 +206,11 @@ fn no_command_means_the_gui_with_the_resolved_folders() {
         Outcome::Gui {
             data_dir,
             packs_dir,
+            packs_dir_is_default,
         } => {
             assert_eq!(data_dir, data);
             assert_eq!(packs_dir, data.join("packs"));
+            assert!(packs_dir_is_default);
         }
         Outcome::Exit(code) => panic!("exit {code}"),
     }
