@@ -681,6 +681,15 @@ fn a_data_folder_under_a_regular_file_is_a_clear_error() {
         msg.contains("not a folder") || msg.contains("ot a directory"),
         "{msg}"
     );
+
+    // The data folder itself is a file.
+    let err = HistoryStore::open(file.join("history.jsonl")).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, HistoryError::NotAFolder { .. }), "{msg}");
+    assert!(
+        msg.contains("not-a-folder") && msg.contains("not a folder"),
+        "{msg}"
+    );
 }
 
 #[cfg(unix)]

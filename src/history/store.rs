@@ -425,8 +425,18 @@ impl HistoryStore {
             path.push(crate::paths::HISTORY_FILE_NAME);
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir)
-                .map_err(|e| HistoryError::from_io(dir, "create the data folder", e))?;
+            let op = "create the data folder";
+            fs::create_dir_all(dir).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    // The folder's name is taken by a file.
+                    HistoryError::NotAFolder {
+                        path: dir.to_path_buf(),
+                        op,
+                    }
+                } else {
+                    HistoryError::from_io(dir, op, e)
+                }
+            })?;
         }
         let (file, read_only) = open_handle(&path)?;
         let quarantine_path = quarantine_path_for(&path);
