@@ -784,3 +784,16 @@ fn trailing_whitespace_after_the_last_line_is_not_damage() {
     assert!(!store.load_report().is_damaged());
     assert!(!store.quarantine_path().exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn compact_keeps_the_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path()).unwrap();
+    store.append(&manual("private")).unwrap();
+    fs::set_permissions(store.path(), fs::Permissions::from_mode(0o600)).unwrap();
+    store.compact().unwrap();
+    let mode = fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}

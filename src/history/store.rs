@@ -683,6 +683,10 @@ impl HistoryStore {
             }
             w.flush()?;
             drop(w);
+            // Keep the history's permissions (best effort).
+            if let Ok(meta) = self.file.metadata() {
+                let _ = new_file.set_permissions(meta.permissions());
+            }
             new_file.sync_all()?;
             Ok(bytes)
         })();
