@@ -797,3 +797,74 @@ fn compact_keeps_the_file_permissions() {
     let mode = fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+/// A history with updates, a delete, a restore and a damaged line, written through the store.
+fn busy_history(path: &Path) -> Vec<String> {
+    let mut store = HistoryStore::open(path).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        let r = if i % 3 == 0 {
+            pack_record("Landscapes", &["1", "2"])
+        } else {
+            manual(&format!("prompt number {i} {}", "x".repeat(i % 50)))
+        };
+        store.append(&r).unwrap();
+        ids.push(r.job_id);
+    }
+    for id in ids.iter().step_by(7) {
+        store.set_status(id, JobStatus::Completed).unwrap();
+    }
+    let gone = store.delete(&ids[10]).unwrap();
+    store.delete(&ids[11]).unwrap();
+    store.restore(&gone).unwrap();
+    drop(store);
+    // Damage one line in the middle.
+    let text = fs::read_to_string(path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.insert(150, "{\"job_id\": not json".to_owned());
+    fs::write(path, lines.join("\n") + "\n").unwrap();
+    ids
+}
+
+#[test]
+fn a_partially_opened_store_streams_to_the_same_state_as_a_full_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.jsonl");
+    busy_history(&path);
+    let full = HistoryStore::open(&path).unwrap();
+
+    let mut partial = HistoryStore::open_partial(&path, 4096).unwrap();
+    assert!(!partial.is_fully_loaded());
+    let first = partial.records().len();
+    assert!(first > 0 && first < full.records().len(), "a prefix: {first}");
+    let mut steps = 0;
+    let mut last = partial.load_progress().bytes_done;
+    while !partial.load_more(4096).unwrap() {
+        steps += 1;
+        let now = partial.load_progress();
+        assert!(now.bytes_done > last, "every step reads more");
+        assert!(now.bytes_done <= now.bytes_total);
+        last = now.bytes_done;
+    }
+    assert!(steps > 3, "it took several steps ({steps})");
+    assert!(partial.is_fully_loaded());
+    assert_eq!(partial.records(), full.records());
+    assert_eq!(partial.load_report().quarantined, full.load_report().quarantined);
+    assert_eq!(partial.records().len(), 299);
+}
+
+#[test]
+fn a_write_to_a_partially_opened_store_first_reads_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.jsonl");
+    let ids = busy_history(&path);
+    let mut partial = HistoryStore::open_partial(&path, 2048).unwrap();
+    assert!(partial.get(&ids[299]).is_none(), "not read yet");
+    let new = manual("written before the load finished");
+    partial.append(&new).unwrap();
+    assert!(partial.is_fully_loaded());
+    assert!(partial.get(&ids[299]).is_some());
+    let reopened = HistoryStore::open(&path).unwrap();
+    assert_eq!(partial.records(), reopened.records());
+    assert_eq!(reopened.records().last().unwrap().job_id, new.job_id);
+}

@@ -2,7 +2,7 @@
 //! commands that change them. Panels read this state and push [`Command`]s; the commands are
 //! applied after the frame (see `PromptDeskApp::ui`).
 
-use super::tasks::{HistoryLoad, PackScan, QueryWorker};
+use super::tasks::{HistoryLoad, LoadEvent, PackScan, QueryWorker};
 use crate::history::{
     ExportFormat, HistoryFilter, HistoryStore, SortColumn, export_records, import_stablenew,
     infotext_for_record,
@@ -225,22 +225,29 @@ impl AppState {
         if let Some(found) = self.pack_scan.take_result() {
             self.set_packs(found.packs, found.errors);
         }
-        if let Some(load) = &self.history_load
-            && let Some(result) = load.take_result()
-        {
-            self.history_load = None;
-            match result {
-                Ok(store) => {
-                    self.store = Some(Arc::new(RwLock::new(store)));
+        while let Some(event) = self.history_load.as_ref().and_then(HistoryLoad::next_event) {
+            match event {
+                LoadEvent::Opened(store) => {
+                    self.store = Some(store);
                     self.history_error = None;
                 }
-                Err(e) => self.history_error = Some(e),
+                LoadEvent::Done => self.history_load = None,
+                LoadEvent::Failed(e) => {
+                    self.history_load = None;
+                    if self.store.is_some() {
+                        self.message =
+                            Some(Message::Error(format!("Reading the history stopped: {e}")));
+                    } else {
+                        self.history_error = Some(e);
+                    }
+                }
             }
         }
         if self.last_poll.elapsed() >= POLL_INTERVAL {
             self.last_poll = Instant::now();
             self.pack_scan.refresh_if_changed();
             if let Some(store) = &self.store
+                && self.history_load.is_none()
                 && !self.query_worker.is_busy()
                 && let Ok(mut store) = store.try_write()
                 && let Err(e) = store.reload()
@@ -305,9 +312,9 @@ impl AppState {
             self.view.sort_descending,
             self.store_generation(),
         );
-        if self.view.rows_key.as_ref() == Some(&key)
-            || self.query_worker.pending_key() == Some(&key)
-        {
+        // One query at a time: when the filter changes again while one runs (typing), the
+        // next starts as soon as it is done, with the latest filter.
+        if self.view.rows_key.as_ref() == Some(&key) || self.query_worker.is_busy() {
             return;
         }
         let Ok(guard) = store.read() else {
@@ -365,6 +372,12 @@ impl AppState {
 
     /// Why Submit is disabled, or None when it can run.
     pub fn submit_blocker(&self) -> Option<String> {
+        if let (Some(_), Some(load)) = (&self.store, &self.history_load) {
+            return Some(format!(
+                "The history is still loading ({:.0}%).",
+                load.fraction() * 100.0
+            ));
+        }
         if self.store.is_none() {
             return Some(match (&self.history_load, &self.history_error) {
                 (Some(_), _) => "The history is still loading.".to_owned(),

@@ -2,7 +2,7 @@
 //! filtering/sorting a large history. Each task hands its result back through a channel; the
 //! UI polls once per frame and never waits.
 
-use crate::history::{HistoryError, HistoryFilter, HistoryStore, LoadProgress, SortColumn};
+use crate::history::{HistoryFilter, HistoryStore, LoadProgress, SortColumn};
 use crate::packs::{DiscoveredPacks, discover_packs};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -118,12 +118,28 @@ impl PackScan {
     }
 }
 
-/// Opens the history in the background, with progress.
+/// What the history loader reports.
+pub enum LoadEvent {
+    /// The first part of the file is in: rows can be shown while the rest streams in.
+    Opened(Arc<RwLock<HistoryStore>>),
+    /// Everything is read.
+    Done,
+    /// Opening or reading failed.
+    Failed(String),
+}
+
+/// Bytes read before the window first shows rows.
+const FIRST_BYTES: u64 = 4 * 1024 * 1024;
+/// Bytes read per step afterwards; the store is write-locked only for one step at a time, so
+/// the UI never waits long for it.
+const STEP_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Opens the history in the background and streams the rest of the file in, with progress.
 pub struct HistoryLoad {
     pub bytes_done: Arc<AtomicU64>,
     pub bytes_total: Arc<AtomicU64>,
     pub records: Arc<AtomicUsize>,
-    rx: Receiver<Result<HistoryStore, HistoryError>>,
+    rx: Receiver<LoadEvent>,
 }
 
 impl HistoryLoad {
@@ -134,12 +150,44 @@ impl HistoryLoad {
         let (tx, rx) = channel();
         let (d, t, r) = (bytes_done.clone(), bytes_total.clone(), records.clone());
         std::thread::spawn(move || {
-            let progress = move |p: LoadProgress| {
+            let report = |p: LoadProgress| {
                 d.store(p.bytes_done, Ordering::Relaxed);
                 t.store(p.bytes_total, Ordering::Relaxed);
                 r.store(p.records, Ordering::Relaxed);
             };
-            let _ = tx.send(HistoryStore::open_with_progress(&path, &progress));
+            let store = match HistoryStore::open_partial(&path, FIRST_BYTES) {
+                Ok(store) => store,
+                Err(e) => {
+                    let _ = tx.send(LoadEvent::Failed(e.to_string()));
+                    return;
+                }
+            };
+            report(store.load_progress());
+            let store = Arc::new(RwLock::new(store));
+            if tx.send(LoadEvent::Opened(store.clone())).is_err() {
+                return;
+            }
+            loop {
+                let step = match store.write() {
+                    Ok(mut s) => s
+                        .load_more(STEP_BYTES)
+                        .map(|done| (done, s.load_progress())),
+                    Err(_) => return,
+                };
+                match step {
+                    Ok((done, progress)) => {
+                        report(progress);
+                        if done {
+                            let _ = tx.send(LoadEvent::Done);
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(LoadEvent::Failed(e.to_string()));
+                        return;
+                    }
+                }
+            }
         });
         HistoryLoad {
             bytes_done,
@@ -159,14 +207,13 @@ impl HistoryLoad {
         }
     }
 
-    /// The opened store (or the error), once.
-    /// `Some(Err(message))` if the loader thread died without an answer.
-    pub fn take_result(&self) -> Option<Result<HistoryStore, String>> {
+    /// The next event, if any.
+    pub fn next_event(&self) -> Option<LoadEvent> {
         match self.rx.try_recv() {
-            Ok(r) => Some(r.map_err(|e| e.to_string())),
-            Err(TryRecvError::Disconnected) => {
-                Some(Err("the history loader stopped unexpectedly".to_owned()))
-            }
+            Ok(event) => Some(event),
+            Err(TryRecvError::Disconnected) => Some(LoadEvent::Failed(
+                "the history loader stopped unexpectedly".to_owned(),
+            )),
             Err(TryRecvError::Empty) => None,
         }
     }

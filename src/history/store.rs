@@ -404,6 +404,8 @@ pub struct HistoryStore {
     /// lose them, so it refuses.
     unsaved_quarantine: bool,
     lock_timeout: Duration,
+    /// False while a store opened with [`HistoryStore::open_partial`] has more to read.
+    fully_loaded: bool,
 }
 
 impl HistoryStore {
@@ -418,6 +420,14 @@ impl HistoryStore {
     /// bar while a background thread loads a large history).
     pub fn open_with_progress(
         path: impl AsRef<Path>,
+        progress: &(dyn Fn(LoadProgress) + Sync),
+    ) -> Result<HistoryStore, HistoryError> {
+        HistoryStore::open_inner(path, None, progress)
+    }
+
+    fn open_inner(
+        path: impl AsRef<Path>,
+        limit: Option<u64>,
         progress: &(dyn Fn(LoadProgress) + Sync),
     ) -> Result<HistoryStore, HistoryError> {
         let mut path = path.as_ref().to_path_buf();
@@ -456,11 +466,86 @@ impl HistoryStore {
             report: LoadReport::default(),
             unsaved_quarantine: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            fully_loaded: true,
         };
-        store.load_body(progress)?;
-        store.finish_tail();
+        store.load_body(limit, progress)?;
+        if store.offset_reaches_end()? {
+            store.finish_tail();
+        } else {
+            store.fully_loaded = false;
+        }
         store.report.records = store.records.len();
         Ok(store)
+    }
+
+    /// Opens the history reading only about its first `first_bytes` (whole lines); the rest
+    /// comes with [`HistoryStore::load_more`]. A UI shows the first rows at once and streams
+    /// in the others. Until [`HistoryStore::is_fully_loaded`], the records are those of a
+    /// prefix of the file; a write first reads the rest (so it is never based on a partial
+    /// view).
+    pub fn open_partial(
+        path: impl AsRef<Path>,
+        first_bytes: u64,
+    ) -> Result<HistoryStore, HistoryError> {
+        HistoryStore::open_inner(path, Some(first_bytes.max(1)), &|_| {})
+    }
+
+    /// Reads about `max_bytes` more (whole lines) of a store opened with
+    /// [`HistoryStore::open_partial`]. Returns true once everything is read.
+    pub fn load_more(&mut self, max_bytes: u64) -> Result<bool, HistoryError> {
+        if self.fully_loaded {
+            return Ok(true);
+        }
+        let len = self.file_len()?;
+        let mut window = max_bytes.max(1);
+        loop {
+            let end = len.min(self.offset.saturating_add(window));
+            let before = self.offset;
+            self.read_new_lines(end)?;
+            if end >= len {
+                self.finish_tail();
+                self.report.records = self.records.len();
+                self.fully_loaded = true;
+                return Ok(true);
+            }
+            if self.offset > before {
+                return Ok(false);
+            }
+            // One line longer than the window: widen it.
+            window = window.saturating_mul(2);
+        }
+    }
+
+    /// False while an [`HistoryStore::open_partial`] store has more of the file to read.
+    pub fn is_fully_loaded(&self) -> bool {
+        self.fully_loaded
+    }
+
+    /// How much of the file has been read.
+    pub fn load_progress(&self) -> LoadProgress {
+        LoadProgress {
+            bytes_done: self.offset,
+            bytes_total: self.file_len().unwrap_or(self.offset).max(self.offset),
+            records: self.records.len(),
+        }
+    }
+
+    fn offset_reaches_end(&self) -> Result<bool, HistoryError> {
+        // Everything but a tail without its '\n' has been read.
+        let len = self.file_len()?;
+        if len <= self.offset {
+            return Ok(true);
+        }
+        let end = len.min(self.offset.saturating_add(CHUNK_BYTES as u64));
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        let mut buf = Vec::new();
+        let want = usize::try_from(end - self.offset).unwrap_or(usize::MAX);
+        read_at(&file, self.offset, &mut buf, want)
+            .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+        Ok(end == len && !buf.contains(&b'\n'))
     }
 
     /// A new job id: a UUID v7 (time-ordered, random part), unique across processes.
@@ -855,10 +940,12 @@ impl HistoryStore {
     fn catch_up_locked(&mut self) -> Result<(), HistoryError> {
         if !self.offset_still_valid()? {
             self.reset();
-            self.load_body(&|_| {})?;
+            self.load_body(None, &|_| {})?;
         }
         let len = self.file_len()?;
         let (_, tail) = self.read_new_lines(len)?;
+        // Everything is read now (a partially opened store is complete from here on).
+        self.fully_loaded = true;
         if !tail.is_empty() {
             self.repair_tail_locked(&tail)?;
         }
@@ -1088,15 +1175,21 @@ impl HistoryStore {
         self.file = file;
         self.read_only = read_only;
         self.reset();
-        self.load_body(&|_| {})?;
+        self.fully_loaded = true;
+        self.load_body(None, &|_| {})?;
         self.report.records = self.records.len();
         Ok(())
     }
 
     /// Reads every complete line of the file (from offset 0) without the lock: parallel
     /// parse per chunk, folded in order. The tail after the last '\n' is left unread.
-    fn load_body(&mut self, progress: &(dyn Fn(LoadProgress) + Sync)) -> Result<(), HistoryError> {
+    fn load_body(
+        &mut self,
+        limit: Option<u64>,
+        progress: &(dyn Fn(LoadProgress) + Sync),
+    ) -> Result<(), HistoryError> {
         let total = self.file_len()?;
+        let total = limit.map_or(total, |l| total.min(l));
         self.report.read_only = self.read_only;
         let mut fold = Fold::default();
         let mut bad: Vec<Vec<u8>> = Vec::new();
