@@ -39,6 +39,9 @@ pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             let footer_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
             let table_height = (ui.available_height() - footer_height).max(60.0);
             ui.allocate_ui(egui::vec2(ui.available_width(), table_height), |ui| {
+                // The panel keeps its size whatever the table holds (a resizable panel is as
+                // tall as its contents).
+                ui.set_min_height(table_height);
                 table(app, ui);
             });
             footer(app, ui);
@@ -83,7 +86,7 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .add(
                 egui::TextEdit::singleline(&mut filter.text)
                     .hint_text("prompt, pack, key, model, id (Ctrl+F)")
-                    .desired_width(200.0),
+                    .desired_width(170.0),
             )
             .labelled_by(label.id);
         if ui.input_mut(|i| {
