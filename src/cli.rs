@@ -553,7 +553,8 @@ fn cmd_submit(ctx: &Context, args: &SubmitArgs, out: &mut dyn Write) -> Result<i
         }
     };
     apply_settings(&args.settings, &mut cfg);
-    let mut store = ctx.open_store()?;
+    // Adding one job must not cost a read of the whole history.
+    let mut store = HistoryStore::open_append_only(crate::paths::history_path(&ctx.data_dir))?;
     let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
     store.append(&record)?;
     writeln!(out, "{}", record.job_id)?;

@@ -836,7 +836,10 @@ fn a_partially_opened_store_streams_to_the_same_state_as_a_full_open() {
     let mut partial = HistoryStore::open_partial(&path, 4096).unwrap();
     assert!(!partial.is_fully_loaded());
     let first = partial.records().len();
-    assert!(first > 0 && first < full.records().len(), "a prefix: {first}");
+    assert!(
+        first > 0 && first < full.records().len(),
+        "a prefix: {first}"
+    );
     let mut steps = 0;
     let mut last = partial.load_progress().bytes_done;
     while !partial.load_more(4096).unwrap() {
@@ -849,7 +852,10 @@ fn a_partially_opened_store_streams_to_the_same_state_as_a_full_open() {
     assert!(steps > 3, "it took several steps ({steps})");
     assert!(partial.is_fully_loaded());
     assert_eq!(partial.records(), full.records());
-    assert_eq!(partial.load_report().quarantined, full.load_report().quarantined);
+    assert_eq!(
+        partial.load_report().quarantined,
+        full.load_report().quarantined
+    );
     assert_eq!(partial.records().len(), 299);
 }
 
@@ -867,4 +873,44 @@ fn a_write_to_a_partially_opened_store_first_reads_the_rest() {
     let reopened = HistoryStore::open(&path).unwrap();
     assert_eq!(partial.records(), reopened.records());
     assert_eq!(reopened.records().last().unwrap().job_id, new.job_id);
+}
+
+#[test]
+fn append_only_open_adds_jobs_without_reading_the_history_and_repairs_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.jsonl");
+    let ids = busy_history(&path);
+    // A crash left half a line at the end.
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(b"{\"job_id\": \"half-writ");
+    fs::write(&path, &bytes).unwrap();
+
+    let mut store = HistoryStore::open_append_only(&path).unwrap();
+    assert!(store.records().is_empty(), "nothing read");
+    let new = manual("added by submit");
+    store.append(&new).unwrap();
+    assert_eq!(store.records().len(), 1);
+
+    let full = HistoryStore::open(&path).unwrap();
+    assert_eq!(
+        full.records().len(),
+        300,
+        "all 299 old jobs and the new one"
+    );
+    assert!(full.get(&ids[0]).is_some());
+    assert_eq!(full.records().last().unwrap().job_id, new.job_id);
+    assert!(!full.load_report().torn_tail, "repaired before the write");
+    let quarantine = fs::read_to_string(dir.path().join("history.quarantine.jsonl")).unwrap();
+    assert!(quarantine.contains("half-writ"), "{quarantine}");
+}
+
+#[test]
+fn append_only_open_works_on_a_new_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data").join("history.jsonl");
+    let mut store = HistoryStore::open_append_only(&path).unwrap();
+    let r = manual("first job");
+    store.append(&r).unwrap();
+    let full = HistoryStore::open(&path).unwrap();
+    assert_eq!(full.records(), &[r][..]);
 }

@@ -469,7 +469,9 @@ impl HistoryStore {
             fully_loaded: true,
         };
         store.load_body(limit, progress)?;
-        if store.offset_reaches_end()? {
+        if limit == Some(0) {
+            // open_append_only: positions itself.
+        } else if store.offset_reaches_end()? {
             store.finish_tail();
         } else {
             store.fully_loaded = false;
@@ -488,6 +490,40 @@ impl HistoryStore {
         first_bytes: u64,
     ) -> Result<HistoryStore, HistoryError> {
         HistoryStore::open_inner(path, Some(first_bytes.max(1)), &|_| {})
+    }
+
+    /// Opens the history for adding jobs only, without reading the records already in it:
+    /// the cost does not grow with the history (the CLI's `submit`). `records()` then holds
+    /// only what this store wrote or read since (other processes' appends, caught up before
+    /// each write). A torn last line is still set aside and repaired before the first write.
+    /// Job ids from [`HistoryStore::new_job_id`] never collide, so skipping the old ids is
+    /// safe; line numbers in reports count from the end of the old content.
+    pub fn open_append_only(path: impl AsRef<Path>) -> Result<HistoryStore, HistoryError> {
+        // Read nothing, then start just after the last '\n'.
+        let mut store = HistoryStore::open_inner(path, Some(0), &|_| {})?;
+        store.offset = store.last_line_end()?;
+        store.fully_loaded = true;
+        Ok(store)
+    }
+
+    /// The offset just after the last '\n' of the file (0 if it has none).
+    fn last_line_end(&self) -> Result<u64, HistoryError> {
+        let len = self.file_len()?;
+        let mut end = len;
+        let mut window = 64 * 1024u64;
+        while end > 0 {
+            let start = end.saturating_sub(window);
+            let mut buf = Vec::new();
+            let want = usize::try_from(end - start).unwrap_or(usize::MAX);
+            read_at(&self.file, start, &mut buf, want)
+                .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+            if let Some(i) = memchr::memrchr(b'\n', &buf) {
+                return Ok(start + i as u64 + 1);
+            }
+            end = start;
+            window = window.saturating_mul(2);
+        }
+        Ok(0)
     }
 
     /// Reads about `max_bytes` more (whole lines) of a store opened with
