@@ -20,10 +20,13 @@ fn at(secs: i64) -> DateTime<Utc> {
         .expect("valid time")
 }
 
+/// (key, prompt, negative prompt)
+type PackPrompt<'a> = (&'a str, &'a str, &'a str);
+
 struct Spec<'a> {
     id: &'a str,
     created: i64,
-    pack: Option<(&'a str, &'a [(&'a str, &'a str, &'a str)])>,
+    pack: Option<(&'a str, &'a [PackPrompt<'a>])>,
     manual: (&'a str, &'a str),
     model: &'a str,
     steps: u32,
@@ -295,7 +298,10 @@ fn text_search_handles_unicode() {
     assert_eq!(search(&records, &text("θόρυβος")), vec!["d-004"]);
     assert_eq!(search(&records, &text("東京")), vec!["e-005"]);
     // "ete" without accents is another word ("safetensors" has it, the French prompt not)
-    assert_eq!(search(&records, &text("ete")), vec!["a-001", "b-002", "c-003"]);
+    assert_eq!(
+        search(&records, &text("ete")),
+        vec!["a-001", "b-002", "c-003"]
+    );
     // Apostrophes, punctuation and regex metacharacters are plain text.
     assert_eq!(search(&records, &text("dragon's")), vec!["c-003"]);
     assert!(search(&records, &text("drag.n")).is_empty());
@@ -346,15 +352,7 @@ fn ref_cmp(column: SortColumn, a: &JobRecord, b: &JobRecord) -> Ordering {
             (Some(_), None) => Ordering::Greater,
             (Some(x), Some(y)) => ref_text(x, y),
         },
-        SortColumn::Keys => {
-            for (x, y) in a.prompt_keys.iter().zip(&b.prompt_keys) {
-                let o = ref_text(x, y);
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            a.prompt_keys.len().cmp(&b.prompt_keys.len())
-        }
+        SortColumn::Keys => ref_text(&a.prompt_keys.join(", "), &b.prompt_keys.join(", ")),
         SortColumn::Prompt => ref_text(&a.first_prompt(), &b.first_prompt()),
         SortColumn::Model => ref_text(&sa.model, &sb.model),
         SortColumn::Steps => sa.steps.cmp(&sb.steps),

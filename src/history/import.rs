@@ -577,7 +577,7 @@ fn as_millis(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64().or_else(|| {
             let f = n.as_f64()?;
-            (f.is_finite() && f >= 0.0 && f < 1.8e19).then_some(f.round() as u64)
+            (0.0..1.8e19).contains(&f).then_some(f.round() as u64)
         }),
         _ => None,
     }

@@ -8,8 +8,9 @@
 
 use crate::job_record::{JobRecord, JobStatus};
 use crate::run_config::PromptSource;
+use rayon::iter::Either;
 use rayon::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
 /// What the history table / `promptdesk history` shows. Empty fields match everything.
@@ -100,10 +101,29 @@ impl CompiledFilter<'_> {
 }
 
 /// Calls `found` on each searchable string of `record` until it returns true; returns whether
-/// it did. The strings: job id, pack id, keys, model, then every prompt and negative prompt
-/// of the payload (`{"prompts": {key: text | {"prompt", "negative_prompt"}}}` or
-/// `{"prompt", "negative_prompt"}`), read in place.
+/// it did. The strings: every text in the payload (its prompts and negative prompts:
+/// `{"prompts": {key: text | {"prompt", "negative_prompt"}}}` or `{"prompt",
+/// "negative_prompt"}`, and the pack id it repeats), then the job id, pack id, keys and model.
+///
+/// Read in place, and without looking at the payload's key names: in a large history the cost
+/// is memory latency, one cache miss per string touched, so the prompt texts are reached with
+/// as few loads as possible and searched first (most searches are for prompt words).
 fn for_each_text(record: &JobRecord, mut found: impl FnMut(&str) -> bool) -> bool {
+    fn texts_in(value: &Value, depth: u8, found: &mut impl FnMut(&str) -> bool) -> bool {
+        match value {
+            Value::String(s) => found(s),
+            Value::Object(map) if depth < 3 => map.values().any(|v| texts_in(v, depth + 1, found)),
+            _ => false,
+        }
+    }
+    if record
+        .run_config
+        .prompt_payload
+        .values()
+        .any(|v| texts_in(v, 1, &mut found))
+    {
+        return true;
+    }
     if found(&record.job_id) {
         return true;
     }
@@ -115,27 +135,15 @@ fn for_each_text(record: &JobRecord, mut found: impl FnMut(&str) -> bool) -> boo
     if record.prompt_keys.iter().any(|k| found(k)) {
         return true;
     }
-    if found(&record.run_config.settings.model) {
-        return true;
+    found(&record.run_config.settings.model)
+}
+
+/// `map.get(key)` by walking the entries: cheaper than hashing for the payload's tiny maps.
+fn small_get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if map.len() > 8 {
+        return map.get(key);
     }
-    fn pair(entry: &serde_json::Map<String, Value>, found: &mut impl FnMut(&str) -> bool) -> bool {
-        ["prompt", "negative_prompt"].into_iter().any(|field| {
-            entry
-                .get(field)
-                .and_then(Value::as_str)
-                .is_some_and(&mut *found)
-        })
-    }
-    let payload = &record.run_config.prompt_payload;
-    if let Some(prompts) = payload.get("prompts").and_then(Value::as_object) {
-        prompts.values().any(|entry| match entry {
-            Value::String(s) => found(s),
-            Value::Object(map) => pair(map, &mut found),
-            _ => false,
-        })
-    } else {
-        pair(payload, &mut found)
-    }
+    map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
 }
 
 /// One search term, matched case-insensitively as a substring.
@@ -274,16 +282,56 @@ pub fn filter_indices(records: &[JobRecord], filter: &HistoryFilter) -> Vec<u32>
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(chunk_no, chunk)| {
-            let base = (chunk_no * CHUNK) as u32;
-            chunk
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| compiled.matches(r))
-                .map(|(i, _)| base + i as u32)
-                .collect()
+            let mut hits = Vec::new();
+            let mut at = chunk_no * CHUNK;
+            for block in chunk.chunks(TOUCH_BLOCK) {
+                if !compiled.terms.is_empty() {
+                    touch_texts(block);
+                }
+                for r in block {
+                    if compiled.matches(r) {
+                        hits.push(at as u32);
+                    }
+                    at += 1;
+                }
+            }
+            hits
         })
         .collect();
     parts.concat()
+}
+
+/// Records whose strings are touched ahead of the search, together.
+const TOUCH_BLOCK: usize = 32;
+
+/// Reads one byte of each searchable string of `block`'s records before they are searched.
+/// The strings live in separate heap blocks, so searching record after record waits for one
+/// cache miss after another; these loads do not depend on each other, so the processor
+/// overlaps them, and the search then finds the bytes in cache (several times faster on a
+/// large history).
+fn touch_texts(block: &[JobRecord]) {
+    fn first_byte(s: &str) -> u8 {
+        s.as_bytes().first().copied().unwrap_or(0)
+    }
+    fn touch(value: &Value, depth: u8) -> u8 {
+        match value {
+            Value::String(s) => first_byte(s),
+            Value::Object(map) if depth < 3 => {
+                map.values().fold(0, |acc, v| acc ^ touch(v, depth + 1))
+            }
+            _ => 0,
+        }
+    }
+    let mut acc = 0u8;
+    for r in block {
+        acc ^= r
+            .run_config
+            .prompt_payload
+            .values()
+            .fold(0, |a, v| a ^ touch(v, 1));
+        acc ^= first_byte(&r.job_id) ^ first_byte(&r.run_config.settings.model);
+    }
+    std::hint::black_box(acc);
 }
 
 /// The first positive prompt of a record (the first selected key's prompt for a pack run),
@@ -292,12 +340,14 @@ pub fn first_prompt_str(record: &JobRecord) -> &str {
     fn text_of(entry: &Value) -> &str {
         match entry {
             Value::String(s) => s,
-            Value::Object(map) => map.get("prompt").and_then(Value::as_str).unwrap_or(""),
+            Value::Object(map) => small_get(map, "prompt")
+                .and_then(Value::as_str)
+                .unwrap_or(""),
             _ => "",
         }
     }
     let payload = &record.run_config.prompt_payload;
-    if let Some(prompts) = payload.get("prompts").and_then(Value::as_object) {
+    if let Some(prompts) = small_get(payload, "prompts").and_then(Value::as_object) {
         let entry = if record.run_config.prompt_keys.is_empty() {
             prompts.values().next()
         } else {
@@ -305,11 +355,13 @@ pub fn first_prompt_str(record: &JobRecord) -> &str {
                 .run_config
                 .prompt_keys
                 .iter()
-                .find_map(|k| prompts.get(k.as_str()))
+                .find_map(|k| small_get(prompts, k))
         };
         entry.map(text_of).unwrap_or("")
     } else {
-        payload.get("prompt").and_then(Value::as_str).unwrap_or("")
+        small_get(payload, "prompt")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -325,10 +377,10 @@ pub fn first_prompt_line(record: &JobRecord) -> &str {
 /// Sorts `indices` by `column` (stable; ties keep their order).
 ///
 /// Orders: Time by `created_at`, then by position in the history (job order), so descending
-/// puts the newest, last-submitted job first; Source manual before pack; Pack, Keys (the key
-/// lists compared key by key), Prompt (the first prompt), Model and ConfigHash as text,
-/// ignoring ASCII case first (records without a pack id before any pack); Steps, Cfg, Seed
-/// as numbers; Status in lifecycle order (queued, running, completed, failed, cancelled).
+/// puts the newest, last-submitted job first; Source manual before pack; Pack, Keys (joined
+/// with ", "), Prompt (the first prompt), Model and ConfigHash as text, ASCII case ignored
+/// first and then exact (records without a pack id before any pack); Steps, Cfg, Seed as
+/// numbers; Status in lifecycle order (queued, running, completed, failed, cancelled).
 /// `descending` reverses the order, but ties still keep their order (except Time, whose job
 /// order tie-break is part of the order and is reversed too).
 pub fn sort_indices(
@@ -345,13 +397,7 @@ pub fn sort_indices(
         return;
     }
     match column {
-        SortColumn::Time => sort_by_num_key(indices, descending, |i| {
-            let t = records[i as usize].created_at;
-            // seconds and nanoseconds, then job order
-            ((t.timestamp() as i128) << 64)
-                | ((t.timestamp_subsec_nanos() as i128) << 32)
-                | i as i128
-        }),
+        SortColumn::Time => sort_by_time(records, indices, descending),
         SortColumn::Source => sort_by_num_key(indices, descending, |i| {
             records[i as usize].prompt_source as u8
         }),
@@ -367,22 +413,24 @@ pub fn sort_indices(
         SortColumn::Cfg => sort_by_num_key(indices, descending, |i| {
             total_order_f64(records[i as usize].run_config.settings.cfg_scale)
         }),
-        SortColumn::Pack => sort_by_text(records, indices, descending, |r| {
-            r.prompt_pack_id
+        SortColumn::Pack => sort_by_text(indices, descending, |i| {
+            records[i as usize]
+                .prompt_pack_id
                 .as_deref()
-                .map(TextKey::Some)
-                .unwrap_or(TextKey::None)
+                .map(TextRef::Str)
         }),
-        SortColumn::Prompt => sort_by_text(records, indices, descending, |r| {
-            TextKey::Some(first_prompt_str(r))
+        SortColumn::Prompt => sort_by_text(indices, descending, |i| {
+            Some(TextRef::Str(first_prompt_str(&records[i as usize])))
         }),
-        SortColumn::Model => sort_by_text(records, indices, descending, |r| {
-            TextKey::Some(&r.run_config.settings.model)
+        SortColumn::Model => sort_by_text(indices, descending, |i| {
+            Some(TextRef::Str(&records[i as usize].run_config.settings.model))
         }),
-        SortColumn::ConfigHash => sort_by_text(records, indices, descending, |r| {
-            TextKey::Some(&r.config_hash)
+        SortColumn::ConfigHash => sort_by_text(indices, descending, |i| {
+            Some(TextRef::Str(&records[i as usize].config_hash))
         }),
-        SortColumn::Keys => sort_by_keys(records, indices, descending),
+        SortColumn::Keys => sort_by_text(indices, descending, |i| {
+            Some(TextRef::Keys(&records[i as usize].prompt_keys))
+        }),
     }
 }
 
@@ -398,6 +446,10 @@ pub fn query_indices(
     idx
 }
 
+// Sorting works on a vector of small keys built once (in parallel), each carrying the row's
+// position in the input: sorting (key, position) with an unstable parallel sort is then both
+// fast and stable (positions are unique and break every tie in input order).
+
 /// An f64 mapped to an i64 that orders like `f64::total_cmp`.
 fn total_order_f64(x: f64) -> i64 {
     let bits = x.to_bits() as i64;
@@ -408,39 +460,74 @@ fn directed(ord: Ordering, descending: bool) -> Ordering {
     if descending { ord.reverse() } else { ord }
 }
 
-/// Extracts one `Copy` key per index (in parallel), sorts (key, index) pairs stably, writes
-/// the indices back.
+/// Writes the sorted order back: `order` holds input positions.
+fn write_back(indices: &mut [u32], order: impl IndexedParallelIterator<Item = u32>) {
+    let input = indices.to_vec();
+    indices
+        .par_iter_mut()
+        .zip(order)
+        .for_each(|(slot, pos)| *slot = input[pos as usize]);
+}
+
+/// Time: created_at, then job order (the record index), packed into one unique i128
+/// (seconds, nanoseconds, index), so the sort needs no tie-break.
+fn sort_by_time(records: &[JobRecord], indices: &mut [u32], descending: bool) {
+    let mut keyed: Vec<i128> = indices
+        .par_iter()
+        .map(|&i| {
+            let t = records[i as usize].created_at;
+            ((t.timestamp() as i128) << 62)
+                | ((t.timestamp_subsec_nanos() as i128) << 32)
+                | i as i128
+        })
+        .collect();
+    if descending {
+        keyed.par_sort_unstable_by(|a, b| b.cmp(a));
+    } else {
+        keyed.par_sort_unstable();
+    }
+    indices
+        .par_iter_mut()
+        .zip(keyed.par_iter())
+        .for_each(|(slot, &k)| *slot = k as u32);
+}
+
 fn sort_by_num_key<K, F>(indices: &mut [u32], descending: bool, key: F)
 where
     K: Ord + Copy + Send + Sync,
     F: Fn(u32) -> K + Sync,
 {
-    let mut keyed: Vec<(K, u32)> = indices.par_iter().map(|&i| (key(i), i)).collect();
-    keyed.par_sort_by(|a, b| directed(a.0.cmp(&b.0), descending));
-    indices
-        .par_iter_mut()
-        .zip(keyed.par_iter())
-        .for_each(|(slot, &(_, i))| *slot = i);
+    let mut keyed: Vec<(K, u32)> = indices
+        .par_iter()
+        .enumerate()
+        .map(|(pos, &i)| (key(i), pos as u32))
+        .collect();
+    keyed.par_sort_unstable_by(|a, b| directed(a.0.cmp(&b.0), descending).then(a.1.cmp(&b.1)));
+    write_back(indices, keyed.into_par_iter().map(|(_, pos)| pos));
 }
 
-/// A text column's value: records without one (no pack id) sort before any text.
-#[derive(Clone, Copy)]
-enum TextKey<'a> {
-    None,
-    Some(&'a str),
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// ASCII-lower-cases the 8 bytes of `x` at once (bytes >= 0x80 are left alone).
+fn fold_ascii_case(x: u64) -> u64 {
+    let low7 = x & !HIGH_BITS;
+    // Per byte (no carries: every byte of low7 is <= 0x7f): high bit set when >= 'A' / > 'Z'.
+    let at_least_a = low7 + ONES * (0x80 - b'A' as u64);
+    let above_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+    let upper = at_least_a & !above_z & !x & HIGH_BITS;
+    x | (upper >> 2)
 }
 
 /// The first 8 bytes of `s`, ASCII-lower-cased, big-endian: comparing prefixes orders like
 /// comparing the case-folded texts, up to the first 8 bytes.
+#[cfg(test)]
 fn folded_prefix(s: &str) -> u64 {
-    let mut buf = [0u8; 8];
-    for (slot, b) in buf.iter_mut().zip(s.bytes()) {
-        *slot = b.to_ascii_lowercase();
-    }
-    u64::from_be_bytes(buf)
+    fold_ascii_case(raw_chunk(s.as_bytes(), 0))
 }
 
-/// Compares texts ignoring ASCII case, then exactly (so the order is total and deterministic).
+/// The text order, plainly: ASCII case ignored first, then exact bytes.
+#[cfg(test)]
 fn cmp_text(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|b| b.to_ascii_lowercase())
@@ -448,75 +535,273 @@ fn cmp_text(a: &str, b: &str) -> Ordering {
         .then_with(|| a.cmp(b))
 }
 
-fn cmp_text_key(a: TextKey<'_>, b: TextKey<'_>) -> Ordering {
-    match (a, b) {
-        (TextKey::None, TextKey::None) => Ordering::Equal,
-        (TextKey::None, TextKey::Some(_)) => Ordering::Less,
-        (TextKey::Some(_), TextKey::None) => Ordering::Greater,
-        (TextKey::Some(x), TextKey::Some(y)) => cmp_text(x, y),
-    }
+/// What a text sort reads: a string, or a key list read as its keys joined with ", ".
+#[derive(Clone, Copy)]
+enum TextRef<'a> {
+    Str(&'a str),
+    Keys(&'a [String]),
 }
 
-fn sort_by_text<F>(records: &[JobRecord], indices: &mut [u32], descending: bool, text: F)
-where
-    F: for<'r> Fn(&'r JobRecord) -> TextKey<'r> + Sync,
-{
-    // Key: (has text, folded prefix, index). The full comparison runs only on prefix ties.
-    let mut keyed: Vec<(u8, u64, u32)> = indices
-        .par_iter()
-        .map(|&i| match text(&records[i as usize]) {
-            TextKey::None => (0, 0, i),
-            TextKey::Some(s) => (1, folded_prefix(s), i),
-        })
-        .collect();
-    keyed.par_sort_by(|a, b| {
-        let ord = (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| cmp_text_key(text(&records[a.2 as usize]), text(&records[b.2 as usize])));
-        directed(ord, descending)
-    });
-    indices
-        .par_iter_mut()
-        .zip(keyed.par_iter())
-        .for_each(|(slot, &(_, _, i))| *slot = i);
-}
-
-fn sort_by_keys(records: &[JobRecord], indices: &mut [u32], descending: bool) {
-    fn cmp_keys(a: &[String], b: &[String]) -> Ordering {
-        for (x, y) in a.iter().zip(b) {
-            let ord = cmp_text(x, y);
-            if ord != Ordering::Equal {
-                return ord;
+impl TextRef<'_> {
+    fn byte_len(self) -> usize {
+        match self {
+            TextRef::Str(s) => s.len(),
+            TextRef::Keys(keys) => {
+                keys.iter().map(String::len).sum::<usize>() + 2 * keys.len().saturating_sub(1)
             }
         }
-        a.len().cmp(&b.len())
     }
-    let mut keyed: Vec<(u64, u32)> = indices
+
+    /// Bytes `at..at + 8` (zero-padded past the end), big-endian, ASCII-case-folded unless
+    /// `raw`.
+    fn chunk(self, at: usize, raw: bool) -> u64 {
+        let x = match self {
+            TextRef::Str(s) => raw_chunk(s.as_bytes(), at),
+            TextRef::Keys(keys) => {
+                let mut buf = [0u8; 8];
+                let mut filled = 0;
+                let mut start = 0; // where the current piece starts in the joined text
+                'keys: for (i, key) in keys.iter().enumerate() {
+                    let sep: &[u8] = if i == 0 { b"" } else { b", " };
+                    for piece in [sep, key.as_bytes()] {
+                        let end = start + piece.len();
+                        let want = at + filled;
+                        if want < end {
+                            let from = want - start;
+                            let n = (8 - filled).min(piece.len() - from);
+                            buf[filled..filled + n].copy_from_slice(&piece[from..from + n]);
+                            filled += n;
+                            if filled == 8 {
+                                break 'keys;
+                            }
+                        }
+                        start = end;
+                    }
+                }
+                u64::from_be_bytes(buf)
+            }
+        };
+        if raw { x } else { fold_ascii_case(x) }
+    }
+}
+
+/// Bytes `at..at + 8` of `bytes`, zero-padded, big-endian.
+fn raw_chunk(bytes: &[u8], at: usize) -> u64 {
+    let mut buf = [0u8; 8];
+    let end = bytes.len().min(at.saturating_add(8));
+    if at < end {
+        buf[..end - at].copy_from_slice(&bytes[at..end]);
+    }
+    u64::from_be_bytes(buf)
+}
+
+/// One row of a text sort.
+struct TextItem<'a> {
+    /// The (folded or raw) 8 bytes at the current offset.
+    chunk: u64,
+    /// Bytes left from the current offset, capped at 9 ("continues past this chunk").
+    rem: u8,
+    pos: u32,
+    len: usize,
+    text: TextRef<'a>,
+}
+
+impl<'a> TextItem<'a> {
+    fn new(pos: u32, text: TextRef<'a>) -> TextItem<'a> {
+        TextItem {
+            chunk: 0,
+            rem: 0,
+            pos,
+            len: text.byte_len(),
+            text,
+        }
+    }
+}
+
+/// Runs this long or longer use rayon.
+const PAR_RUN: usize = 4096;
+
+/// How many bytes `it` shares with `first` from `from` (a multiple of 8) on, folded or raw,
+/// up to the shorter end.
+fn common_len(first: &TextItem<'_>, it: &TextItem<'_>, from: usize, raw: bool) -> usize {
+    let n = first.len.min(it.len);
+    let mut at = from;
+    while at < n {
+        let diff = first.text.chunk(at, raw) ^ it.text.chunk(at, raw);
+        if diff != 0 {
+            return (at + (diff.leading_zeros() / 8) as usize).min(n);
+        }
+        at += 8;
+    }
+    n
+}
+
+/// Whether two rows hold the very same text.
+fn same_text(a: &TextItem<'_>, b: &TextItem<'_>) -> bool {
+    a.len == b.len
+        && match (a.text, b.text) {
+            (TextRef::Str(x), TextRef::Str(y)) => x == y,
+            (TextRef::Keys(x), TextRef::Keys(y)) => x == y,
+            _ => (0..a.len)
+                .step_by(8)
+                .all(|at| a.text.chunk(at, true) == b.text.chunk(at, true)),
+        }
+}
+
+/// A run of rows still to order: `start..end` (relative to the slice being sorted) agree on
+/// their first `offset` bytes (case-folded, or exactly in the `raw` phase) and are in input
+/// order.
+type Run = (usize, usize, usize, bool);
+
+/// Orders `run` by its first chunk that tells rows apart and returns the runs of rows that
+/// still tie (to be ordered by later chunks). Runs whose rows all share the chunk skip ahead
+/// to the first byte where some row differs.
+fn refine_run(
+    run: &mut [TextItem<'_>],
+    mut offset: usize,
+    mut raw: bool,
+    descending: bool,
+) -> Vec<Run> {
+    if run.len() < 2 {
+        return Vec::new();
+    }
+    let par = run.len() >= PAR_RUN;
+    loop {
+        let at = offset;
+        let fill = |it: &mut TextItem<'_>| {
+            it.chunk = it.text.chunk(at, raw);
+            it.rem = it.len.saturating_sub(at).min(9) as u8;
+        };
+        if par {
+            run.par_iter_mut().for_each(fill);
+        } else {
+            run.iter_mut().for_each(fill);
+        }
+        let key0 = (run[0].chunk, run[0].rem);
+        let same_key = |it: &TextItem<'_>| (it.chunk, it.rem) == key0;
+        let all_same = if par {
+            run.par_iter().all(same_key)
+        } else {
+            run.iter().all(same_key)
+        };
+        if all_same {
+            // The very same text in every row (a model, a pack id repeated)? Then they stay in
+            // input order. (Checked first: comparing equal texts is cheap.)
+            let first = &run[0];
+            let identical = if par {
+                run.par_iter().all(|it| same_text(first, it))
+            } else {
+                run.iter().all(|it| same_text(first, it))
+            };
+            if identical {
+                return Vec::new(); // equal texts keep their input order
+            }
+            if key0.1 < 9 {
+                if raw {
+                    return Vec::new(); // (equal exactly: cannot differ, but never loop)
+                }
+                // They all end here and are equal when case-folded: order them exactly.
+                raw = true;
+                offset = 0;
+                continue;
+            }
+            // Skip the prefix every row shares.
+            let shared = if par {
+                run.par_iter()
+                    .map(|it| common_len(first, it, at, raw))
+                    .min()
+            } else {
+                run.iter().map(|it| common_len(first, it, at, raw)).min()
+            };
+            offset = (at + 8).max(shared.unwrap_or(0) / 8 * 8);
+            continue;
+        }
+        let cmp = |a: &TextItem<'_>, b: &TextItem<'_>| {
+            directed((a.chunk, a.rem).cmp(&(b.chunk, b.rem)), descending).then(a.pos.cmp(&b.pos))
+        };
+        if par {
+            run.par_sort_unstable_by(cmp);
+        } else {
+            run.sort_unstable_by(cmp);
+        }
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < run.len() {
+            let key = (run[i].chunk, run[i].rem);
+            let mut j = i + 1;
+            while j < run.len() && (run[j].chunk, run[j].rem) == key {
+                j += 1;
+            }
+            if j - i >= 2 {
+                if key.1 == 9 {
+                    runs.push((i, j, at + 8, raw));
+                } else if !raw {
+                    // These end here and are equal when case-folded: order them exactly.
+                    runs.push((i, j, 0, true));
+                }
+            }
+            i = j;
+        }
+        return runs;
+    }
+}
+
+/// Orders `run` completely (see [`refine_run`]).
+fn sort_run(run: &mut [TextItem<'_>], offset: usize, raw: bool, descending: bool) {
+    let mut work: Vec<Run> = vec![(0, run.len(), offset, raw)];
+    while let Some((start, end, offset, raw)) = work.pop() {
+        for (s, e, o, r) in refine_run(&mut run[start..end], offset, raw, descending) {
+            work.push((start + s, start + e, o, r));
+        }
+    }
+}
+
+/// Sorts text rows by their texts compared with ASCII case ignored, then exactly (descending
+/// reverses both), ties in input order. An MSD radix-style sort on 8-byte chunks held inline,
+/// so comparisons never chase pointers and texts are read in linear passes; the runs left
+/// after the first level are ordered in parallel. Every row's `pos` must be unique and the
+/// slice must start in `pos` order.
+fn sort_text_items(items: &mut [TextItem<'_>], descending: bool) {
+    let runs = refine_run(items, 0, false, descending);
+    // Cut the slice into the (disjoint, ordered) runs and finish them in parallel.
+    let mut parts: Vec<(&mut [TextItem<'_>], usize, bool)> = Vec::with_capacity(runs.len());
+    let mut rest: &mut [TextItem<'_>] = items;
+    let mut done = 0;
+    for (start, end, offset, raw) in runs {
+        let tail = std::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut(start - done);
+        let (run, tail) = tail.split_at_mut(end - start);
+        parts.push((run, offset, raw));
+        rest = tail;
+        done = end;
+    }
+    parts
+        .into_par_iter()
+        .for_each(|(run, offset, raw)| sort_run(run, offset, raw, descending));
+}
+
+/// Sorts by a text column. Rows without a text (no pack id) come before every text
+/// (after, when descending), in input order.
+fn sort_by_text<'r, F>(indices: &mut [u32], descending: bool, text: F)
+where
+    F: Fn(u32) -> Option<TextRef<'r>> + Sync,
+{
+    let (missing, mut items): (Vec<u32>, Vec<TextItem<'r>>) = indices
         .par_iter()
-        .map(|&i| {
-            let keys = &records[i as usize].prompt_keys;
-            // Records without keys first; otherwise the first key's prefix (shifted so that
-            // an empty first key still sorts after "no keys").
-            let prefix = keys
-                .first()
-                .map(|k| 1 + (folded_prefix(k) >> 1))
-                .unwrap_or(0);
-            (prefix, i)
-        })
-        .collect();
-    keyed.par_sort_by(|a, b| {
-        let ord = a.0.cmp(&b.0).then_with(|| {
-            cmp_keys(
-                &records[a.1 as usize].prompt_keys,
-                &records[b.1 as usize].prompt_keys,
-            )
+        .enumerate()
+        .partition_map(|(pos, &i)| match text(i) {
+            None => Either::Left(pos as u32),
+            Some(t) => Either::Right(TextItem::new(pos as u32, t)),
         });
-        directed(ord, descending)
-    });
-    indices
-        .par_iter_mut()
-        .zip(keyed.par_iter())
-        .for_each(|(slot, &(_, i))| *slot = i);
+    sort_text_items(&mut items, descending);
+    let sorted = items.into_par_iter().map(|it| it.pos);
+    if missing.is_empty() {
+        write_back(indices, sorted);
+    } else if descending {
+        write_back(indices, sorted.chain(missing.into_par_iter()));
+    } else {
+        write_back(indices, missing.into_par_iter().chain(sorted));
+    }
 }
 
 #[cfg(test)]
@@ -566,6 +851,94 @@ mod tests {
                     total_order_f64(a).cmp(&total_order_f64(b)),
                     a.total_cmp(&b),
                     "{a} {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn swar_case_folding_matches_byte_by_byte_folding() {
+        for start in (0u32..256).step_by(8) {
+            let bytes: Vec<u8> = (start..start + 8).map(|b| b as u8).collect();
+            let want: Vec<u8> = bytes.iter().map(u8::to_ascii_lowercase).collect();
+            let got = fold_ascii_case(u64::from_be_bytes(bytes.clone().try_into().expect("8")));
+            assert_eq!(got.to_be_bytes().to_vec(), want, "bytes {bytes:?}");
+        }
+    }
+
+    fn words() -> Vec<String> {
+        let mut words: Vec<String> = [
+            "",
+            "a",
+            "A",
+            "a\0",
+            "a\0\0",
+            "Apple",
+            "apple",
+            "apple pie, best quality",
+            "APPLE PIE, best",
+            "apple pie, best quality!",
+            "apple pie, best qualitY",
+            "masterpiece, best quality, ultra detailed, a cat",
+            "masterpiece, best quality, ultra detailed, a Cat",
+            "masterpiece, best quality, ultra detailed, a cat",
+            "MASTERPIECE, best quality, ultra detailed, a dog",
+            "banana",
+            "Éclair",
+            "éclair",
+            "zz",
+            "Zebra crossing",
+            "12345678",
+            "12345678a",
+            "1234567",
+            "[",
+            "_",
+            "`",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let copy = words.clone();
+        words.extend(copy); // duplicates, to check ties keep input order
+        words
+    }
+
+    #[test]
+    fn text_sort_matches_a_plain_stable_sort() {
+        let words = words();
+        for descending in [false, true] {
+            let mut items: Vec<TextItem<'_>> = words
+                .iter()
+                .enumerate()
+                .map(|(pos, w)| TextItem::new(pos as u32, TextRef::Str(w)))
+                .collect();
+            sort_text_items(&mut items, descending);
+            let got: Vec<u32> = items.iter().map(|it| it.pos).collect();
+            let mut want: Vec<u32> = (0..words.len() as u32).collect();
+            want.sort_by(|&a, &b| {
+                directed(cmp_text(&words[a as usize], &words[b as usize]), descending)
+            });
+            assert_eq!(got, want, "descending={descending}");
+        }
+    }
+
+    #[test]
+    fn key_lists_read_as_their_joined_text() {
+        let lists: Vec<Vec<String>> = vec![
+            vec![],
+            vec!["".into()],
+            vec!["ab".into(), "cdefgh".into(), "i".into()],
+            vec!["Hero".into(), "villain, the".into()],
+            vec!["1".into(), "".into(), "22".into()],
+        ];
+        for keys in &lists {
+            let joined = keys.join(", ");
+            let text = TextRef::Keys(keys);
+            assert_eq!(text.byte_len(), joined.len(), "{keys:?}");
+            for at in 0..joined.len() + 9 {
+                assert_eq!(
+                    text.chunk(at, true),
+                    raw_chunk(joined.as_bytes(), at),
+                    "{keys:?} at {at}"
                 );
             }
         }
