@@ -304,14 +304,14 @@ impl ParsedInfotext {
     }
 }
 
-fn param_regex() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+fn param_regex() -> Option<&'static regex::Regex> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
         // A1111's re_param: a key of word characters, spaces, '-' and '/', then either a
         // JSON-quoted value or everything up to the next comma.
-        regex::Regex::new(r#"\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)"#)
-            .unwrap_or_else(|_| unreachable!("the parameter pattern is valid"))
+        regex::Regex::new(r#"\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)"#).ok()
     })
+    .as_ref()
 }
 
 /// Parses one infotext block the way A1111 does: the last line holds the parameters only
@@ -325,8 +325,8 @@ pub fn parse_infotext(text: &str) -> Option<ParsedInfotext> {
     }
     let mut lines: Vec<&str> = text.split('\n').collect();
     let mut params = Vec::new();
-    if let Some(last) = lines.last() {
-        let found: Vec<(String, String)> = param_regex()
+    if let (Some(last), Some(re)) = (lines.last(), param_regex()) {
+        let found: Vec<(String, String)> = re
             .captures_iter(last)
             .filter_map(|c| Some((c.get(1)?.as_str().to_owned(), c.get(2)?.as_str().to_owned())))
             .collect();

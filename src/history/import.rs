@@ -671,7 +671,7 @@ fn pack_id_from_file(name: &str) -> Option<String> {
 /// 1-based key from a 0-based row/slot index.
 fn key_from_index(v: Option<&Value>) -> Option<String> {
     let i = v.and_then(as_i64).filter(|&i| i >= 0)?;
-    Some((i + 1).to_string())
+    Some(i.checked_add(1)?.to_string())
 }
 
 fn keys_of(v: Option<&Value>) -> Vec<String> {

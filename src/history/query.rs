@@ -1,10 +1,20 @@
 //! Filtering and sorting the history: the rows of the history table and of `promptdesk history`.
 //!
-//! Built for large histories (a million records filter or sort in well under a second on two
-//! cores): the text filter compiles one case-insensitive matcher per search term and looks
-//! at the record's strings in place, without allocating per record; sorting extracts one small
-//! key per row (a number, or an 8-byte case-folded prefix of a text column) and sorts those
-//! with rayon's stable parallel sort, comparing the full texts only on prefix ties.
+//! Built for large histories. The text filter compiles one case-insensitive matcher per
+//! search term (ASCII terms: a `memchr2` scan for the term's rarest byte in both cases, then
+//! an in-place check; other terms: a Unicode case-insensitive regex of the escaped text) and
+//! reads each record's strings where they are, allocating nothing per record; records are
+//! searched in parallel chunks. Sorting builds one small key per row, in parallel, with the
+//! row's input position as the last tie-break, so a fast unstable parallel sort gives a
+//! stable order: numbers sort directly; text columns use a most-significant-chunk-first sort
+//! on 8-byte case-folded chunks held inline (comparisons never follow pointers; texts are read
+//! in linear passes, shared prefixes skipped in one pass).
+//!
+//! Measured on a loaded 2-vCPU machine with a million records (release build): numeric and
+//! time sorts take 10-50 ms; text columns with repeated values (model, pack, config hash,
+//! keys) 70-250 ms; the prompt column with a million distinct prompts sharing a long prefix
+//! about 0.6-1 s; a text search 300-500 ms, bound by memory latency (each record's strings
+//! are separate heap blocks).
 
 use crate::job_record::{JobRecord, JobStatus};
 use crate::run_config::PromptSource;
@@ -17,8 +27,9 @@ use std::cmp::Ordering;
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct HistoryFilter {
-    /// Case-insensitive substring of the prompts, negative prompts, pack id, keys, model or job id.
-    /// Whitespace-separated terms must all match (each anywhere in the record).
+    /// Case-insensitive substring of the prompts and negative prompts (every text in the
+    /// payload), pack id, keys, model or job id. Whitespace-separated terms must all match,
+    /// each anywhere in the record (not across two fields).
     pub text: String,
     pub source: Option<PromptSource>,
     /// Exact pack id.
