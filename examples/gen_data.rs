@@ -34,8 +34,13 @@ struct Args {
     #[arg(long, default_value_t = support::DEFAULT_SEED)]
     seed: u64,
     /// Output folder (created if missing).
+    #[arg(long, required_unless_present = "cache")]
+    out: Option<PathBuf>,
+    /// Instead: fill the benchmarks' cache (target/bench-data/v<version>) with every file
+    /// `cargo bench` uses (histories of 10k/100k/1M records, a StableNew file of 100k lines,
+    /// packs folders of 100 and 5,000 packs), generating only what is missing.
     #[arg(long)]
-    out: PathBuf,
+    cache: bool,
 }
 
 fn main() {
@@ -47,12 +52,25 @@ fn main() {
 }
 
 fn run(args: &Args) -> std::io::Result<()> {
-    std::fs::create_dir_all(&args.out)?;
+    if args.cache {
+        for n in [10_000, 100_000, 1_000_000] {
+            println!("{}", support::cached_history(n).display());
+        }
+        println!("{}", support::cached_stablenew(100_000).display());
+        for m in [100, 5_000] {
+            println!("{}", support::cached_packs(m).display());
+        }
+        return Ok(());
+    }
+    let Some(out) = &args.out else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(out)?;
     if args.records == 0 && args.stablenew_lines == 0 && args.packs == 0 {
         eprintln!("nothing to do: give --records, --stablenew-lines and/or --packs");
     }
     if args.records > 0 {
-        let path = args.out.join("history.jsonl");
+        let path = out.join("history.jsonl");
         let t = Instant::now();
         let bytes = support::write_history(&path, args.records, args.seed)?;
         println!(
@@ -66,7 +84,7 @@ fn run(args: &Args) -> std::io::Result<()> {
         );
     }
     if args.stablenew_lines > 0 {
-        let path = args.out.join("job_history.jsonl");
+        let path = out.join("job_history.jsonl");
         let t = Instant::now();
         let (lines, bytes) = support::write_stablenew(&path, args.stablenew_lines, args.seed)?;
         println!(
@@ -80,7 +98,7 @@ fn run(args: &Args) -> std::io::Result<()> {
         );
     }
     if args.packs > 0 {
-        let dir = args.out.join("packs");
+        let dir = out.join("packs");
         let t = Instant::now();
         let files = support::write_packs(&dir, args.packs, args.seed)?;
         println!(
