@@ -428,11 +428,14 @@ fn a_store_error_exits_1_with_one_line() {
     assert!(run.out.is_empty());
 }
 
+/// (pack and keys, or None for a manual job), prompt, status.
+type JobSpec<'a> = (Option<(&'a str, &'a [&'a str])>, &'a str, JobStatus);
+
 /// Jobs with known times, sources, packs, keys and statuses.
 fn seeded_history(env: &Env) -> Vec<JobRecord> {
     let t0 = Utc.with_ymd_and_hms(2025, 1, 10, 8, 0, 0).unwrap();
     let mut records = Vec::new();
-    let specs: &[(Option<(&str, &[&str])>, &str, JobStatus)] = &[
+    let specs: &[JobSpec] = &[
         (Some(("Harbour", &["1"])), "boats", JobStatus::Completed),
         (None, "a red kite over a beach", JobStatus::Failed),
         (

@@ -776,7 +776,7 @@ fn trailing_whitespace_after_the_last_line_is_not_damage() {
     let r = manual("only");
     fs::write(&path, format!("{}\n  \r", r.to_json_line())).unwrap();
     let mut store = HistoryStore::open(&path).unwrap();
-    assert_eq!(store.records(), &[r.clone()]);
+    assert_eq!(store.records(), std::slice::from_ref(&r));
     assert!(!store.load_report().is_damaged());
     store.append(&manual("next")).unwrap();
     let store = HistoryStore::open(&path).unwrap();
