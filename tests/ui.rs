@@ -442,7 +442,9 @@ fn a_pack_with_a_broken_companion_still_loads_and_is_marked() {
     // harbour_scenes.txt is good; a broken harbour_scenes.json beside it must not hide it.
     std::fs::copy(BROKEN_PACK, setup.packs_dir.join("harbour_scenes.json")).unwrap();
     let mut harness = harness(&setup);
-    harness.get_by_label_contains("⚠ harbour_scenes   3 prompts").click();
+    harness
+        .get_by_label_contains("⚠ harbour_scenes   3 prompts")
+        .click();
     harness.run();
     harness.get_by_label_contains("1: a red lighthouse").click();
     harness.run();
