@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use promptdesk::history::{
-    HistoryFilter, SortColumn, filter_indices, first_prompt_line, first_prompt_str, query_indices,
-    sort_indices,
+    HistoryFilter, SearchIndex, SortColumn, filter_indices, filter_indices_indexed,
+    first_prompt_line, first_prompt_str, query_indices, query_indices_indexed, sort_indices,
 };
 use promptdesk::{
     GenerationSettings, JobRecord, JobStatus, PromptSource, RunConfig, job_record_from_run_config,
@@ -649,6 +649,65 @@ fn filtering_large_inputs_across_parallel_chunks_matches_a_naive_search() {
         let got = filter_indices(&records, &text(query));
         assert_eq!(got, want, "query {query:?}");
     }
+}
+
+#[test]
+fn the_search_index_gives_the_same_rows_as_the_direct_search() {
+    let records = generated(40_000);
+    let index = SearchIndex::build(&records);
+    assert_eq!(index.len(), records.len());
+    let mut filters: Vec<HistoryFilter> = [
+        "apple",
+        "APPLE pie",
+        "dragon fog",
+        "éclair",
+        "東京 zebra",
+        "job-0399",
+        "hero 10",
+        "e",
+        "pie ",
+        "no-such-word",
+        "fog lights",
+        "1.0",
+    ]
+    .into_iter()
+    .map(text)
+    .collect();
+    filters.push(HistoryFilter {
+        text: "dragon".into(),
+        source: Some(PromptSource::Pack),
+        key: Some("10".into()),
+        ..HistoryFilter::default()
+    });
+    filters.push(HistoryFilter {
+        text: "castle".into(),
+        status: Some(JobStatus::Failed),
+        pack: Some("Fantasy".into()),
+        ..HistoryFilter::default()
+    });
+    filters.push(HistoryFilter {
+        source: Some(PromptSource::Manual),
+        ..HistoryFilter::default()
+    });
+    for filter in &filters {
+        let want = filter_indices(&records, filter);
+        assert_eq!(
+            filter_indices_indexed(&records, &index, filter),
+            want,
+            "{filter:?}"
+        );
+        assert_eq!(
+            query_indices_indexed(&records, &index, filter, SortColumn::Prompt, true),
+            query_indices(&records, filter, SortColumn::Prompt, true),
+            "{filter:?}"
+        );
+    }
+    // An index of other records is not trusted.
+    let stale = SearchIndex::build(&records[..100]);
+    assert_eq!(
+        filter_indices_indexed(&records, &stale, &text("apple")),
+        filter_indices(&records, &text("apple"))
+    );
 }
 
 proptest! {

@@ -325,7 +325,8 @@ impl AppState {
             self.view.rows_key = Some(key);
         } else {
             drop(guard);
-            self.query_worker.request(store, key);
+            let use_index = self.history_load.is_none();
+            self.query_worker.request(store, key, use_index);
         }
     }
 

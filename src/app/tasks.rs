@@ -2,12 +2,15 @@
 //! filtering/sorting a large history. Each task hands its result back through a channel; the
 //! UI polls once per frame and never waits.
 
-use crate::history::{HistoryFilter, HistoryStore, LoadProgress, SortColumn};
+use crate::history::{
+    HistoryFilter, HistoryStore, LoadProgress, SearchIndex, SortColumn, query_indices,
+    query_indices_indexed,
+};
 use crate::packs::{DiscoveredPacks, discover_packs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 /// A cheap fingerprint of a folder: names, sizes and modification times of its entries.
@@ -222,17 +225,19 @@ impl HistoryLoad {
 /// The key a query result belongs to: filter, sort column, descending, store generation.
 pub type QueryKey = (HistoryFilter, SortColumn, bool, u64);
 
-/// Filters and sorts a large history on a worker thread.
+/// Filters and sorts a large history on a worker thread. Text searches use a
+/// [`SearchIndex`] kept for the store's current generation, so typing a search costs one
+/// linear scan per keystroke instead of a cache miss per string.
 pub struct QueryWorker {
     pending: Option<(QueryKey, Receiver<Vec<u32>>)>,
-    busy: Arc<AtomicBool>,
+    index: Arc<Mutex<Option<(u64, Arc<SearchIndex>)>>>,
 }
 
 impl QueryWorker {
     pub fn start() -> QueryWorker {
         QueryWorker {
             pending: None,
-            busy: Arc::new(AtomicBool::new(false)),
+            index: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -245,19 +250,34 @@ impl QueryWorker {
         self.pending.as_ref().map(|(k, _)| k)
     }
 
-    /// Starts computing the rows for `key` (replacing any query in flight).
-    pub fn request(&mut self, store: Arc<RwLock<HistoryStore>>, key: QueryKey) {
+    /// Starts computing the rows for `key`. `use_index`: build or reuse the search index
+    /// (off while the history is still streaming in, when every step would rebuild it).
+    pub fn request(&mut self, store: Arc<RwLock<HistoryStore>>, key: QueryKey, use_index: bool) {
         let (tx, rx) = channel();
         let (filter, column, descending) = (key.0.clone(), key.1, key.2);
-        let busy = self.busy.clone();
+        let cache = self.index.clone();
         std::thread::spawn(move || {
-            busy.store(true, Ordering::Relaxed);
-            if let Ok(store) = store.read() {
-                let rows =
-                    crate::history::query_indices(store.records(), &filter, column, descending);
-                let _ = tx.send(rows);
-            }
-            busy.store(false, Ordering::Relaxed);
+            let Ok(store) = store.read() else { return };
+            let records = store.records();
+            let rows = if use_index && !filter.text.trim().is_empty() {
+                let generation = store.generation();
+                let cached = cache.lock().ok().and_then(|c| {
+                    c.as_ref()
+                        .filter(|(g, _)| *g == generation)
+                        .map(|(_, index)| index.clone())
+                });
+                let index = cached.unwrap_or_else(|| {
+                    let built = Arc::new(SearchIndex::build(records));
+                    if let Ok(mut c) = cache.lock() {
+                        *c = Some((generation, built.clone()));
+                    }
+                    built
+                });
+                query_indices_indexed(records, &index, &filter, column, descending)
+            } else {
+                query_indices(records, &filter, column, descending)
+            };
+            let _ = tx.send(rows);
         });
         self.pending = Some((key, rx));
     }

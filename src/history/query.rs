@@ -978,3 +978,144 @@ mod tests {
         }
     }
 }
+
+/// The searchable text of every record, ASCII-lower-cased and laid out end to end, so a text
+/// search is one linear scan of contiguous memory instead of a cache miss per string. Costs
+/// about the size of the prompts in memory; build it once per history state (the app's query
+/// worker keeps one per store generation) and reuse it while the user types.
+#[derive(Debug, Default, Clone)]
+pub struct SearchIndex {
+    text: Vec<u8>,
+    /// `starts[i]..starts[i + 1]` is record i's text; `starts.len() == records + 1`.
+    starts: Vec<usize>,
+}
+
+impl SearchIndex {
+    /// Builds the index of `records` (in parallel).
+    pub fn build(records: &[JobRecord]) -> SearchIndex {
+        let parts: Vec<(Vec<u8>, Vec<usize>)> = records
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut text = Vec::with_capacity(chunk.len() * 256);
+                let mut ends = Vec::with_capacity(chunk.len());
+                for r in chunk {
+                    for_each_text(r, |s| {
+                        text.extend(s.bytes().map(|b| b.to_ascii_lowercase()));
+                        // No term holds a '\n' (terms are split at whitespace), so no match
+                        // spans two strings or two records.
+                        text.push(b'\n');
+                        false
+                    });
+                    ends.push(text.len());
+                }
+                (text, ends)
+            })
+            .collect();
+        let total: usize = parts.iter().map(|(t, _)| t.len()).sum();
+        let mut index = SearchIndex {
+            text: Vec::with_capacity(total),
+            starts: Vec::with_capacity(records.len() + 1),
+        };
+        index.starts.push(0);
+        for (text, ends) in parts {
+            let base = index.text.len();
+            index.text.extend_from_slice(&text);
+            index.starts.extend(ends.into_iter().map(|e| base + e));
+        }
+        index
+    }
+
+    /// How many records it covers.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of text it holds.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// For each record, whether its text contains `term` (lower-case ASCII).
+    fn mark(&self, term: &[u8], marks: &mut [bool]) {
+        let finder = memchr::memmem::Finder::new(term);
+        let n = self.len();
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(CHUNK.max(1))
+            .map(|start| (start, (start + CHUNK).min(n)))
+            .collect();
+        let hits: Vec<Vec<usize>> = ranges
+            .par_iter()
+            .map(|&(first, last)| {
+                let mut hits = Vec::new();
+                let (lo, hi) = (self.starts[first], self.starts[last]);
+                let mut at = lo;
+                while let Some(pos) = finder.find(&self.text[at..hi]) {
+                    let pos = at + pos;
+                    // The record holding `pos`: the last start <= pos.
+                    let rec = self.starts[first..=last].partition_point(|&s| s <= pos) - 1 + first;
+                    hits.push(rec);
+                    at = self.starts[rec + 1];
+                    if at >= hi {
+                        break;
+                    }
+                }
+                hits
+            })
+            .collect();
+        for rec in hits.into_iter().flatten() {
+            marks[rec] = true;
+        }
+    }
+}
+
+/// Like [`filter_indices`], using `index` (built from exactly these `records`) for the text
+/// terms. Falls back to [`filter_indices`] when the index does not cover `records` or a term
+/// has non-ASCII letters (those need Unicode case folding).
+pub fn filter_indices_indexed(
+    records: &[JobRecord],
+    index: &SearchIndex,
+    filter: &HistoryFilter,
+) -> Vec<u32> {
+    let terms: Vec<&str> = filter.text.split_whitespace().collect();
+    if terms.is_empty() || index.len() != records.len() || !terms.iter().all(|t| t.is_ascii()) {
+        return filter_indices(records, filter);
+    }
+    let records = &records[..records.len().min(u32::MAX as usize)];
+    let mut found = vec![true; records.len()];
+    for term in terms {
+        let needle: Vec<u8> = term.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let mut marks = vec![false; records.len()];
+        index.mark(&needle, &mut marks);
+        for (f, m) in found.iter_mut().zip(marks) {
+            *f &= m;
+        }
+    }
+    let rest = HistoryFilter {
+        text: String::new(),
+        ..filter.clone()
+    };
+    let rest = rest.compile();
+    found
+        .iter()
+        .enumerate()
+        .filter(|&(i, &f)| f && rest.matches(&records[i]))
+        .map(|(i, _)| i as u32)
+        .collect()
+}
+
+/// Filter (with `index`) then sort.
+pub fn query_indices_indexed(
+    records: &[JobRecord],
+    index: &SearchIndex,
+    filter: &HistoryFilter,
+    column: SortColumn,
+    descending: bool,
+) -> Vec<u32> {
+    let mut idx = filter_indices_indexed(records, index, filter);
+    sort_indices(records, &mut idx, column, descending);
+    idx
+}
