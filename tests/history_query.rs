@@ -702,6 +702,17 @@ fn the_search_index_gives_the_same_rows_as_the_direct_search() {
             "{filter:?}"
         );
     }
+    // An index built in two parts (the later records added at the end) answers the same.
+    let mut grown = SearchIndex::build(&records[..12_345]);
+    grown.extend(&records[12_345..]);
+    assert_eq!(grown.len(), records.len());
+    for filter in &filters {
+        assert_eq!(
+            filter_indices_indexed(&records, &grown, filter),
+            filter_indices(&records, filter),
+            "{filter:?}"
+        );
+    }
     // An index of other records is not trusted.
     let stale = SearchIndex::build(&records[..100]);
     assert_eq!(

@@ -914,3 +914,25 @@ fn append_only_open_works_on_a_new_history() {
     let full = HistoryStore::open(&path).unwrap();
     assert_eq!(full.records(), &[r][..]);
 }
+
+#[test]
+fn the_edit_count_changes_on_edits_but_not_when_jobs_are_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(history_file(dir.path())).unwrap();
+    let a = manual("first");
+    store.append(&a).unwrap();
+    let edits = store.edit_count();
+    store.append(&manual("second")).unwrap();
+    store
+        .append_many(&[manual("third"), manual("fourth")])
+        .unwrap();
+    assert_eq!(store.edit_count(), edits, "adding jobs is not an edit");
+    store.cancel(&a.job_id).unwrap();
+    let after_cancel = store.edit_count();
+    assert_ne!(after_cancel, edits);
+    let gone = store.delete(&a.job_id).unwrap();
+    let after_delete = store.edit_count();
+    assert_ne!(after_delete, after_cancel);
+    store.restore(&gone).unwrap();
+    assert_ne!(store.edit_count(), after_delete, "a restore moves jobs");
+}

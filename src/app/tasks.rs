@@ -233,6 +233,31 @@ pub struct QueryWorker {
     index: Arc<Mutex<Option<(u64, Arc<SearchIndex>)>>>,
 }
 
+/// The search index for the store as it is: the cached one when the store's edit count is
+/// unchanged (extended with jobs added since), else a new one.
+fn current_index(
+    cache: &Mutex<Option<(u64, Arc<SearchIndex>)>>,
+    store: &HistoryStore,
+) -> Arc<SearchIndex> {
+    let records = store.records();
+    let edits = store.edit_count();
+    let Ok(mut cache) = cache.lock() else {
+        return Arc::new(SearchIndex::build(records));
+    };
+    let index = match cache.take() {
+        Some((e, mut index)) if e == edits && index.len() <= records.len() => {
+            if index.len() < records.len() {
+                let from = index.len();
+                Arc::make_mut(&mut index).extend(&records[from..]);
+            }
+            index
+        }
+        _ => Arc::new(SearchIndex::build(records)),
+    };
+    *cache = Some((edits, index.clone()));
+    index
+}
+
 impl QueryWorker {
     pub fn start() -> QueryWorker {
         QueryWorker {
@@ -260,19 +285,7 @@ impl QueryWorker {
             let Ok(store) = store.read() else { return };
             let records = store.records();
             let rows = if use_index && !filter.text.trim().is_empty() {
-                let generation = store.generation();
-                let cached = cache.lock().ok().and_then(|c| {
-                    c.as_ref()
-                        .filter(|(g, _)| *g == generation)
-                        .map(|(_, index)| index.clone())
-                });
-                let index = cached.unwrap_or_else(|| {
-                    let built = Arc::new(SearchIndex::build(records));
-                    if let Ok(mut c) = cache.lock() {
-                        *c = Some((generation, built.clone()));
-                    }
-                    built
-                });
+                let index = current_index(&cache, &store);
                 query_indices_indexed(records, &index, &filter, column, descending)
             } else {
                 query_indices(records, &filter, column, descending)

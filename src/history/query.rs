@@ -1025,6 +1025,18 @@ impl SearchIndex {
         index
     }
 
+    /// Adds `more` records (the ones after those it covers).
+    pub fn extend(&mut self, more: &[JobRecord]) {
+        let tail = SearchIndex::build(more);
+        let base = self.text.len();
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        self.text.extend_from_slice(&tail.text);
+        self.starts
+            .extend(tail.starts.iter().skip(1).map(|&e| base + e));
+    }
+
     /// How many records it covers.
     pub fn len(&self) -> usize {
         self.starts.len().saturating_sub(1)

@@ -406,6 +406,8 @@ pub struct HistoryStore {
     lock_timeout: Duration,
     /// False while a store opened with [`HistoryStore::open_partial`] has more to read.
     fully_loaded: bool,
+    /// Bumped when an existing record changes or moves (anything but jobs added at the end).
+    edits: u64,
 }
 
 impl HistoryStore {
@@ -467,6 +469,7 @@ impl HistoryStore {
             unsaved_quarantine: false,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             fully_loaded: true,
+            edits: 0,
         };
         store.load_body(limit, progress)?;
         if limit == Some(0) {
@@ -636,6 +639,13 @@ impl HistoryStore {
     /// stores), so views can cache per generation.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Changes whenever an existing record changes or moves; stays the same while jobs are
+    /// only added at the end. A cache of per-record data (like a search index) built at edit
+    /// count E for the first N records stays valid for them while the count is E.
+    pub fn edit_count(&self) -> u64 {
+        self.edits
     }
 
     /// What the load (and later reads) found: counts and damaged lines.
@@ -914,6 +924,7 @@ impl HistoryStore {
             s.encode_into(&new, &mut buf)?;
             s.write_locked(&buf, 1)?;
             s.records[i] = new;
+            s.edits += 1;
             s.generation = next_generation();
             Ok(())
         })
@@ -1136,6 +1147,7 @@ impl HistoryStore {
                     self.report.updates += 1;
                     if self.records[i] != r {
                         self.records[i] = r;
+                        self.edits += 1;
                         return true;
                     }
                     false
@@ -1157,6 +1169,7 @@ impl HistoryStore {
             Some(seq) => {
                 let pos = self.seqs.partition_point(|&s| s < seq);
                 self.records.insert(pos, r);
+                self.edits += 1;
                 self.seqs.insert(pos, seq);
                 self.reindex_from(pos);
             }
@@ -1174,6 +1187,7 @@ impl HistoryStore {
     fn remove_live(&mut self, job_id: &str) -> Option<JobRecord> {
         let i = self.index.remove(job_id)?;
         let r = self.records.remove(i);
+        self.edits += 1;
         let seq = self.seqs.remove(i);
         self.deleted.insert(r.job_id.clone(), seq);
         self.reindex_from(i);
@@ -1191,6 +1205,7 @@ impl HistoryStore {
     }
 
     fn reset(&mut self) {
+        self.edits += 1;
         self.records = Vec::new();
         self.seqs = Vec::new();
         self.index = HashMap::new();
@@ -1319,6 +1334,7 @@ impl HistoryStore {
         });
         self.next_seq = dead.len() as u64;
         self.records = records;
+        self.edits += 1;
         self.seqs = seqs;
         self.index = slot_of;
         self.deleted = deleted;
