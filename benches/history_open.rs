@@ -7,6 +7,9 @@
 //! * `serde_json_par`: the same, lines split over both cores with rayon (what two cores allow
 //!   for this parse).
 //!
+//! `HistoryStore::open` reads the whole file; `open_partial+load_more` reads it the way the app
+//! streams it into the window (4 MB, then 8 MB steps).
+//!
 //! Throughput is reported in bytes of the file; records/s = N / time.
 
 mod support;
@@ -118,8 +121,24 @@ fn open(c: &mut Criterion) {
                 })
             })
         });
+        group.bench_function(BenchmarkId::new("open_partial+load_more", n), |b| {
+            b.iter_custom(|iters| {
+                timed(iters, || {
+                    let store = stream(&path);
+                    assert_eq!(store.len() as u64, n);
+                    store
+                })
+            })
+        });
         group.finish();
     }
+}
+
+/// How the app loads: the first 4 MB, then 8 MB steps (see `app::tasks::HistoryLoad`).
+fn stream(path: &std::path::Path) -> HistoryStore {
+    let mut store = HistoryStore::open_partial(path, 4 << 20).expect("open_partial");
+    while !store.load_more(8 << 20).expect("load_more") {}
+    store
 }
 
 criterion_group!(benches, open);

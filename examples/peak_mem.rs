@@ -9,9 +9,10 @@
 //! * `read`: `std::fs::read` of the file (the bytes alone);
 //! * `serde`: the bytes plus plain `serde_json::from_slice::<JobRecord>` per line into a
 //!   `Vec<JobRecord>` (the baseline);
-//! * `store`: `HistoryStore::open` (what the app does);
+//! * `store`: `HistoryStore::open` (the whole file at once);
+//! * `stream`: `HistoryStore::open_partial` and `load_more` in 8 MB steps (what the app does);
 //! * `import`: `read_stablenew_history` of a StableNew `job_history.jsonl`;
-//! * `all`: runs `read`, `serde` and `store` on FILE, each in a child process.
+//! * `all`: runs `read`, `serde`, `store` and `stream` on FILE, each in a child process.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -24,7 +25,7 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(file)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: peak_mem <read|serde|store|import|all> FILE");
+        eprintln!("usage: peak_mem <read|serde|store|stream|import|all> FILE");
         std::process::exit(2);
     };
     let path = Path::new(file);
@@ -37,7 +38,7 @@ fn main() {
     };
     if mode == "all" {
         let exe = std::env::current_exe().expect("own path");
-        for m in ["read", "serde", "store"] {
+        for m in ["read", "serde", "store", "stream"] {
             let status = Command::new(&exe).args([m, file]).status();
             if !status.is_ok_and(|s| s.success()) {
                 eprintln!("peak_mem: mode {m} failed");
@@ -68,6 +69,12 @@ fn main() {
         }
         "store" => {
             let store = HistoryStore::open(path).expect("open");
+            std::hint::black_box(&store);
+            store.len()
+        }
+        "stream" => {
+            let mut store = HistoryStore::open_partial(path, 4 << 20).expect("open_partial");
+            while !store.load_more(8 << 20).expect("load_more") {}
             std::hint::black_box(&store);
             store.len()
         }
