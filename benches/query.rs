@@ -5,13 +5,17 @@
 //! Filters: a common word in the prompts (`castle`, in roughly one record in ten), two words
 //! that must both match, a word found nowhere (every string of every record is searched), a
 //! non-ASCII word (`café`: the Unicode path), the source, a pack, a pack and a key, and
-//! everything combined.
+//! everything combined. The text filters again through a `SearchIndex` (what the app's query
+//! worker uses), and the index's build time and size.
 
 mod support;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use promptdesk::PromptSource;
-use promptdesk::history::{HistoryFilter, SortColumn, filter_indices, query_indices};
+use promptdesk::history::{
+    HistoryFilter, SearchIndex, SortColumn, filter_indices, filter_indices_indexed, query_indices,
+    query_indices_indexed,
+};
 use promptdesk::{HistoryStore, JobStatus};
 use std::hint::black_box;
 use std::time::Duration;
@@ -110,6 +114,54 @@ fn query(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The app's path: a SearchIndex (built once per history state by the query worker), then
+    // filter_indices_indexed for the text terms.
+    let mut group = c.benchmark_group("search_index/1000000");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function(BenchmarkId::from_parameter("build"), |b| {
+        b.iter(|| black_box(SearchIndex::build(records)))
+    });
+    let index = SearchIndex::build(records);
+    println!(
+        "search_index: {} records, {} bytes of text ({:.2} x the history file)",
+        index.len(),
+        index.text_bytes(),
+        index.text_bytes() as f64
+            / std::fs::metadata(&path)
+                .map(|m| m.len() as f64)
+                .unwrap_or(f64::NAN)
+    );
+    for (name, filter) in filters() {
+        if filter.text.is_empty() {
+            continue;
+        }
+        let want = filter_indices(records, &filter);
+        assert_eq!(filter_indices_indexed(records, &index, &filter), want);
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| black_box(filter_indices_indexed(records, &index, &filter)))
+        });
+    }
+    let typed = HistoryFilter {
+        text: "castle".into(),
+        ..HistoryFilter::default()
+    };
+    group.bench_function(BenchmarkId::from_parameter("text_common+Time"), |b| {
+        b.iter(|| {
+            black_box(query_indices_indexed(
+                records,
+                &index,
+                &typed,
+                SortColumn::Time,
+                true,
+            ))
+        })
+    });
+    group.finish();
+    drop(index);
 
     let mut group = c.benchmark_group("sort/1000000");
     group

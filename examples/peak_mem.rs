@@ -11,8 +11,9 @@
 //!   `Vec<JobRecord>` (the baseline);
 //! * `store`: `HistoryStore::open` (the whole file at once);
 //! * `stream`: `HistoryStore::open_partial` and `load_more` in 8 MB steps (what the app does);
+//! * `stream+index`: the same plus the `SearchIndex` the app's query worker builds for a search;
 //! * `import`: `read_stablenew_history` of a StableNew `job_history.jsonl`;
-//! * `all`: runs `read`, `serde`, `store` and `stream` on FILE, each in a child process.
+//! * `all`: runs every mode but `import` on FILE, each in a child process.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -25,7 +26,7 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(file)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: peak_mem <read|serde|store|stream|import|all> FILE");
+        eprintln!("usage: peak_mem <read|serde|store|stream|stream+index|import|all> FILE");
         std::process::exit(2);
     };
     let path = Path::new(file);
@@ -38,7 +39,7 @@ fn main() {
     };
     if mode == "all" {
         let exe = std::env::current_exe().expect("own path");
-        for m in ["read", "serde", "store", "stream"] {
+        for m in ["read", "serde", "store", "stream", "stream+index"] {
             let status = Command::new(&exe).args([m, file]).status();
             if !status.is_ok_and(|s| s.success()) {
                 eprintln!("peak_mem: mode {m} failed");
@@ -49,12 +50,12 @@ fn main() {
     }
     let base = support::current_rss();
     let start = Instant::now();
-    let items = match mode.as_str() {
+    // What the mode loaded stays alive (in `held`) until after the measurement.
+    let (items, kept): (usize, Box<dyn std::any::Any>) = match mode.as_str() {
         "read" => {
             let bytes = std::fs::read(path).expect("read");
             let n = support::count_lines(&bytes);
-            std::hint::black_box(&bytes);
-            n
+            (n, Box::new(bytes))
         }
         "serde" => {
             let bytes = std::fs::read(path).expect("read");
@@ -64,25 +65,27 @@ fn main() {
                     records.push(r);
                 }
             }
-            std::hint::black_box(&records);
-            records.len()
+            (records.len(), Box::new(records))
         }
         "store" => {
             let store = HistoryStore::open(path).expect("open");
-            std::hint::black_box(&store);
-            store.len()
+            (store.len(), Box::new(store))
         }
         "stream" => {
             let mut store = HistoryStore::open_partial(path, 4 << 20).expect("open_partial");
             while !store.load_more(8 << 20).expect("load_more") {}
-            std::hint::black_box(&store);
-            store.len()
+            (store.len(), Box::new(store))
+        }
+        "stream+index" => {
+            let mut store = HistoryStore::open_partial(path, 4 << 20).expect("open_partial");
+            while !store.load_more(8 << 20).expect("load_more") {}
+            let index = promptdesk::history::SearchIndex::build(store.records());
+            (store.len(), Box::new((store, index)))
         }
         "import" => {
             let (records, _) =
                 promptdesk::history::read_stablenew_history(path).expect("read StableNew history");
-            std::hint::black_box(&records);
-            records.len()
+            (records.len(), Box::new(records))
         }
         other => {
             eprintln!("peak_mem: unknown mode {other}");
@@ -92,9 +95,10 @@ fn main() {
     let secs = start.elapsed().as_secs_f64();
     let peak = support::peak_rss();
     let held = support::current_rss();
+    std::hint::black_box(&kept);
     println!(
-        "{mode:>6}: file {:.1} MB, {items} items, {secs:.2} s; peak RSS {:.1} MB = {:.2} x file \
-         (process before: {:.1} MB; after: {:.1} MB = {:.2} x file)",
+        "{mode:>12}: file {:.1} MB, {items} items, {secs:.2} s; peak RSS {:.1} MB = {:.2} x file \
+         (process before: {:.1} MB; held after loading: {:.1} MB = {:.2} x file)",
         size as f64 / 1e6,
         peak as f64 / 1e6,
         peak as f64 / size as f64,
@@ -102,4 +106,5 @@ fn main() {
         held as f64 / 1e6,
         held as f64 / size as f64,
     );
+    drop(kept);
 }
