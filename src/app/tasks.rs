@@ -230,15 +230,15 @@ pub type QueryKey = (HistoryFilter, SortColumn, bool, u64);
 /// linear scan per keystroke instead of a cache miss per string.
 pub struct QueryWorker {
     pending: Option<(QueryKey, Receiver<Vec<u32>>)>,
-    index: Arc<Mutex<Option<(u64, Arc<SearchIndex>)>>>,
+    index: Arc<IndexCache>,
 }
+
+/// The search index and the store edit count it was built at.
+type IndexCache = Mutex<Option<(u64, Arc<SearchIndex>)>>;
 
 /// The search index for the store as it is: the cached one when the store's edit count is
 /// unchanged (extended with jobs added since), else a new one.
-fn current_index(
-    cache: &Mutex<Option<(u64, Arc<SearchIndex>)>>,
-    store: &HistoryStore,
-) -> Arc<SearchIndex> {
+fn current_index(cache: &IndexCache, store: &HistoryStore) -> Arc<SearchIndex> {
     let records = store.records();
     let edits = store.edit_count();
     let Ok(mut cache) = cache.lock() else {
