@@ -77,6 +77,8 @@ fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
 
 fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     let packs: Vec<String> = app.state.packs.iter().map(|p| p.id.clone()).collect();
+    let busy = app.state.query_worker.is_busy();
+    let provisional = app.state.rows_are_provisional();
     let filter = &mut app.state.view.filter;
     ui.horizontal_wrapped(|ui| {
         ui.heading("History");
@@ -156,8 +158,11 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         if !filter.is_empty() && ui.button("Clear filters").clicked() {
             *filter = Default::default();
         }
-        if app.state.query_worker.is_busy() {
+        if busy {
             ui.spinner();
+        }
+        if provisional {
+            ui.weak("Newest first while loading; filters and sorting apply when it is done.");
         }
     });
 }

@@ -323,11 +323,22 @@ impl AppState {
         if guard.len() <= SYNC_QUERY_LIMIT {
             self.view.rows = crate::history::query_indices(guard.records(), &key.0, key.1, key.2);
             self.view.rows_key = Some(key);
+        } else if self.history_load.is_some() {
+            // Still streaming in: show the jobs newest first (submission order reversed) and
+            // leave filtering and sorting until the load is done, so no query holds the store
+            // while the loader waits to add the next step (which would stall this thread).
+            self.view.rows = (0..guard.len() as u32).rev().collect();
+            self.view.rows_key = Some(key);
         } else {
             drop(guard);
-            let use_index = self.history_load.is_none();
-            self.query_worker.request(store, key, use_index);
+            self.query_worker.request(store, key, true);
         }
+    }
+
+    /// True while a large history is still loading and the rows shown are simply newest
+    /// first, whatever the filter and sort say.
+    pub fn rows_are_provisional(&self) -> bool {
+        self.history_load.is_some() && self.counts().0 > SYNC_QUERY_LIMIT
     }
 
     /// Records loaded, and rows shown.

@@ -133,9 +133,9 @@ pub enum LoadEvent {
 
 /// Bytes read before the window first shows rows.
 const FIRST_BYTES: u64 = 4 * 1024 * 1024;
-/// Bytes read per step afterwards; the store is write-locked only for one step at a time, so
-/// the UI never waits long for it.
-const STEP_BYTES: u64 = 8 * 1024 * 1024;
+/// Bytes read per step afterwards; the store is write-locked only for one step at a time (a
+/// few milliseconds), so the UI never waits long for it.
+const STEP_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Opens the history in the background and streams the rest of the file in, with progress.
 pub struct HistoryLoad {
