@@ -991,20 +991,57 @@ mod tests {
 /// The searchable text of every record, ASCII-lower-cased and laid out end to end, so a text
 /// search is one linear scan of contiguous memory instead of a cache miss per string. Costs
 /// about the size of the prompts in memory; build it once per history state (the app's query
-/// worker keeps one per store generation) and reuse it while the user types.
+/// worker keeps one and extends it as jobs are added). Kept as the parts it was built in (one
+/// per chunk of records), so building never holds two copies of the text.
 #[derive(Debug, Default, Clone)]
 pub struct SearchIndex {
+    parts: Vec<IndexPart>,
+    len: usize,
+}
+
+/// The text of records `first..first + ends.len()`: record `first + k` is
+/// `text[ends[k - 1]..ends[k]]` (from 0 for k = 0).
+#[derive(Debug, Default, Clone)]
+struct IndexPart {
+    first: usize,
     text: Vec<u8>,
-    /// `starts[i]..starts[i + 1]` is record i's text; `starts.len() == records + 1`.
-    starts: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl IndexPart {
+    /// Records of this part whose text contains `finder`'s needle (as absolute indices).
+    fn hits(&self, finder: &memchr::memmem::Finder<'_>) -> Vec<usize> {
+        let mut hits = Vec::new();
+        let mut at = 0;
+        while let Some(pos) = finder.find(&self.text[at..]) {
+            let pos = at + pos;
+            // The record holding `pos`: the first whose end is past it.
+            let k = self.ends.partition_point(|&e| e <= pos);
+            hits.push(self.first + k);
+            at = self.ends[k];
+            if at >= self.text.len() {
+                break;
+            }
+        }
+        hits
+    }
 }
 
 impl SearchIndex {
     /// Builds the index of `records` (in parallel).
     pub fn build(records: &[JobRecord]) -> SearchIndex {
-        let parts: Vec<(Vec<u8>, Vec<usize>)> = records
+        let mut index = SearchIndex::default();
+        index.extend(records);
+        index
+    }
+
+    /// Adds `more` records (the ones after those it covers).
+    pub fn extend(&mut self, more: &[JobRecord]) {
+        let base = self.len;
+        let parts: Vec<IndexPart> = more
             .par_chunks(CHUNK)
-            .map(|chunk| {
+            .enumerate()
+            .map(|(n, chunk)| {
                 let mut text = Vec::with_capacity(chunk.len() * 256);
                 let mut ends = Vec::with_capacity(chunk.len());
                 for r in chunk {
@@ -1017,76 +1054,36 @@ impl SearchIndex {
                     });
                     ends.push(text.len());
                 }
-                (text, ends)
+                text.shrink_to_fit();
+                IndexPart {
+                    first: base + n * CHUNK,
+                    text,
+                    ends,
+                }
             })
             .collect();
-        let total: usize = parts.iter().map(|(t, _)| t.len()).sum();
-        let mut index = SearchIndex {
-            text: Vec::with_capacity(total),
-            starts: Vec::with_capacity(records.len() + 1),
-        };
-        index.starts.push(0);
-        for (text, ends) in parts {
-            let base = index.text.len();
-            index.text.extend_from_slice(&text);
-            index.starts.extend(ends.into_iter().map(|e| base + e));
-        }
-        index
-    }
-
-    /// Adds `more` records (the ones after those it covers).
-    pub fn extend(&mut self, more: &[JobRecord]) {
-        let tail = SearchIndex::build(more);
-        let base = self.text.len();
-        if self.starts.is_empty() {
-            self.starts.push(0);
-        }
-        self.text.extend_from_slice(&tail.text);
-        self.starts
-            .extend(tail.starts.iter().skip(1).map(|&e| base + e));
+        self.parts.extend(parts);
+        self.len += more.len();
     }
 
     /// How many records it covers.
     pub fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
     /// Bytes of text it holds.
     pub fn text_bytes(&self) -> usize {
-        self.text.len()
+        self.parts.iter().map(|p| p.text.len()).sum()
     }
 
-    /// For each record, whether its text contains `term` (lower-case ASCII).
+    /// Sets `marks[i]` for each record whose text contains `term` (lower-case ASCII).
     fn mark(&self, term: &[u8], marks: &mut [bool]) {
         let finder = memchr::memmem::Finder::new(term);
-        let n = self.len();
-        let ranges: Vec<(usize, usize)> = (0..n)
-            .step_by(CHUNK.max(1))
-            .map(|start| (start, (start + CHUNK).min(n)))
-            .collect();
-        let hits: Vec<Vec<usize>> = ranges
-            .par_iter()
-            .map(|&(first, last)| {
-                let mut hits = Vec::new();
-                let (lo, hi) = (self.starts[first], self.starts[last]);
-                let mut at = lo;
-                while let Some(pos) = finder.find(&self.text[at..hi]) {
-                    let pos = at + pos;
-                    // The record holding `pos`: the last start <= pos.
-                    let rec = self.starts[first..=last].partition_point(|&s| s <= pos) - 1 + first;
-                    hits.push(rec);
-                    at = self.starts[rec + 1];
-                    if at >= hi {
-                        break;
-                    }
-                }
-                hits
-            })
-            .collect();
+        let hits: Vec<Vec<usize>> = self.parts.par_iter().map(|p| p.hits(&finder)).collect();
         for rec in hits.into_iter().flatten() {
             marks[rec] = true;
         }
