@@ -1063,27 +1063,19 @@ impl HistoryStore {
         if let Err(e) = result {
             let _ = self.file.set_len(keep_len);
             let _ = self.file.sync_data();
-            return Err(HistoryError::from_io(&self.path, "write to the history", e));
-        }
-        Ok(())
-    }
-
-    /// Appends whole lines (caller holds the lock and has caught up, so the file ends at
-    /// `self.offset`).
-    fn write_locked(&mut self, buf: &[u8], lines: usize) -> Result<(), HistoryError> {
-        let result = (&self.file)
-            .write_all(buf)
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = result {
-            // Cut off whatever part was written, so the next append starts on a fresh line.
-            let _ = self.file.set_len(self.offset);
-            let _ = self.file.sync_data();
             return Err(HistoryError::from_io(
                 &self.path,
                 "append to the history",
                 e,
             ));
         }
+        Ok(())
+    }
+
+    /// Appends whole lines (caller holds the lock and has caught up, so the file ends at
+    /// `self.offset`). A failed write is cut off, so the next append starts on a fresh line.
+    fn write_locked(&mut self, buf: &[u8], lines: usize) -> Result<(), HistoryError> {
+        self.write_raw(buf, self.offset)?;
         self.offset += buf.len() as u64;
         self.lines_read += lines;
         Ok(())
