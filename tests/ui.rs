@@ -83,6 +83,13 @@ fn type_into(harness: &mut Harness<'static, PromptDeskApp>, role: Role, label: &
     harness.run();
 }
 
+fn submit_is_disabled(harness: &Harness<'static, PromptDeskApp>) -> bool {
+    harness
+        .get_by_label("Submit")
+        .accesskit_node()
+        .is_disabled()
+}
+
 fn records_on_disk(path: &Path) -> Vec<promptdesk::JobRecord> {
     HistoryStore::open(path).unwrap().records().to_vec()
 }
@@ -182,32 +189,17 @@ fn ctrl_enter_submits() {
 fn submit_is_disabled_with_its_reason() {
     let setup = setup();
     let mut harness = harness(&setup);
-    assert!(
-        harness
-            .get_by_label("Submit")
-            .accesskit_node()
-            .is_disabled()
-    );
+    assert!(submit_is_disabled(&harness));
     harness.get_by_label("Select a pack on the left.");
 
     harness.get_by_label_contains("harbour_scenes").click();
     harness.run();
-    assert!(
-        harness
-            .get_by_label("Submit")
-            .accesskit_node()
-            .is_disabled()
-    );
+    assert!(submit_is_disabled(&harness));
     harness.get_by_label("Check at least one prompt of the pack.");
 
     harness.get_by_label("Manual").click();
     harness.run();
-    assert!(
-        harness
-            .get_by_label("Submit")
-            .accesskit_node()
-            .is_disabled()
-    );
+    assert!(submit_is_disabled(&harness));
     harness.get_by_label("Type a prompt first.");
 
     // Clicking a disabled Submit (or Ctrl+Enter) records nothing.
@@ -223,12 +215,7 @@ fn submit_is_disabled_with_its_reason() {
         "a quiet harbour",
     );
     harness.run();
-    assert!(
-        !harness
-            .get_by_label("Submit")
-            .accesskit_node()
-            .is_disabled()
-    );
+    assert!(!submit_is_disabled(&harness));
 }
 
 fn seed_history(setup: &Setup) -> Vec<String> {

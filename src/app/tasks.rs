@@ -73,11 +73,6 @@ impl PackScan {
         self.rx.is_some()
     }
 
-    /// The folder being scanned.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The finished scan, once.
     pub fn take_result(&mut self) -> Option<DiscoveredPacks> {
         if let Some(rx) = &self.check {
@@ -268,11 +263,6 @@ impl QueryWorker {
 
     pub fn is_busy(&self) -> bool {
         self.pending.is_some()
-    }
-
-    /// The key of the query in flight.
-    pub fn pending_key(&self) -> Option<&QueryKey> {
-        self.pending.as_ref().map(|(k, _)| k)
     }
 
     /// Starts computing the rows for `key`. `use_index`: build or reuse the search index

@@ -255,25 +255,13 @@ fn parse_chunk(chunk: &[u8]) -> Vec<(std::ops::Range<usize>, Parsed)> {
 /// Keeps the prompt origin of `old` in `new` (an update never changes where a prompt came
 /// from).
 fn keep_origin(new: &mut JobRecord, old: &JobRecord) {
-    if new.prompt_source != old.prompt_source {
-        new.prompt_source = old.prompt_source;
-    }
-    if new.prompt_pack_id != old.prompt_pack_id {
-        new.prompt_pack_id.clone_from(&old.prompt_pack_id);
-    }
-    if new.prompt_keys != old.prompt_keys {
-        new.prompt_keys.clone_from(&old.prompt_keys);
-    }
+    new.prompt_source = old.prompt_source;
+    new.prompt_pack_id.clone_from(&old.prompt_pack_id);
+    new.prompt_keys.clone_from(&old.prompt_keys);
     let (nc, oc) = (&mut new.run_config, &old.run_config);
-    if nc.prompt_source != oc.prompt_source {
-        nc.prompt_source = oc.prompt_source;
-    }
-    if nc.prompt_pack_id != oc.prompt_pack_id {
-        nc.prompt_pack_id.clone_from(&oc.prompt_pack_id);
-    }
-    if nc.prompt_keys != oc.prompt_keys {
-        nc.prompt_keys.clone_from(&oc.prompt_keys);
-    }
+    nc.prompt_source = oc.prompt_source;
+    nc.prompt_pack_id.clone_from(&oc.prompt_pack_id);
+    nc.prompt_keys.clone_from(&oc.prompt_keys);
 }
 
 /// A process-wide counter so that generations never repeat, even across stores.
