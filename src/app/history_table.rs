@@ -6,7 +6,7 @@ use super::PromptDeskApp;
 use super::state::{Command, short_id};
 use super::widgets;
 use crate::history::SortColumn;
-use crate::job_record::JobStatus;
+use crate::job_record::{JobRecord, JobStatus};
 use crate::run_config::PromptSource;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
@@ -72,6 +72,20 @@ fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             crate::paths::QUARANTINE_FILE_NAME
         );
         ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+    }
+    interrupted_import_banners(app, ui);
+}
+
+/// One banner per import that was interrupted (its process died mid-write).
+fn interrupted_import_banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+    let color = ui.visuals().warn_fg_color;
+    for import in app.state.interrupted_imports() {
+        let text = format!(
+            "⚠ An import of {} was interrupted ({}): only part of it may be in the history. Import the same file again (File → Import StableNew history) to complete it; jobs already imported are not duplicated.",
+            import.source_text(),
+            import.when_text()
+        );
+        ui.label(RichText::new(text).color(color));
     }
 }
 
@@ -279,11 +293,11 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     });
                 });
                 row.col(|ui| {
-                    status_label(ui, record.status);
+                    status_label(ui, record);
                 });
                 row.col(|ui| {
                     ui.label(
-                        RichText::new(&record.config_hash[..record.config_hash.len().min(10)])
+                        RichText::new(record.config_hash.chars().take(10).collect::<String>())
                             .monospace(),
                     )
                     .on_hover_text(&record.config_hash);
@@ -299,13 +313,20 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     }
 }
 
-fn status_label(ui: &mut egui::Ui, status: JobStatus) {
+/// The status as stored: a status of a newer version shows as its own text, in italics.
+fn status_label(ui: &mut egui::Ui, record: &JobRecord) {
+    let status = record.status;
+    if status == JobStatus::Unknown {
+        ui.label(RichText::new(record.status_text()).italics())
+            .on_hover_text("A status this version of promptdesk does not know (written by a newer version). The job is kept as it is; it can still be deleted.");
+        return;
+    }
     let color = match status {
         JobStatus::Completed => egui::Color32::from_rgb(80, 170, 90),
         JobStatus::Failed => ui.visuals().error_fg_color,
         JobStatus::Cancelled => ui.visuals().weak_text_color(),
         JobStatus::Running => egui::Color32::from_rgb(90, 150, 230),
-        JobStatus::Queued => ui.visuals().text_color(),
+        JobStatus::Queued | JobStatus::Unknown => ui.visuals().text_color(),
     };
     ui.label(RichText::new(status.as_str()).color(color));
 }

@@ -3,10 +3,13 @@
 
 pub mod export;
 pub mod import;
+mod private_fs;
+pub mod quarantine;
 pub mod query;
 pub mod store;
 
 pub use export::*;
 pub use import::*;
+pub use quarantine::{QuarantineEntry, QuarantineSummary, read_quarantine};
 pub use query::*;
 pub use store::*;

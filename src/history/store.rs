@@ -33,7 +33,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +78,19 @@ pub enum HistoryError {
     /// `cancel` of a job that is no longer queued.
     #[error("job {job_id} is {status}; only a queued job can be cancelled")]
     NotCancellable { job_id: String, status: JobStatus },
+    /// The history path is not a regular file (a folder, a device, a FIFO, a link to one).
+    #[error("{path}: this is {what}, not a history file; promptdesk keeps its history in a regular file", path = .path.display())]
+    NotAFile { path: PathBuf, what: String },
+    /// There is no history file yet (only from [`HistoryStore::open_read_only`], which never
+    /// creates one).
+    #[error("{path}: there is no history yet", path = .path.display())]
+    NoHistory { path: PathBuf },
+    /// Other processes kept replacing the file (compacting it) for the whole lock timeout.
+    #[error(
+        "{path}: the history kept being replaced by other promptdesk processes compacting it (waited {secs:.1} s); nothing was written, try again",
+        path = .path.display(), secs = .waited.as_secs_f64()
+    )]
+    Busy { path: PathBuf, waited: Duration },
     /// A record that cannot be stored (empty id, a value JSON cannot carry, ...).
     #[error("{path}: job {job_id:?} cannot be stored: {reason}", path = .path.display())]
     InvalidRecord {
@@ -88,6 +101,15 @@ pub enum HistoryError {
 }
 
 impl HistoryError {
+    /// True for failures that go away by themselves (another process held the lock or kept
+    /// replacing the file): retrying later succeeds.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            HistoryError::Locked { .. } | HistoryError::Busy { .. }
+        )
+    }
+
     /// Maps an I/O error of operation `op` ("append to the history", ...) on `path` to a
     /// clear error: a full disk, a read-only file system, a refused permission and a file
     /// where a folder should be get their own variants.
@@ -154,6 +176,37 @@ pub struct LoadReport {
     pub read_only: bool,
     /// Problems that did not stop the load (e.g. the quarantine file could not be written).
     pub warnings: Vec<String>,
+    /// Line numbers of damaged lines that are NOT in the quarantine file (writing it failed, or
+    /// the store was opened read-only): they stay in the history, untouched.
+    pub not_quarantined: Vec<usize>,
+    /// Lines of another (newer) version that this one cannot read: kept in the history as they
+    /// are (compact keeps them too), not counted as damage.
+    pub foreign: Vec<ForeignLine>,
+}
+
+/// A line another version wrote for a job that this version cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignLine {
+    /// 1-based line number in the history file.
+    pub line: usize,
+    pub job_id: String,
+    /// Why this version cannot read it.
+    pub reason: String,
+}
+
+/// One line a compaction writes.
+enum Item {
+    Record(usize),
+    Foreign(usize),
+}
+
+/// A foreign line kept in memory so that compaction writes it back.
+#[derive(Debug, Clone)]
+struct KeptLine {
+    /// Written before the job with this sequence number (the slots allocated before it).
+    before_seq: u64,
+    job_id: String,
+    bytes: Box<[u8]>,
 }
 
 impl LoadReport {
@@ -168,6 +221,10 @@ impl LoadReport {
 pub struct CompactReport {
     /// Records written (one line each).
     pub records: usize,
+    /// Lines of other versions kept as they were (see [`LoadReport::foreign`]).
+    pub foreign_kept: usize,
+    /// Temp files of killed compactions or exports that were removed.
+    pub stale_temps_removed: usize,
     pub lines_before: usize,
     pub bytes_before: u64,
     pub bytes_after: u64,
@@ -190,6 +247,13 @@ enum Parsed {
     Blank,
     Record(JobRecord),
     Delete(String),
+    /// A JSON object with a `job_id` that this version cannot read (another version's record
+    /// or operation): kept in the file as it is, never quarantined or dropped.
+    Foreign {
+        job_id: String,
+        reason: String,
+        line: Box<[u8]>,
+    },
     Bad(String),
 }
 
@@ -212,26 +276,53 @@ fn describe_json_error(line: &[u8], err: &serde_json::Error) -> String {
     }
 }
 
+/// The UTF-8 byte order mark some editors (Windows Notepad) put before the first line.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 fn parse_line(line: &[u8]) -> Parsed {
-    let trimmed = line.trim_ascii();
+    let mut trimmed = line.trim_ascii();
+    if let Some(rest) = trimmed.strip_prefix(BOM) {
+        trimmed = rest.trim_ascii();
+    }
     if trimmed.is_empty() {
         return Parsed::Blank;
     }
     if trimmed.starts_with(TOMBSTONE_PREFIX) {
         return match parse_tombstone(trimmed) {
             Ok(id) => Parsed::Delete(id),
-            Err(reason) => Parsed::Bad(reason),
+            Err(reason) => foreign_or_bad(trimmed, reason),
         };
     }
-    match serde_json::from_slice::<JobRecord>(trimmed) {
+    match JobRecord::from_json_line(trimmed) {
         Ok(r) if r.job_id.trim().is_empty() => Parsed::Bad("the job_id is empty".to_owned()),
         Ok(r) => Parsed::Record(r),
         Err(e) => match parse_tombstone(trimmed) {
             // A delete line written with other spacing or key order.
             Ok(id) => Parsed::Delete(id),
-            Err(_) => Parsed::Bad(describe_json_error(trimmed, &e)),
+            Err(_) => foreign_or_bad(trimmed, describe_json_error(trimmed, &e)),
         },
     }
+}
+
+/// A line this version cannot read: another version's (a JSON object with a non-empty string
+/// `job_id`, kept as it is) or damaged.
+fn foreign_or_bad(line: &[u8], reason: String) -> Parsed {
+    #[derive(Deserialize)]
+    struct IdOnly<'a> {
+        #[serde(borrow)]
+        job_id: std::borrow::Cow<'a, str>,
+    }
+    if line.starts_with(b"{")
+        && let Ok(IdOnly { job_id }) = serde_json::from_slice::<IdOnly>(line)
+        && !job_id.trim().is_empty()
+    {
+        return Parsed::Foreign {
+            job_id: job_id.into_owned(),
+            reason,
+            line: line.into(),
+        };
+    }
+    Parsed::Bad(reason)
 }
 
 /// Parses the complete lines of `chunk` (which ends with '\n') in parallel, in order.
@@ -329,6 +420,7 @@ struct Fold {
     dead: Vec<bool>,
     slot_of: HashMap<String, usize>,
     live: usize,
+    foreign: Vec<KeptLine>,
 }
 
 impl Fold {
@@ -353,7 +445,17 @@ impl Fold {
         }
     }
 
+    fn foreign(&mut self, job_id: String, bytes: Box<[u8]>) {
+        self.foreign.push(KeptLine {
+            before_seq: self.dead.len() as u64,
+            job_id,
+            bytes,
+        });
+    }
+
     fn delete(&mut self, job_id: &str) {
+        // A delete ends the job for every version: its foreign lines so far go with it.
+        self.foreign.retain(|f| f.job_id != job_id);
         if let Some(&slot) = self.slot_of.get(job_id)
             && !self.dead[slot]
         {
@@ -396,6 +498,14 @@ pub struct HistoryStore {
     fully_loaded: bool,
     /// Bumped when an existing record changes or moves (anything but jobs added at the end).
     edits: u64,
+    /// Lines of other versions this one cannot read, kept for compaction, in file order.
+    foreign: Vec<KeptLine>,
+    /// Opened with [`HistoryStore::open_read_only`]: nothing is ever written (not even the
+    /// quarantine file).
+    inspect_only: bool,
+    /// Opened with [`HistoryStore::open_append_only`]: a file replaced by a compaction is not
+    /// read again in full, only from its end.
+    append_only: bool,
 }
 
 impl HistoryStore {
@@ -415,18 +525,39 @@ impl HistoryStore {
         HistoryStore::open_inner(path, None, progress)
     }
 
+    /// Opens an existing history for reading only: nothing is created, repaired or written
+    /// (not the folder, not the file, not the quarantine), so it suits commands that only
+    /// look (`history`, `verify`) and read-only disks. Damaged lines are reported (and listed
+    /// in [`LoadReport::not_quarantined`]); a torn last line is reported, not cut off. A missing
+    /// history is [`HistoryError::NoHistory`]; every write fails with `ReadOnly`.
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<HistoryStore, HistoryError> {
+        HistoryStore::open_mode(path, None, &|_| {}, true)
+    }
+
     fn open_inner(
         path: impl AsRef<Path>,
         limit: Option<u64>,
         progress: &(dyn Fn(LoadProgress) + Sync),
     ) -> Result<HistoryStore, HistoryError> {
-        let mut path = path.as_ref().to_path_buf();
-        if path.is_dir() {
-            path.push(crate::paths::HISTORY_FILE_NAME);
+        HistoryStore::open_mode(path, limit, progress, false)
+    }
+
+    fn open_mode(
+        path: impl AsRef<Path>,
+        limit: Option<u64>,
+        progress: &(dyn Fn(LoadProgress) + Sync),
+        inspect_only: bool,
+    ) -> Result<HistoryStore, HistoryError> {
+        let path = resolve_history_path(path.as_ref())?;
+        if inspect_only && !path.exists() {
+            return Err(HistoryError::NoHistory { path });
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !inspect_only)
+        {
             let op = "create the data folder";
-            fs::create_dir_all(dir).map_err(|e| {
+            super::private_fs::create_private_dir_all(dir).map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
                     // The folder's name is taken by a file.
                     HistoryError::NotAFolder {
@@ -438,7 +569,11 @@ impl HistoryStore {
                 }
             })?;
         }
-        let (file, read_only) = open_handle(&path)?;
+        let (file, read_only) = if inspect_only {
+            (open_existing_read_only(&path)?, true)
+        } else {
+            open_handle(&path)?
+        };
         let quarantine_path = quarantine_path_for(&path);
         let mut store = HistoryStore {
             path,
@@ -458,6 +593,9 @@ impl HistoryStore {
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             fully_loaded: true,
             edits: 0,
+            foreign: Vec::new(),
+            inspect_only,
+            append_only: false,
         };
         store.load_body(limit, progress)?;
         if limit == Some(0) {
@@ -468,7 +606,36 @@ impl HistoryStore {
             store.fully_loaded = false;
         }
         store.report.records = store.records.len();
+        if !store.read_only {
+            store.remove_stale_temps_unlocked();
+        }
         Ok(store)
+    }
+
+    /// Removes temp files left by killed compactions and exports beside the history, when no
+    /// other process holds the history lock (one that does may be compacting right now).
+    fn remove_stale_temps_unlocked(&mut self) {
+        if self.file.try_lock().is_err() {
+            return;
+        }
+        self.remove_stale_temps_locked();
+        let _ = self.file.unlock();
+    }
+
+    /// Under the lock: removes our stale temp files beside the real history file.
+    fn remove_stale_temps_locked(&self) -> usize {
+        let Ok(target) = fs::canonicalize(&self.path) else {
+            return 0;
+        };
+        let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+            return 0;
+        };
+        super::private_fs::remove_stale_temps(
+            dir,
+            &name.to_string_lossy(),
+            super::private_fs::STALE_TEMP_AGE,
+        )
+        .len()
     }
 
     /// Opens the history reading only about its first `first_bytes` (whole lines); the rest
@@ -494,6 +661,7 @@ impl HistoryStore {
         let mut store = HistoryStore::open_inner(path, Some(0), &|_| {})?;
         store.offset = store.last_line_end()?;
         store.fully_loaded = true;
+        store.append_only = true;
         Ok(store)
     }
 
@@ -768,34 +936,44 @@ impl HistoryStore {
     }
 
     fn compact_locked(&mut self) -> Result<CompactReport, HistoryError> {
-        let dir = self
-            .path
+        // A history linked into another folder (a synced or backup folder) is compacted where
+        // it really is, and the link stays a link.
+        let target = fs::canonicalize(&self.path)
+            .map_err(|e| HistoryError::from_io(&self.path, "find the history file", e))?;
+        let dir = target
             .parent()
-            .filter(|d| !d.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let name = self
-            .path
+        let name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "history.jsonl".to_owned());
-        let tmp = dir.join(format!(
-            ".{name}.compact-{}.tmp",
-            uuid::Uuid::new_v4().simple()
-        ));
+            .unwrap_or_else(|| crate::paths::HISTORY_FILE_NAME.to_owned());
+        let stale_temps_removed = self.remove_stale_temps_locked();
+        let tmp = dir.join(super::private_fs::temp_name(&name));
         let op = "write the compacted history";
-        let new_file = OpenOptions::new()
+        // create_new never follows a link; 0600 until the history's own mode is copied.
+        let new_file = super::private_fs::safe_options(true)
             .read(true)
             .append(true)
             .create_new(true)
             .open(&tmp)
             .map_err(|e| HistoryError::from_io(&tmp, op, e))?;
+        // Held while writing, so a temp cleaner in another process leaves this file alone;
+        // once renamed, it is the lock on the new history until we are done.
+        let _ = new_file.try_lock();
+        let order = self.compaction_order();
         let written = (|| -> io::Result<u64> {
             let mut w = BufWriter::with_capacity(1 << 20, &new_file);
             let mut bytes = 0u64;
             let mut line = Vec::with_capacity(2048);
-            for r in &self.records {
+            for item in &order {
                 line.clear();
-                serde_json::to_writer(&mut line, r).map_err(io::Error::other)?;
+                match *item {
+                    Item::Record(i) => {
+                        serde_json::to_writer(&mut line, &self.records[i])
+                            .map_err(io::Error::other)?;
+                    }
+                    Item::Foreign(i) => line.extend_from_slice(&self.foreign[i].bytes),
+                }
                 line.push(b'\n');
                 w.write_all(&line)?;
                 bytes += line.len() as u64;
@@ -816,7 +994,7 @@ impl HistoryStore {
                 return Err(HistoryError::from_io(&self.path, op, e));
             }
         };
-        if let Err(e) = fs::rename(&tmp, &self.path) {
+        if let Err(e) = fs::rename(&tmp, &target) {
             let _ = fs::remove_file(&tmp);
             return Err(HistoryError::from_io(
                 &self.path,
@@ -827,6 +1005,8 @@ impl HistoryStore {
         sync_dir(&dir);
         let report = CompactReport {
             records: self.records.len(),
+            foreign_kept: self.foreign.len(),
+            stale_temps_removed,
             lines_before: self.lines_read,
             bytes_before: self.offset,
             bytes_after,
@@ -835,12 +1015,40 @@ impl HistoryStore {
         let old = std::mem::replace(&mut self.file, new_file);
         let _ = old.unlock();
         drop(old);
+        let _ = self.file.unlock();
         self.offset = bytes_after;
-        self.lines_read = self.records.len();
+        self.lines_read = order.len();
         self.seqs = (0..self.records.len() as u64).collect();
         self.next_seq = self.records.len() as u64;
+        let mut records_before = 0u64;
+        let mut k = 0;
+        for item in &order {
+            match *item {
+                Item::Record(_) => records_before += 1,
+                Item::Foreign(_) => {
+                    self.foreign[k].before_seq = records_before;
+                    k += 1;
+                }
+            }
+        }
         self.deleted.clear();
         Ok(report)
+    }
+
+    /// The lines a compaction writes: every live record in submission order, with the foreign
+    /// lines of other versions at their places among them.
+    fn compaction_order(&self) -> Vec<Item> {
+        let mut order = Vec::with_capacity(self.records.len() + self.foreign.len());
+        let mut f = 0;
+        for (i, &seq) in self.seqs.iter().enumerate() {
+            while f < self.foreign.len() && self.foreign[f].before_seq <= seq {
+                order.push(Item::Foreign(f));
+                f += 1;
+            }
+            order.push(Item::Record(i));
+        }
+        order.extend((f..self.foreign.len()).map(Item::Foreign));
+        order
     }
 
     // ----- internals -----
@@ -932,17 +1140,46 @@ impl HistoryStore {
     /// Takes the write lock on the current history file and catches up with it (repairing a
     /// torn tail). On error the lock is not held.
     fn acquire(&mut self) -> Result<(), HistoryError> {
-        if self.read_only {
+        if self.read_only || self.inspect_only {
             return Err(HistoryError::ReadOnly {
                 path: self.path.clone(),
             });
         }
-        for _ in 0..5 {
-            lock_with_timeout(&self.file, &self.path, self.lock_timeout)?;
+        // Compactions in other processes replace the file; each time, lock the new one. Keep
+        // trying for the whole timeout (not a fixed number of times), so a writer always gets
+        // its turn between back-to-back compactions.
+        let start = Instant::now();
+        let mut replaced = 0u32;
+        loop {
+            let waited = start.elapsed();
+            if replaced > 0 && waited >= self.lock_timeout {
+                return Err(HistoryError::Busy {
+                    path: self.path.clone(),
+                    waited,
+                });
+            }
+            let remaining = self.lock_timeout.saturating_sub(waited);
+            match lock_with_timeout(&self.file, &self.path, remaining) {
+                Ok(()) => {}
+                Err(HistoryError::Locked { .. }) if replaced > 0 => {
+                    return Err(HistoryError::Busy {
+                        path: self.path.clone(),
+                        waited: start.elapsed(),
+                    });
+                }
+                Err(HistoryError::Locked { path, .. }) => {
+                    return Err(HistoryError::Locked {
+                        path,
+                        waited: start.elapsed(),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
             match self.same_file() {
                 Ok(true) => {}
                 Ok(false) => {
                     let _ = self.file.unlock();
+                    replaced += 1;
                     self.reopen()?;
                     if self.read_only {
                         return Err(HistoryError::ReadOnly {
@@ -964,10 +1201,6 @@ impl HistoryStore {
                 }
             }
         }
-        Err(HistoryError::Io {
-            path: self.path.clone(),
-            message: "cannot lock the history: the file keeps being replaced".to_owned(),
-        })
     }
 
     /// Under the lock: read lines other processes appended; a partial last line is torn (no
@@ -992,7 +1225,10 @@ impl HistoryStore {
     fn repair_tail_locked(&mut self, tail: &[u8]) -> Result<(), HistoryError> {
         let line_no = self.lines_read + 1;
         let parsed = parse_line(tail);
-        if matches!(parsed, Parsed::Record(_) | Parsed::Delete(_)) {
+        if matches!(
+            parsed,
+            Parsed::Record(_) | Parsed::Delete(_) | Parsed::Foreign { .. }
+        ) {
             self.write_raw(b"\n", self.offset + tail.len() as u64)?;
             self.offset += tail.len() as u64 + 1;
             self.lines_read += 1;
@@ -1014,12 +1250,13 @@ impl HistoryStore {
             _ => "torn last line (a write was cut short)".to_owned(),
         };
         self.report.torn_tail = true;
+        let saved = self.quarantine(&[(line_no, &reason, tail)]);
         self.report.quarantined.push(QuarantinedLine {
             line: line_no,
             reason,
         });
-        match self.quarantine(&[tail]) {
-            Ok(()) => {
+        match saved {
+            Ok(_) => {
                 // Only now that the bytes are safe: cut them off.
                 self.file
                     .set_len(self.offset)
@@ -1030,9 +1267,10 @@ impl HistoryStore {
             }
             Err(e) => {
                 // Keep the bytes in the history, on a line of their own.
-                self.report
-                    .warnings
-                    .push(format!("the torn last line stays in the history: {e}"));
+                self.report.warnings.push(format!(
+                    "the torn last line (line {line_no}) could not be copied to the quarantine file, so it stays in the history: {e}"
+                ));
+                self.report.not_quarantined.push(line_no);
                 self.unsaved_quarantine = true;
                 self.write_raw(b"\n", self.offset + tail.len() as u64)?;
                 self.offset += tail.len() as u64 + 1;
@@ -1076,7 +1314,7 @@ impl HistoryStore {
             return Ok((0, Vec::new()));
         }
         let mut applied = 0usize;
-        let mut bad: Vec<Vec<u8>> = Vec::new();
+        let mut bad: Vec<(usize, String, Vec<u8>)> = Vec::new();
         let file = self
             .file
             .try_clone()
@@ -1088,8 +1326,8 @@ impl HistoryStore {
                 self.lines_read += 1;
                 self.report.lines += 1;
                 let line_no = self.lines_read;
-                if let Parsed::Bad(_) = &p {
-                    bad.push(chunk[range].to_vec());
+                if let Parsed::Bad(reason) = &p {
+                    bad.push((line_no, reason.clone(), chunk[range].to_vec()));
                 }
                 if self.apply(p, line_no) {
                     applied += 1;
@@ -1104,8 +1342,7 @@ impl HistoryStore {
         }
         self.report.records = self.records.len();
         if !bad.is_empty() {
-            let refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
-            self.quarantine_or_warn(&refs);
+            self.quarantine_or_warn(&bad);
         }
         Ok((applied, tail))
     }
@@ -1138,7 +1375,25 @@ impl HistoryStore {
             }
             Parsed::Delete(job_id) => {
                 self.report.tombstones += 1;
+                self.foreign.retain(|f| f.job_id != job_id);
                 self.remove_live(&job_id).is_some()
+            }
+            Parsed::Foreign {
+                job_id,
+                reason,
+                line,
+            } => {
+                self.report.foreign.push(ForeignLine {
+                    line: line_no,
+                    job_id: job_id.clone(),
+                    reason,
+                });
+                self.foreign.push(KeptLine {
+                    before_seq: self.next_seq,
+                    job_id,
+                    bytes: line,
+                });
+                false
             }
         }
     }
@@ -1190,6 +1445,7 @@ impl HistoryStore {
         self.seqs = Vec::new();
         self.index = HashMap::new();
         self.deleted = HashMap::new();
+        self.foreign = Vec::new();
         self.next_seq = 0;
         self.offset = 0;
         self.lines_read = 0;
@@ -1202,9 +1458,27 @@ impl HistoryStore {
 
     /// Opens the file at our path again (another process replaced it) and reads it in full.
     fn reopen(&mut self) -> Result<(), HistoryError> {
-        let (file, read_only) = open_handle(&self.path)?;
+        let (file, read_only) = if self.inspect_only {
+            (open_existing_read_only(&self.path)?, true)
+        } else {
+            open_handle(&self.path)?
+        };
         self.file = file;
         self.read_only = read_only;
+        if self.append_only {
+            // Only new lines matter to an append-only store: start at the end again.
+            let (records, seqs, index) = (
+                std::mem::take(&mut self.records),
+                std::mem::take(&mut self.seqs),
+                std::mem::take(&mut self.index),
+            );
+            self.reset();
+            (self.records, self.seqs, self.index) = (records, seqs, index);
+            self.next_seq = self.seqs.last().map_or(0, |s| s + 1);
+            self.offset = self.last_line_end()?;
+            self.fully_loaded = true;
+            return Ok(());
+        }
         self.reset();
         self.fully_loaded = true;
         self.load_body(None, &|_| {})?;
@@ -1223,7 +1497,7 @@ impl HistoryStore {
         let total = limit.map_or(total, |l| total.min(l));
         self.report.read_only = self.read_only;
         let mut fold = Fold::default();
-        let mut bad: Vec<Vec<u8>> = Vec::new();
+        let mut bad: Vec<(usize, String, Vec<u8>)> = Vec::new();
         let mut lines = 0usize;
         let mut consumed = 0u64;
         let report = &mut self.report;
@@ -1244,12 +1518,24 @@ impl HistoryStore {
                         report.tombstones += 1;
                         fold.delete(&id);
                     }
+                    Parsed::Foreign {
+                        job_id,
+                        reason,
+                        line,
+                    } => {
+                        report.foreign.push(ForeignLine {
+                            line: lines,
+                            job_id: job_id.clone(),
+                            reason,
+                        });
+                        fold.foreign(job_id, line);
+                    }
                     Parsed::Bad(reason) => {
+                        bad.push((lines, reason.clone(), chunk[range].to_vec()));
                         report.quarantined.push(QuarantinedLine {
                             line: lines,
                             reason,
                         });
-                        bad.push(chunk[range].to_vec());
                     }
                 }
             }
@@ -1267,8 +1553,7 @@ impl HistoryStore {
         self.offset = consumed;
         self.finish_fold(fold);
         if !bad.is_empty() {
-            let refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
-            self.quarantine_or_warn(&refs);
+            self.quarantine_or_warn(&bad);
         }
         progress(LoadProgress {
             bytes_done: total,
@@ -1285,7 +1570,9 @@ impl HistoryStore {
             dead,
             mut slot_of,
             live: _,
+            foreign,
         } = fold;
+        self.foreign = foreign;
         let mut pos_of_slot = Vec::with_capacity(dead.len());
         let mut seqs = Vec::with_capacity(records.len());
         let mut live = 0usize;
@@ -1353,7 +1640,7 @@ impl HistoryStore {
         }
         let line_no = self.lines_read + 1;
         match parse_line(&tail) {
-            p @ (Parsed::Record(_) | Parsed::Delete(_)) => {
+            p @ (Parsed::Record(_) | Parsed::Delete(_) | Parsed::Foreign { .. }) => {
                 self.offset += tail.len() as u64;
                 self.lines_read += 1;
                 self.report.lines += 1;
@@ -1371,23 +1658,50 @@ impl HistoryStore {
         }
     }
 
-    /// Copies damaged lines into the quarantine file, noting a failure in the report.
-    fn quarantine_or_warn(&mut self, lines: &[&[u8]]) {
-        if let Err(e) = self.quarantine(lines) {
+    /// Copies damaged lines `(line number, reason, bytes)` into the quarantine file, noting a
+    /// failure in the report (the lines then stay in the history, listed in
+    /// [`LoadReport::not_quarantined`]). A store opened read-only writes nothing.
+    fn quarantine_or_warn(&mut self, lines: &[(usize, String, Vec<u8>)]) {
+        let refs: Vec<(usize, &str, &[u8])> = lines
+            .iter()
+            .map(|(n, r, b)| (*n, r.as_str(), b.as_slice()))
+            .collect();
+        if self.inspect_only {
+            self.report
+                .not_quarantined
+                .extend(lines.iter().map(|(n, _, _)| *n));
+            return;
+        }
+        if let Err(e) = self.quarantine(&refs) {
             self.unsaved_quarantine = true;
             self.report
-                .warnings
-                .push(format!("damaged lines were not saved to quarantine: {e}"));
+                .not_quarantined
+                .extend(lines.iter().map(|(n, _, _)| *n));
+            self.report.warnings.push(format!(
+                "{} could not be copied to the quarantine file, so they stay in the history: {e}",
+                if lines.len() == 1 {
+                    "a damaged line".to_owned()
+                } else {
+                    format!("{} damaged lines", lines.len())
+                }
+            ));
         }
     }
 
-    /// Appends `lines` (verbatim, each plus '\n') to the quarantine file, leaving out lines it
-    /// already holds, and syncs it.
-    fn quarantine(&self, lines: &[&[u8]]) -> Result<(), HistoryError> {
+    /// Appends damaged lines to the quarantine file, each verbatim on its own line after a
+    /// header line saying when, from which line and why (see [`super::quarantine`]), leaving out
+    /// lines it already holds; syncs it. Never follows a symbolic link. Returns how many lines
+    /// were added.
+    fn quarantine(&self, lines: &[(usize, &str, &[u8])]) -> Result<usize, HistoryError> {
+        if self.inspect_only {
+            return Err(HistoryError::ReadOnly {
+                path: self.quarantine_path.clone(),
+            });
+        }
         let qpath = &self.quarantine_path;
         let op = "write the quarantine file";
         let mut existing = Vec::new();
-        match File::open(qpath) {
+        match super::private_fs::open_read_no_follow(qpath) {
             Ok(mut f) => {
                 f.read_to_end(&mut existing)
                     .map_err(|e| HistoryError::from_io(qpath, "read the quarantine file", e))?;
@@ -1400,25 +1714,23 @@ impl HistoryStore {
         if !existing.is_empty() && !existing.ends_with(b"\n") {
             buf.push(b'\n');
         }
-        let mut any = false;
-        for line in lines {
-            if known.insert(line) {
-                buf.extend_from_slice(line);
-                buf.push(b'\n');
-                any = true;
+        let at = Utc::now();
+        let mut added = 0;
+        for &(line, reason, bytes) in lines {
+            if known.insert(bytes) {
+                super::quarantine::write_entry(&mut buf, at, line, reason, bytes);
+                added += 1;
             }
         }
-        if !any {
-            return Ok(());
+        if added == 0 {
+            return Ok(0);
         }
-        let mut f = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(qpath)
+        let mut f = super::private_fs::open_append_no_follow(qpath)
             .map_err(|e| HistoryError::from_io(qpath, op, e))?;
         f.write_all(&buf)
             .and_then(|()| f.sync_data())
-            .map_err(|e| HistoryError::from_io(qpath, op, e))
+            .map_err(|e| HistoryError::from_io(qpath, op, e))?;
+        Ok(added)
     }
 
     fn file_len(&self) -> Result<u64, HistoryError> {
@@ -1487,13 +1799,13 @@ fn with_status(stored: &JobRecord, status: JobStatus) -> JobRecord {
                 r.duration_ms = u64::try_from((end - start).num_milliseconds()).ok();
             }
         }
-        JobStatus::Queued => {}
+        JobStatus::Queued | JobStatus::Unknown => {}
     }
     r
 }
 
 /// `history.jsonl` -> `history.quarantine.jsonl` (same folder).
-fn quarantine_path_for(path: &Path) -> PathBuf {
+pub fn quarantine_path_for(path: &Path) -> PathBuf {
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -1501,27 +1813,93 @@ fn quarantine_path_for(path: &Path) -> PathBuf {
     path.with_file_name(format!("{stem}.quarantine.jsonl"))
 }
 
-/// Opens the history for reading and appending (creating it), or read-only when writing is
-/// not allowed but the file exists.
+/// The history file for `path`: the file itself, or a folder meaning `folder/history.jsonl`.
+/// A folder that is itself named like a history file (`history.jsonl/`) is an error, as is a
+/// history path that exists but is not a regular file (after following links): a device, a
+/// FIFO (never opened: it would block), a folder.
+fn resolve_history_path(path: &Path) -> Result<PathBuf, HistoryError> {
+    let mut path = path.to_path_buf();
+    if path.is_dir() {
+        let named_like_history = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("jsonl"));
+        if !named_like_history {
+            path.push(crate::paths::HISTORY_FILE_NAME);
+        }
+    }
+    match fs::metadata(&path) {
+        Ok(meta) => {
+            if let Some(what) = super::private_fs::describe_non_regular(&meta) {
+                let what = match fs::read_link(&path) {
+                    Ok(target) => format!("a link to {} ({what})", target.display()),
+                    Err(_) => what.to_owned(),
+                };
+                return Err(HistoryError::NotAFile { path, what });
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Ok(target) = fs::read_link(&path) {
+                // A dangling link would be "created" somewhere unexpected: say so.
+                return Err(HistoryError::NotAFile {
+                    what: format!("a link to {}, which does not exist", target.display()),
+                    path,
+                });
+            }
+        }
+        Err(e) => return Err(HistoryError::from_io(&path, "open the history", e)),
+    }
+    Ok(path)
+}
+
+/// Opens the history for reading and appending (creating it, 0600), or read-only when writing
+/// is not allowed but the file exists. Never blocks on a FIFO swapped in meanwhile.
 fn open_handle(path: &Path) -> Result<(File, bool), HistoryError> {
-    match OpenOptions::new()
+    let opened = super::private_fs::safe_options(false)
         .read(true)
         .append(true)
         .create(true)
-        .open(path)
-    {
-        Ok(f) => Ok((f, false)),
+        .open(path);
+    let (file, read_only) = match opened {
+        Ok(f) => (f, false),
         Err(e)
             if matches!(
                 e.kind(),
                 io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
             ) && path.is_file() =>
         {
-            File::open(path)
-                .map(|f| (f, true))
-                .map_err(|e| HistoryError::from_io(path, "open the history", e))
+            (open_existing_read_only(path)?, true)
         }
-        Err(e) => Err(HistoryError::from_io(path, "open the history", e)),
+        Err(e) => return Err(HistoryError::from_io(path, "open the history", e)),
+    };
+    check_regular(&file, path)?;
+    Ok((file, read_only))
+}
+
+/// Opens an existing history for reading only.
+fn open_existing_read_only(path: &Path) -> Result<File, HistoryError> {
+    let file = super::private_fs::safe_options(false)
+        .read(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => HistoryError::NoHistory {
+                path: path.to_path_buf(),
+            },
+            _ => HistoryError::from_io(path, "open the history", e),
+        })?;
+    check_regular(&file, path)?;
+    Ok(file)
+}
+
+fn check_regular(file: &File, path: &Path) -> Result<(), HistoryError> {
+    let meta = file
+        .metadata()
+        .map_err(|e| HistoryError::from_io(path, "open the history", e))?;
+    match super::private_fs::describe_non_regular(&meta) {
+        None => Ok(()),
+        Some(what) => Err(HistoryError::NotAFile {
+            path: path.to_path_buf(),
+            what: what.to_owned(),
+        }),
     }
 }
 

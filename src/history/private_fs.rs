@@ -1,0 +1,259 @@
+//! File-system rules for the files promptdesk keeps in its data folder.
+//!
+//! * Prompts can be private: a data folder we create is `0700`, and the history, quarantine
+//!   and temp files we create are `0600` (Unix). A mode the user already set is kept.
+//! * Files we create or append to in the data folder (other than `history.jsonl` itself, which
+//!   may be a link into a synced folder) are never reached through a symbolic link.
+//! * A FIFO or a device is never opened for reading: it would block or never end.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// Creates `dir` and its missing parents; the folders created are private (0700 on Unix).
+pub(crate) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// What a non-regular file is, in words ("a folder", "a FIFO (named pipe)", ...), or `None`
+/// for a regular file.
+pub(crate) fn describe_non_regular(meta: &fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a folder");
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Options that never block on a FIFO (Unix `O_NONBLOCK`; regular files ignore it) and, with
+/// `no_follow`, refuse a symbolic link as the last path component (`O_NOFOLLOW`).
+pub(crate) fn safe_options(no_follow: bool) -> OpenOptions {
+    #[allow(unused_mut)]
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK;
+        if no_follow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        o.custom_flags(flags).mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = no_follow;
+    o
+}
+
+/// True when an open failed because the last component is a symbolic link (`O_NOFOLLOW`).
+pub(crate) fn is_symlink_refusal(err: &io::Error, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        if err.raw_os_error() == Some(libc::ELOOP) {
+            return fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        }
+    }
+    let _ = (err, path);
+    false
+}
+
+/// Opens `path` for appending (creating it 0600), never through a symbolic link, and checks
+/// that it is a regular file.
+pub(crate) fn open_append_no_follow(path: &Path) -> io::Result<File> {
+    let file = safe_options(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| refusal_error(e, path))?;
+    ensure_regular(&file)?;
+    Ok(file)
+}
+
+/// Opens an existing `path` for reading, never through a symbolic link, never blocking on a
+/// FIFO, and checks that it is a regular file.
+pub(crate) fn open_read_no_follow(path: &Path) -> io::Result<File> {
+    let file = safe_options(true)
+        .read(true)
+        .open(path)
+        .map_err(|e| refusal_error(e, path))?;
+    ensure_regular(&file)?;
+    Ok(file)
+}
+
+fn refusal_error(e: io::Error, path: &Path) -> io::Error {
+    if is_symlink_refusal(&e, path) {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a symbolic link; promptdesk does not follow links for the files it writes beside the history",
+        )
+    } else {
+        e
+    }
+}
+
+/// Fails unless the open handle is a regular file.
+pub(crate) fn ensure_regular(file: &File) -> io::Result<()> {
+    let meta = file.metadata()?;
+    match describe_non_regular(&meta) {
+        None => Ok(()),
+        Some(what) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        )),
+    }
+}
+
+/// The temp-file name prefix and suffix promptdesk uses for a file named `file_name` (also the
+/// pattern of `crate::fsutil`'s atomic writes): `.{file_name}.promptdesk-{random}.tmp`.
+pub(crate) fn temp_name(file_name: &str) -> String {
+    format!(
+        ".{file_name}.promptdesk-{}.tmp",
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// How old a temp file must be before it counts as left behind by a crash.
+pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// Removes temp files of ours for `file_name` in `dir` left by a killed compaction or export:
+/// our name patterns (`.{name}.promptdesk-*.tmp`, and the older `.{name}.compact-*.tmp`),
+/// regular files (links are left alone), older than `older_than`, and not locked by a process
+/// still writing them. Returns what was removed.
+pub(crate) fn remove_stale_temps(
+    dir: &Path,
+    file_name: &str,
+    older_than: Duration,
+) -> Vec<std::path::PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return removed;
+    };
+    let prefixes = [
+        format!(".{file_name}.promptdesk-"),
+        format!(".{file_name}.compact-"),
+    ];
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.ends_with(".tmp") || !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if !meta.file_type().is_file() {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= older_than);
+        if !old {
+            continue;
+        }
+        // A writer holds an exclusive lock on its temp file while it writes.
+        let Ok(f) = open_read_no_follow(&path) else {
+            continue;
+        };
+        if f.try_lock().is_err() {
+            continue;
+        }
+        if fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn age(path: &Path, secs: u64) {
+        let f = File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(secs))
+            .unwrap();
+    }
+
+    #[test]
+    fn stale_temps_are_removed_but_fresh_locked_and_linked_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let stale = d.join(".history.jsonl.promptdesk-aaaa.tmp");
+        let old_style = d.join(".history.jsonl.compact-bbbb.tmp");
+        let fresh = d.join(".history.jsonl.promptdesk-cccc.tmp");
+        let locked = d.join(".history.jsonl.promptdesk-dddd.tmp");
+        let other = d.join(".other.jsonl.promptdesk-eeee.tmp");
+        let outside = d.join("outside.txt");
+        let link = d.join(".history.jsonl.promptdesk-ffff.tmp");
+        for p in [&stale, &old_style, &fresh, &locked, &other, &outside] {
+            fs::write(p, b"x").unwrap();
+        }
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        for p in [&stale, &old_style, &locked, &other, &outside] {
+            age(p, 3600);
+        }
+        let holder = File::options().write(true).open(&locked).unwrap();
+        holder.lock().unwrap();
+        let mut removed = remove_stale_temps(d, "history.jsonl", STALE_TEMP_AGE);
+        removed.sort();
+        let mut want = vec![stale.clone(), old_style.clone()];
+        want.sort();
+        assert_eq!(removed, want);
+        assert!(fresh.exists() && locked.exists() && other.exists());
+        assert!(
+            link.exists() && outside.exists(),
+            "links and their targets stay"
+        );
+    }
+
+    #[test]
+    fn appending_never_follows_a_link_and_never_opens_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        fs::write(&target, b"").unwrap();
+        let link = dir.path().join("q.jsonl");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = open_append_no_follow(&link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = open_read_no_follow(&fifo).unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+    }
+}
