@@ -6,8 +6,8 @@
 //! Every error is one line on stderr: `promptdesk: error: ...`.
 
 use crate::history::{
-    ExportFormat, HistoryError, HistoryFilter, HistoryStore, SortColumn, import_stablenew,
-    query_indices,
+    ExportFormat, HistoryError, HistoryFilter, HistoryStore, SortColumn, export_to_file,
+    import_stablenew, interrupted_imports, query_indices,
 };
 use crate::job_record::{JobRecord, JobStatus, job_record_from_run_config};
 use crate::packs::{DiscoveredPacks, PromptPack, discover_packs};
@@ -16,7 +16,6 @@ use crate::run_config::{PromptSource, RunConfig, RunMode, RunSource};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -67,6 +66,9 @@ pub fn run_from<I: IntoIterator<Item = OsString>>(
             packs_dir_is_default: ctx.packs_dir_is_default,
         };
     };
+    if !matches!(command, Command::ImportStablenew { .. }) {
+        warn_interrupted_imports(&ctx, cli.data_dir.as_deref(), err);
+    }
     let result = match command {
         Command::Packs { json } => cmd_packs(&ctx, json, out),
         Command::Submit(args) => cmd_submit(&ctx, &args, out),
@@ -166,23 +168,23 @@ struct SettingsArgs {
     sampler: Option<String>,
     #[arg(long)]
     scheduler: Option<String>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     steps: Option<u32>,
     /// CFG scale.
-    #[arg(long, value_parser = parse_cfg)]
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_cfg)]
     cfg: Option<f64>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(8..=65_536))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(8..=65_536))]
     width: Option<u32>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(8..=65_536))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(8..=65_536))]
     height: Option<u32>,
     /// -1 for a random seed.
     #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(-1..))]
     seed: Option<i64>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batch_size: Option<u32>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     batch_count: Option<u32>,
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100))]
     clip_skip: Option<u32>,
 }
 
@@ -351,6 +353,16 @@ impl Context {
         ))?)
     }
 
+    /// The history for a command that only reads it: nothing is created, repaired or written.
+    /// `None` when there is no history yet.
+    fn open_store_read_only(&self) -> Result<Option<HistoryStore>, Failure> {
+        match HistoryStore::open_read_only(crate::paths::history_path(&self.data_dir)) {
+            Ok(store) => Ok(Some(store)),
+            Err(HistoryError::NoHistory { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// First use of the default packs folder: fill it with the bundled sample packs. A folder
     /// given with --packs-dir is never written to.
     fn ensure_sample_packs(&self) -> Result<(), Failure> {
@@ -379,6 +391,18 @@ impl Context {
 
 // ----- packs -----
 
+/// `packs`: the table, or with `--json` one document:
+/// `{"packs_dir", "packs": [{"id", "name", "format", "prompts", "keys", "files"}],
+/// "errors": [{"file", "line", "error", "message"}]}`.
+///
+/// Paths (`packs_dir`, `files`, `file`) are strings, lossy where the path is not valid UTF-8
+/// (bad bytes become U+FFFD). Only then the exact path is given too, beside it: a
+/// `<field>_bytes` array of byte values (`packs_dir_bytes`, `file_bytes`; for a pack,
+/// `files_bytes`, parallel to `files`, `null` for the paths that are UTF-8). On Unix those are
+/// the path's raw bytes; elsewhere the platform's encoded bytes (WTF-8 on Windows).
+///
+/// In the table, ids and file names are shown with control characters escaped (`\n`, `\t`,
+/// `\u{1b}`), so each pack and each bad file stays on one line.
 fn cmd_packs(ctx: &Context, json: bool, out: &mut dyn Write) -> Result<i32, Failure> {
     let found = ctx.discover()?;
     if json {
@@ -386,33 +410,47 @@ fn cmd_packs(ctx: &Context, json: bool, out: &mut dyn Write) -> Result<i32, Fail
             .packs
             .iter()
             .map(|p| {
-                serde_json::json!({
+                let mut pack = serde_json::json!({
                     "id": p.id,
                     "name": p.name,
                     "format": p.format_name(),
                     "prompts": p.prompts.len(),
                     "keys": p.keys(),
-                    "files": p.paths,
-                })
+                    "files": p.paths.iter().map(|f| f.to_string_lossy()).collect::<Vec<_>>(),
+                });
+                if p.paths.iter().any(|f| f.to_str().is_none()) {
+                    pack["files_bytes"] = p.paths.iter().map(|f| non_utf8_path_bytes(f)).collect();
+                }
+                pack
             })
             .collect();
         let errors: Vec<serde_json::Value> = found
             .errors
             .iter()
             .map(|e| {
-                serde_json::json!({
-                    "file": e.path,
+                let mut error = serde_json::json!({
+                    "file": e.path.as_deref().map(Path::to_string_lossy),
                     "line": e.line,
                     "error": e.kind.to_string(),
                     "message": e.to_string(),
-                })
+                });
+                if let Some(bytes) = e.path.as_deref().map(non_utf8_path_bytes)
+                    && !bytes.is_null()
+                {
+                    error["file_bytes"] = bytes;
+                }
+                error
             })
             .collect();
-        let doc = serde_json::json!({
-            "packs_dir": ctx.packs_dir,
+        let mut doc = serde_json::json!({
+            "packs_dir": ctx.packs_dir.to_string_lossy(),
             "packs": packs,
             "errors": errors,
         });
+        let dir_bytes = non_utf8_path_bytes(&ctx.packs_dir);
+        if !dir_bytes.is_null() {
+            doc["packs_dir_bytes"] = dir_bytes;
+        }
         writeln!(
             out,
             "{}",
@@ -428,25 +466,31 @@ fn cmd_packs(ctx: &Context, json: bool, out: &mut dyn Write) -> Result<i32, Fail
     ]];
     for p in &found.packs {
         rows.push([
-            p.id.clone(),
+            crate::packs::escape_control(&p.id).into_owned(),
             p.format_name().to_owned(),
             p.prompts.len().to_string(),
             truncate(&summarize_keys(&p.keys()), 60),
         ]);
     }
+    let dir = ctx.packs_dir.display().to_string();
+    let dir = crate::packs::escape_control(&dir);
     if found.packs.is_empty() {
-        writeln!(out, "no packs in {}", ctx.packs_dir.display())?;
+        writeln!(out, "no packs in {dir}")?;
     } else {
         write_table(out, &rows, &[false, false, true, false])?;
     }
     for e in &found.errors {
-        writeln!(out, "bad file: {}", one_line(&e.to_string()))?;
+        // The error's Display escapes control characters in the file name.
+        writeln!(
+            out,
+            "bad file: {}",
+            crate::packs::escape_control(&one_line(&e.to_string()))
+        )?;
     }
     writeln!(
         out,
-        "{} in {}{}",
+        "{} in {dir}{}",
         plural(found.packs.len(), "pack"),
-        ctx.packs_dir.display(),
         if found.errors.is_empty() {
             String::new()
         } else {
@@ -457,6 +501,19 @@ fn cmd_packs(ctx: &Context, json: bool, out: &mut dyn Write) -> Result<i32, Fail
         }
     )?;
     Ok(0)
+}
+
+/// The exact bytes of a path that is not valid UTF-8, as a JSON array of numbers; `null` for
+/// a UTF-8 path (its string says it all). See [`cmd_packs`].
+fn non_utf8_path_bytes(path: &Path) -> serde_json::Value {
+    if path.to_str().is_some() {
+        return serde_json::Value::Null;
+    }
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    #[cfg(not(unix))]
+    let bytes = path.as_os_str().as_encoded_bytes();
+    serde_json::Value::from(bytes.to_vec())
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -662,8 +719,8 @@ fn apply_settings(s: &SettingsArgs, cfg: &mut RunConfig) {
 // ----- history -----
 
 fn cmd_history(ctx: &Context, args: &HistoryArgs, out: &mut dyn Write) -> Result<i32, Failure> {
-    let store = ctx.open_store()?;
-    let records = store.records();
+    let store = ctx.open_store_read_only()?;
+    let records = store.as_ref().map_or(&[][..], |s| s.records());
     let mut rows = query_indices(records, &args.filter.to_filter(), SortColumn::Time, true);
     if let Some(limit) = args.limit {
         rows.truncate(limit);
@@ -716,7 +773,7 @@ fn history_row(r: &JobRecord) -> [String; 9] {
         truncate(crate::history::first_prompt_line(r), 40),
         truncate(if model.is_empty() { "-" } else { model }, 24),
         r.run_config.settings.steps.to_string(),
-        r.status.as_str().to_owned(),
+        truncate(&r.status_text(), 16),
         r.job_id.clone(),
     ]
 }
@@ -775,63 +832,63 @@ fn write_table<const N: usize>(
 
 fn cmd_export(ctx: &Context, args: &ExportArgs, out: &mut dyn Write) -> Result<i32, Failure> {
     let output = &args.output;
-    if output.is_dir() {
-        return Err(Failure::Usage(format!(
-            "{} is a folder; give a file name for --output",
-            output.display()
-        )));
-    }
     let store = ctx.open_store()?;
     let records = store.records();
     let rows = query_indices(records, &args.filter.to_filter(), SortColumn::Time, false);
-    let n = write_atomically(output, |file| {
-        crate::history::export_records(
-            rows.iter().map(|&i| &records[i as usize]),
-            args.format,
-            file,
-        )
-    })
-    .map_err(|e| Failure::Store(format!("{}: cannot export: {e}", output.display())))?;
+    // Refuses the history's own files (exit 2) and writes through the shared atomic helper.
+    let n = export_to_file(
+        rows.iter().map(|&i| &records[i as usize]),
+        args.format,
+        output,
+        store.path(),
+    )
+    .map_err(|e| {
+        if e.is_refusal() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Store(e.to_string())
+        }
+    })?;
     writeln!(out, "exported {} to {}", plural(n, "job"), output.display())?;
     Ok(0)
 }
 
-/// Writes `path` through a temp file in the same folder, synced and renamed into place, so
-/// that a failed write never leaves half a file (and keeps any old file intact).
-fn write_atomically<T>(
-    path: &Path,
-    write: impl FnOnce(&mut fs::File) -> io::Result<T>,
-) -> io::Result<T> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".to_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
-    let result = write(&mut file)
-        .and_then(|v| file.sync_all().map(|()| v))
-        .and_then(|v| fs::rename(&tmp, path).map(|()| v));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 // ----- import, verify, compact -----
 
-fn cmd_import(ctx: &Context, file: &Path, out: &mut dyn Write) -> Result<i32, Failure> {
-    if !file.is_file() {
-        return Err(Failure::Usage(format!("{}: no such file", file.display())));
+/// Warns (one line on stderr each) about imports that were interrupted (see
+/// [`crate::history::interrupted_imports`]); every command but `import-stablenew` calls it.
+fn warn_interrupted_imports(ctx: &Context, data_dir_arg: Option<&Path>, err: &mut dyn Write) {
+    let history = crate::paths::history_path(&ctx.data_dir);
+    let interrupted = interrupted_imports(&history);
+    if interrupted.is_empty() {
+        return;
     }
+    // The command to run again must reach the same history.
+    let dir_text = data_dir_arg.map(|d| d.to_string_lossy().into_owned());
+    let global: Vec<&str> = match &dir_text {
+        Some(dir) => vec!["--data-dir", dir.as_str()],
+        None => Vec::new(),
+    };
+    for import in &interrupted {
+        let _ = writeln!(
+            err,
+            "promptdesk: warning: {}",
+            one_line(&import.cli_message(&global))
+        );
+    }
+    let _ = err.flush();
+}
+
+fn cmd_import(ctx: &Context, file: &Path, out: &mut dyn Write) -> Result<i32, Failure> {
     let mut store = ctx.open_store()?;
-    let report = import_stablenew(&mut store, file)?;
+    // Not a file (a folder, FIFO, device), or not StableNew's: exit 2, nothing written.
+    let report = import_stablenew(&mut store, file).map_err(|e| {
+        if e.is_bad_input() {
+            Failure::Usage(e.to_string())
+        } else {
+            Failure::Store(e.to_string())
+        }
+    })?;
     let mut text = format!(
         "{}: {} read, {} found; {} imported, {} already in the history",
         file.display(),
@@ -861,6 +918,9 @@ fn cmd_import(ctx: &Context, file: &Path, out: &mut dyn Write) -> Result<i32, Fa
             report.renamed
         );
     }
+    if report.completed_interrupted {
+        text.push_str("; the interrupted import of this file is now complete");
+    }
     writeln!(out, "{text}")?;
     if !report.skipped.is_empty() {
         writeln!(out, "skipped {}:", plural(report.skipped.len(), "line"))?;
@@ -872,7 +932,16 @@ fn cmd_import(ctx: &Context, file: &Path, out: &mut dyn Write) -> Result<i32, Fa
 }
 
 fn cmd_verify(ctx: &Context, out: &mut dyn Write) -> Result<i32, Failure> {
-    let store = ctx.open_store()?;
+    let history = crate::paths::history_path(&ctx.data_dir);
+    let Some(store) = ctx.open_store_read_only()? else {
+        writeln!(
+            out,
+            "history: {} (there is no history yet)",
+            history.display()
+        )?;
+        write_quarantine_summary(&crate::history::quarantine_path_for(&history), out)?;
+        return Ok(0);
+    };
     let r = store.load_report();
     writeln!(out, "history: {}", store.path().display())?;
     writeln!(
@@ -884,32 +953,135 @@ fn cmd_verify(ctx: &Context, out: &mut dyn Write) -> Result<i32, Failure> {
         r.updates,
         r.tombstones
     )?;
-    if r.read_only {
+    if !store
+        .path()
+        .metadata()
+        .is_ok_and(|m| !m.permissions().readonly())
+    {
         writeln!(out, "read-only: the history cannot be written")?;
     }
     for w in &r.warnings {
         writeln!(out, "warning: {}", one_line(w))?;
     }
-    if !r.is_damaged() {
-        writeln!(out, "ok: no damaged lines")?;
-        return Ok(0);
+    write_not_understood(&store, out)?;
+    let damaged = r.is_damaged();
+    if damaged {
+        writeln!(
+            out,
+            "damaged: {} in the history, skipped when it loads (a command that writes copies them to {}; `promptdesk compact` then removes them):",
+            plural(r.quarantined.len(), "line"),
+            store.quarantine_path().display()
+        )?;
+        for q in &r.quarantined {
+            writeln!(out, "  line {}: {}", q.line, one_line(&q.reason))?;
+        }
+    } else {
+        writeln!(out, "no damaged lines in the history")?;
+    }
+    write_quarantine_summary(store.quarantine_path(), out)?;
+    Ok(if damaged { 1 } else { 0 })
+}
+
+/// Lists what another (newer) version wrote that this one cannot fully read: kept, not damage.
+fn write_not_understood(store: &HistoryStore, out: &mut dyn Write) -> io::Result<()> {
+    let r = store.load_report();
+    let unknown_status: Vec<&JobRecord> = store
+        .records()
+        .iter()
+        .filter(|j| j.status == JobStatus::Unknown)
+        .collect();
+    let extra_fields = store
+        .records()
+        .iter()
+        .filter(|j| j.unknown.field_count() > 0)
+        .count();
+    if r.foreign.is_empty() && unknown_status.is_empty() && extra_fields == 0 {
+        return Ok(());
     }
     writeln!(
         out,
-        "damaged: {} set aside (copied to {}):",
-        plural(r.quarantined.len(), "line"),
-        store.quarantine_path().display()
+        "from another version (kept as they are, never dropped by compact):"
     )?;
-    for q in &r.quarantined {
-        writeln!(out, "  line {}: {}", q.line, one_line(&q.reason))?;
-    }
-    if r.torn_tail && !r.read_only {
+    for f in &r.foreign {
         writeln!(
             out,
-            "the torn last line was cut off; the next append starts on a fresh line"
+            "  line {}: job {} cannot be read by this version: {}",
+            f.line,
+            truncate(&f.job_id, 60),
+            one_line(&f.reason)
         )?;
     }
-    Ok(1)
+    for j in &unknown_status {
+        writeln!(
+            out,
+            "  job {}: status {:?} is unknown to this version",
+            truncate(&j.job_id, 60),
+            j.status_text()
+        )?;
+    }
+    if extra_fields > 0 {
+        let who = if extra_fields == 1 {
+            "1 record carries".to_owned()
+        } else {
+            format!("{extra_fields} records carry")
+        };
+        writeln!(out, "  {who} fields this version does not know")?;
+    }
+    Ok(())
+}
+
+/// What the quarantine file holds: how many lines, when they were set aside, from which lines.
+fn write_quarantine_summary(path: &Path, out: &mut dyn Write) -> io::Result<()> {
+    let summary = match crate::history::read_quarantine(path) {
+        Ok(s) => s,
+        Err(e) => {
+            writeln!(out, "quarantine: {}: cannot read it: {e}", path.display())?;
+            return Ok(());
+        }
+    };
+    if summary.entries.is_empty() {
+        return Ok(());
+    }
+    let when = match summary.span() {
+        Some((a, b)) if a == b => {
+            format!(", set aside {}", crate::history::quarantine::format_time(a))
+        }
+        Some((a, b)) => format!(
+            ", set aside between {} and {}",
+            crate::history::quarantine::format_time(a),
+            crate::history::quarantine::format_time(b)
+        ),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "quarantine: {} holds {} set aside from the history{when}:",
+        path.display(),
+        plural(summary.entries.len(), "damaged line"),
+    )?;
+    for e in summary.entries.iter().take(50) {
+        let line = e
+            .history_line
+            .map_or_else(|| "line ?".to_owned(), |l| format!("line {l}"));
+        let at =
+            e.at.map(|t| format!(" ({})", crate::history::quarantine::format_time(t)))
+                .unwrap_or_default();
+        let reason = e.reason.as_deref().map(one_line).unwrap_or_default();
+        writeln!(
+            out,
+            "  {line}{at}: {} bytes{}",
+            e.bytes,
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(", {reason}")
+            }
+        )?;
+    }
+    if summary.entries.len() > 50 {
+        writeln!(out, "  ... and {} more", summary.entries.len() - 50)?;
+    }
+    Ok(())
 }
 
 fn cmd_compact(ctx: &Context, out: &mut dyn Write) -> Result<i32, Failure> {
@@ -922,16 +1094,39 @@ fn cmd_compact(ctx: &Context, out: &mut dyn Write) -> Result<i32, Failure> {
         store.path().display(),
         plural(c.records, "job"),
         c.lines_before,
-        c.records,
+        c.records + c.foreign_kept,
         c.bytes_before,
         c.bytes_after
     )?;
-    if damaged > 0 {
+    if c.foreign_kept > 0 {
         writeln!(
             out,
-            "{} dropped (kept in {})",
+            "{} from another version kept as {} (this version cannot read them)",
+            plural(c.foreign_kept, "line"),
+            if c.foreign_kept == 1 {
+                "it was"
+            } else {
+                "they were"
+            }
+        )?;
+    }
+    if damaged > 0 {
+        let kept = crate::history::read_quarantine(store.quarantine_path())
+            .map(|q| q.entries.len())
+            .unwrap_or(0);
+        writeln!(
+            out,
+            "{} dropped from the history; {} holds {} (identical lines are kept once)",
             plural(damaged, "damaged line"),
-            store.quarantine_path().display()
+            store.quarantine_path().display(),
+            plural(kept, "damaged line"),
+        )?;
+    }
+    if c.stale_temps_removed > 0 {
+        writeln!(
+            out,
+            "removed {} left by interrupted compactions or exports",
+            plural(c.stale_temps_removed, "temp file")
         )?;
     }
     Ok(0)

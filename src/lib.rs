@@ -18,6 +18,7 @@ pub use run_config::{GenerationSettings, JobSource, PromptSource, RunConfig, Run
 
 pub mod app;
 pub mod cli;
+pub mod fsutil;
 pub mod history;
 pub mod paths;
 

@@ -653,10 +653,12 @@ fn discovery_survives_unreadable_and_binary_files() {
         })
         .collect();
     kinds.sort();
+    // A folder named like a pack file is reported ("is a folder, not a file"), not skipped.
     assert_eq!(
         kinds,
         [
             ("binary.txt".to_owned(), false),
+            ("folder.txt".to_owned(), false),
             ("huge.tsv".to_owned(), true)
         ]
     );

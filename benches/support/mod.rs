@@ -480,6 +480,7 @@ pub fn history_record(seed: u64, packs: &[PromptPack], i: u64) -> JobRecord {
             }
         }
         JobStatus::Cancelled => record.completed_at = Some(started),
+        JobStatus::Unknown => {}
     }
     record
 }

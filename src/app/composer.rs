@@ -121,7 +121,7 @@ fn pack_summary(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     };
     ui.horizontal_wrapped(|ui| {
         widgets::source_badge(ui, PromptSource::Pack);
-        ui.strong(&pack.id);
+        ui.strong(crate::packs::escape_control(&pack.id));
         let keys: Vec<&str> = pack
             .keys()
             .into_iter()

@@ -7,6 +7,7 @@ use super::state::{Command, short_id};
 use super::widgets;
 use crate::history::SortColumn;
 use crate::job_record::{JobRecord, JobStatus};
+use crate::packs::escape_control;
 use crate::run_config::PromptSource;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
@@ -66,11 +67,19 @@ fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 .color(ui.visuals().error_fg_color),
         );
     }
-    if let Some(quarantined) = app.state.damage() {
-        let text = format!(
-            "⚠ The history file is damaged: {quarantined} line(s) could not be read and were set aside in {}. Everything else loaded and new jobs are recorded as usual.",
-            crate::paths::QUARANTINE_FILE_NAME
-        );
+    if let Some((damaged, unsaved, why)) = app.state.damage() {
+        let text = if unsaved == 0 {
+            format!(
+                "⚠ The history file is damaged: {damaged} line(s) could not be read; a copy of each is in {}. Everything else loaded and new jobs are recorded as usual.",
+                crate::paths::QUARANTINE_FILE_NAME
+            )
+        } else {
+            format!(
+                "⚠ The history file is damaged: {damaged} line(s) could not be read. {unsaved} of them could not be copied to {}, so they stay in the history file untouched ({}). Everything else loaded.",
+                crate::paths::QUARANTINE_FILE_NAME,
+                why.unwrap_or_default()
+            )
+        };
         ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
     }
     interrupted_import_banners(app, ui);
@@ -81,7 +90,7 @@ fn interrupted_import_banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     let color = ui.visuals().warn_fg_color;
     for import in app.state.interrupted_imports() {
         let text = format!(
-            "⚠ An import of {} was interrupted ({}): only part of it may be in the history. Import the same file again (File → Import StableNew history) to complete it; jobs already imported are not duplicated.",
+            "⚠ An import of {} was interrupted ({}): only part of it may be in the history. Import the same file again (File > Import StableNew history) to complete it; jobs already imported are not duplicated.",
             import.source_text(),
             import.when_text()
         );
@@ -130,17 +139,18 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .labelled_by(label.id);
         let label = ui.label("Pack");
         egui::ComboBox::from_id_salt("filter_pack")
-            .selected_text(filter.pack.as_deref().unwrap_or("All"))
+            .selected_text(filter.pack.as_deref().map_or("All".into(), escape_control))
             .width(130.0)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut filter.pack, None, "All");
                 if let Some(current) = filter.pack.clone()
                     && !packs.contains(&current)
                 {
-                    ui.selectable_value(&mut filter.pack, Some(current.clone()), current);
+                    let text = escape_control(&current).into_owned();
+                    ui.selectable_value(&mut filter.pack, Some(current), text);
                 }
                 for id in &packs {
-                    ui.selectable_value(&mut filter.pack, Some(id.clone()), id);
+                    ui.selectable_value(&mut filter.pack, Some(id.clone()), escape_control(id));
                 }
             })
             .response

@@ -8,6 +8,7 @@ mod details;
 mod history_table;
 mod menu;
 mod pack_browser;
+pub mod pack_import;
 pub mod state;
 pub mod tasks;
 mod widgets;

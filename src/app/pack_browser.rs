@@ -1,9 +1,14 @@
 //! The pack browser (left): packs folder, search, pack list, and the selected pack's prompts as
 //! checkboxes with their full text on hover.
+//!
+//! Pack ids come from file names, and names and keys from file contents: every one is shown
+//! with control characters escaped (`\n`, `\t`, `\u{1b}`), so a label stays on one line. The
+//! commands carry the real id and keys.
 
 use super::PromptDeskApp;
 use super::state::Command;
 use super::widgets;
+use crate::packs::escape_control as esc;
 use egui::RichText;
 
 pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
@@ -46,7 +51,7 @@ fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             }
         });
     });
-    let dir = app.state.packs_dir.display().to_string();
+    let dir = esc(&app.state.packs_dir.display().to_string()).into_owned();
     ui.add(egui::Label::new(RichText::new(&dir).small().monospace()).truncate())
         .on_hover_text(&dir);
     ui.horizontal(|ui| {
@@ -76,19 +81,20 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 let pack = &state.packs[i];
                 let count = pack.prompts.len();
                 let format = pack.format_name();
+                let id = esc(&pack.id);
                 let label = if pack.name != pack.id {
-                    format!("{}  ({})", pack.name, pack.id)
+                    format!("{}  ({id})", esc(&pack.name))
                 } else {
-                    pack.id.clone()
+                    id.clone().into_owned()
                 };
                 let warnings = state.pack_warnings.get(i).map_or(&[][..], Vec::as_slice);
                 let marker = if warnings.is_empty() { "" } else { "⚠ " };
                 let text = format!("{marker}{label}   {count} prompts · {format}");
                 let selected = state.selected_pack.as_deref() == Some(pack.id.as_str());
-                let mut hover = format!("{}: {count} prompts, {format}", pack.id);
+                let mut hover = format!("{id}: {count} prompts, {format}");
                 for warning in warnings {
                     hover.push_str("\n⚠ ");
-                    hover.push_str(warning);
+                    hover.push_str(&esc(warning));
                 }
                 let response = ui.selectable_label(selected, text).on_hover_text(hover);
                 if response.clicked() {
@@ -114,14 +120,14 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                             .path
                             .as_ref()
                             .and_then(|p| p.file_name())
-                            .map(|n| n.to_string_lossy().into_owned())
+                            .map(|n| esc(&n.to_string_lossy()).into_owned())
                             .unwrap_or_else(|| "?".into());
                         let line = error.line.map(|l| format!(":{l}")).unwrap_or_default();
                         ui.label(
                             RichText::new(format!("⚠ {name}{line}"))
                                 .color(ui.visuals().warn_fg_color),
                         )
-                        .on_hover_text(error.to_string());
+                        .on_hover_text(esc(&error.to_string()));
                     }
                 });
         });
@@ -138,7 +144,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     };
     let pack = pack.clone();
     ui.horizontal(|ui| {
-        ui.strong(format!("Prompts in {}", pack.name));
+        ui.strong(format!("Prompts in {}", esc(&pack.name)));
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("None").clicked() {
                 app.push(Command::CheckNoKeys);
@@ -164,9 +170,10 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         .show(ui, |ui| {
             for prompt in &pack.prompts {
                 let mut checked = app.state.checked_keys.contains(&prompt.key);
+                let key = esc(&prompt.key);
                 let label = match &prompt.label {
-                    Some(l) => format!("{} {}: {}", prompt.key, l, prompt.summary(24)),
-                    None => format!("{}: {}", prompt.key, prompt.summary(34)),
+                    Some(l) => format!("{key} {}: {}", esc(l), esc(&prompt.summary(24))),
+                    None => format!("{key}: {}", esc(&prompt.summary(34))),
                 };
                 let response = ui.checkbox(&mut checked, label).on_hover_ui(|ui| {
                     ui.set_max_width(460.0);
@@ -181,7 +188,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
 
 /// Full positive and negative text of one pack prompt, with its tokens marked.
 pub fn prompt_details(ui: &mut egui::Ui, prompt: &crate::packs::PackPrompt) {
-    ui.strong(format!("Key {}", prompt.key));
+    ui.strong(format!("Key {}", esc(&prompt.key)));
     widgets::highlighted_prompt(ui, &prompt.positive);
     if !prompt.negative.is_empty() {
         ui.label(RichText::new("Negative").small().strong());

@@ -2,10 +2,11 @@
 //! commands that change them. Panels read this state and push [`Command`]s; the commands are
 //! applied after the frame (see `PromptDeskApp::ui`).
 
+use super::pack_import::PackImport;
 use super::tasks::{HistoryLoad, LoadEvent, PackScan, QueryWorker};
 use crate::history::{
-    ExportFormat, HistoryFilter, HistoryStore, SortColumn, export_records, import_stablenew,
-    infotext_for_record,
+    ExportFormat, HistoryFilter, HistoryStore, InterruptedImport, SortColumn, export_to_file,
+    import_stablenew, infotext_for_record, interrupted_imports,
 };
 use crate::job_record::{JobRecord, JobStatus, job_record_from_run_config};
 use crate::packs::{PackError, PromptPack};
@@ -135,6 +136,8 @@ pub struct AppState {
     pub pack_scan: PackScan,
     /// Per pack (same index as `packs`): errors of its companion files that failed to load.
     pub pack_warnings: Vec<Vec<String>>,
+    /// Imports of pack files still copying (File → Import pack files, dropped files).
+    pack_imports: Vec<PackImport>,
     /// Bumped whenever `packs` is replaced.
     packs_version: u64,
     /// (search text, packs_version, matching indices).
@@ -145,14 +148,33 @@ pub struct AppState {
     pub store: Option<Arc<RwLock<HistoryStore>>>,
     pub history_load: Option<HistoryLoad>,
     pub history_error: Option<String>,
+    /// Imports into the history that were interrupted, for their banner.
+    interrupted: InterruptedWatch,
     pub view: HistoryView,
     pub query_worker: QueryWorker,
     pub theme: ThemeChoice,
     pub message: Option<Message>,
     /// Text for the clipboard, taken by the UI after the frame.
     pub clipboard: Option<String>,
+    /// A submitted job whose write failed for a passing reason (another process held the
+    /// history): retried on its own until it is recorded.
+    submit_retry: Option<SubmitRetry>,
     last_poll: Instant,
 }
+
+/// A job to record again after a transient failure.
+struct SubmitRetry {
+    record: JobRecord,
+    /// What the success message says about the job.
+    summary: String,
+    next: Instant,
+    attempts: u32,
+}
+
+/// How long to wait between automatic retries of a submit the history was too busy for.
+pub const SUBMIT_RETRY_INTERVAL: Duration = Duration::from_secs(2);
+/// Automatic retries before giving up (about a minute).
+const SUBMIT_RETRY_LIMIT: u32 = 30;
 
 impl AppState {
     /// Creates the state and starts loading packs and history in the background.
@@ -179,12 +201,15 @@ impl AppState {
             checked_keys: Vec::new(),
             pack_scan: PackScan::start(packs_dir),
             pack_warnings: Vec::new(),
+            pack_imports: Vec::new(),
+            submit_retry: None,
             packs_version: 0,
             pack_filter_cache: None,
             composer,
             store: None,
             history_load: Some(HistoryLoad::start(history_path)),
             history_error: None,
+            interrupted: InterruptedWatch::default(),
             view: HistoryView {
                 filter: persisted.filter,
                 sort_column: persisted.sort_column,
@@ -216,12 +241,71 @@ impl AppState {
 
     /// True while packs or history are loading or a query is being computed.
     pub fn is_busy(&self) -> bool {
-        self.pack_scan.is_running() || self.history_load.is_some() || self.query_worker.is_busy()
+        self.pack_scan.is_running()
+            || self.history_load.is_some()
+            || self.query_worker.is_busy()
+            || !self.pack_imports.is_empty()
+            || self.submit_retry.is_some()
+    }
+
+    /// True while a submitted job waits to be retried (the history was busy).
+    pub fn submit_retry_pending(&self) -> bool {
+        self.submit_retry.is_some()
+    }
+
+    /// Retries a submit that failed for a passing reason, when its time has come.
+    fn retry_submit(&mut self) {
+        let due = self
+            .submit_retry
+            .as_ref()
+            .is_some_and(|r| Instant::now() >= r.next);
+        if !due {
+            return;
+        }
+        let Some(mut retry) = self.submit_retry.take() else {
+            return;
+        };
+        let Some(store) = self.store.clone() else {
+            self.submit_retry = Some(retry);
+            return;
+        };
+        let result = match store.write() {
+            Ok(mut s) => s.append(&retry.record),
+            Err(_) => {
+                self.message = Some(Message::Error("The history is unavailable.".into()));
+                return;
+            }
+        };
+        match result {
+            Ok(()) => self.recorded(&retry.record.job_id, &retry.summary),
+            Err(e) if e.is_transient() && retry.attempts < SUBMIT_RETRY_LIMIT => {
+                retry.attempts += 1;
+                retry.next = Instant::now() + SUBMIT_RETRY_INTERVAL;
+                self.message = Some(Message::Error(busy_message(&e, retry.attempts)));
+                self.submit_retry = Some(retry);
+            }
+            Err(e) => {
+                self.message = Some(Message::Error(format!(
+                    "Could not record the job: {e}. Your prompt is still in the composer; press Submit to try again."
+                )))
+            }
+        }
+    }
+
+    fn recorded(&mut self, id: &str, summary: &str) {
+        self.message = Some(Message::Info(format!(
+            "Recorded job {} ({summary}).",
+            short_id(id)
+        )));
+        self.view.selected = Some(id.to_owned());
+        self.view.scroll_to = Some(id.to_owned());
     }
 
     /// Takes finished background work; re-checks outside changes every [`POLL_INTERVAL`];
     /// recomputes the history rows when the filter, sort or data changed.
     pub fn poll(&mut self) {
+        self.finish_pack_imports();
+        self.retry_submit();
         if let Some(found) = self.pack_scan.take_result() {
             self.set_packs(found.packs, found.errors);
         }
@@ -540,17 +624,26 @@ impl AppState {
                 self.pack_scan.restart(dir);
             }
             Command::ImportPackFiles(files) => self.import_pack_files(&files),
-            Command::ImportStableNew(path) => self.with_store(|s| {
-                import_stablenew(s, &path).map(|r| {
-                    format!(
-                        "Imported {} job(s) from {} ({} already present, {} line(s) skipped).",
-                        r.imported,
-                        path.display(),
-                        r.already_present,
-                        r.skipped.len()
-                    )
-                })
-            }),
+            Command::ImportStableNew(path) => {
+                self.with_store(|s| {
+                    import_stablenew(s, &path).map(|r| {
+                        format!(
+                            "Imported {} job(s) from {} ({} already present, {} line(s) skipped){}.",
+                            r.imported,
+                            path.display(),
+                            r.already_present,
+                            r.skipped.len(),
+                            if r.completed_interrupted {
+                                "; the interrupted import of this file is now complete"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                });
+                // The interrupted-import banner may have to go (or come).
+                self.interrupted.checked = None;
+            }
             Command::Export(path, format) => self.export(&path, format),
             Command::SetTheme(theme) => self.theme = theme,
             Command::DismissMessage => self.message = None,
@@ -605,30 +698,35 @@ impl AppState {
             }
         };
         let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
-        let id = record.job_id.clone();
+        let summary = match cfg.prompt_source {
+            PromptSource::Pack => format!(
+                "pack {}, keys {}",
+                cfg.prompt_pack_id.as_deref().unwrap_or_default(),
+                cfg.prompt_keys.join(", ")
+            ),
+            PromptSource::Manual => "manual prompt".to_owned(),
+        };
         let Some(store) = self.store.clone() else {
             return;
         };
         let result = match store.write() {
-            Ok(mut s) => s.append(&record).map_err(|e| e.to_string()),
-            Err(_) => Err("The history is unavailable.".to_owned()),
+            Ok(mut s) => s.append(&record),
+            Err(_) => {
+                self.message = Some(Message::Error("The history is unavailable.".into()));
+                return;
+            }
         };
         match result {
-            Ok(()) => {
-                self.message = Some(Message::Info(format!(
-                    "Recorded job {} ({}).",
-                    short_id(&id),
-                    match cfg.prompt_source {
-                        PromptSource::Pack => format!(
-                            "pack {}, keys {}",
-                            cfg.prompt_pack_id.as_deref().unwrap_or_default(),
-                            cfg.prompt_keys.join(", ")
-                        ),
-                        PromptSource::Manual => "manual prompt".to_owned(),
-                    }
-                )));
-                self.view.selected = Some(id.clone());
-                self.view.scroll_to = Some(id);
+            Ok(()) => self.recorded(&record.job_id, &summary),
+            // Another process holds the history: keep the job and try again by ourselves.
+            Err(e) if e.is_transient() => {
+                self.message = Some(Message::Error(busy_message(&e, 0)));
+                self.submit_retry = Some(SubmitRetry {
+                    record,
+                    summary,
+                    next: Instant::now() + SUBMIT_RETRY_INTERVAL,
+                    attempts: 0,
+                });
             }
             // The composer keeps everything the user entered.
             Err(e) => self.message = Some(Message::Error(format!("Could not record the job: {e}"))),
@@ -697,50 +795,42 @@ impl AppState {
         }
     }
 
+    /// Starts copying pack files into the packs folder on a background thread (see
+    /// [`super::pack_import`]: only regular pack files within the size limit are copied, never
+    /// over an existing file); [`Self::finish_pack_imports`] reports the result.
     fn import_pack_files(&mut self, files: &[PathBuf]) {
-        let mut copied = 0;
-        let mut errors = Vec::new();
-        if let Err(e) = std::fs::create_dir_all(&self.packs_dir) {
-            self.message = Some(Message::Error(format!(
-                "Cannot create the packs folder {}: {e}",
-                self.packs_dir.display()
-            )));
-            return;
-        }
-        for file in files {
-            let ext = file
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            if !matches!(ext.as_str(), "txt" | "json" | "tsv" | "csv") {
-                errors.push(format!("{}: not a pack file", file.display()));
-                continue;
-            }
-            let Some(name) = file.file_name() else {
-                continue;
-            };
-            let target = self.packs_dir.join(name);
-            if target.exists() {
-                errors.push(format!("{}: already in the packs folder", target.display()));
-                continue;
-            }
-            match std::fs::copy(file, &target) {
-                Ok(_) => copied += 1,
-                Err(e) => errors.push(format!("{}: {e}", file.display())),
-            }
-        }
-        self.message = Some(if errors.is_empty() {
-            Message::Info(format!("Imported {copied} pack file(s)."))
-        } else {
-            Message::Error(format!(
-                "Imported {copied} pack file(s); {}",
-                errors.join("; ")
-            ))
-        });
-        self.pack_scan.restart(self.packs_dir.clone());
+        self.pack_imports
+            .push(PackImport::start(self.packs_dir.clone(), files.to_vec()));
+        self.message = Some(Message::Info(format!(
+            "Importing {} pack file(s)...",
+            files.len()
+        )));
     }
 
+    /// Takes the reports of finished imports: says what was copied (and what not, and why),
+    /// and rescans the packs folder.
+    fn finish_pack_imports(&mut self) {
+        let mut finished = Vec::new();
+        self.pack_imports
+            .retain_mut(|import| match import.take_result() {
+                Some(report) => {
+                    finished.push(report);
+                    false
+                }
+                None => true,
+            });
+        for report in finished {
+            self.message = Some(if report.errors.is_empty() {
+                Message::Info(report.message())
+            } else {
+                Message::Error(report.message())
+            });
+            self.pack_scan.restart(self.packs_dir.clone());
+        }
+    }
+
+    /// Exports the rows shown, through the same core code as the CLI ([`export_to_file`]):
+    /// refuses the history's own files, replaces the file atomically.
     fn export(&mut self, path: &Path, format: ExportFormat) {
         let Some(store) = self.store.clone() else {
             return;
@@ -748,24 +838,46 @@ impl AppState {
         let Ok(guard) = store.read() else { return };
         let records = guard.records();
         let rows = &self.view.rows;
-        let result = write_atomically(path, |out| {
-            export_records(
-                rows.iter().filter_map(|&i| records.get(i as usize)),
-                format,
-                out,
-            )
-        });
+        let result = export_to_file(
+            rows.iter().filter_map(|&i| records.get(i as usize)),
+            format,
+            path,
+            guard.path(),
+        );
         self.message = Some(match result {
             Ok(n) => Message::Info(format!("Exported {n} record(s) to {}.", path.display())),
+            Err(e) if e.is_refusal() => Message::Error(e.to_string()),
             Err(e) => Message::Error(format!("Export to {} failed: {e}", path.display())),
         });
     }
 
-    /// Quarantined line count of the loaded history, for the damage banner.
-    pub fn damage(&self) -> Option<usize> {
+    /// Imports into the history that were interrupted (their process died mid-write), for
+    /// the banner; re-checked at most every [`POLL_INTERVAL`].
+    pub fn interrupted_imports(&mut self) -> &[InterruptedImport] {
+        let due = self
+            .interrupted
+            .checked
+            .is_none_or(|t| t.elapsed() >= POLL_INTERVAL);
+        if due {
+            self.interrupted.checked = Some(Instant::now());
+            self.interrupted.found =
+                interrupted_imports(&crate::paths::history_path(&self.data_dir));
+        }
+        &self.interrupted.found
+    }
+
+    /// The damage banner's facts: damaged lines, and how many of them could not be copied to
+    /// the quarantine file (they stay in the history).
+    pub fn damage(&self) -> Option<(usize, usize, Option<String>)> {
         let store = self.store.as_ref()?.read().ok()?;
         let report = store.load_report();
-        report.is_damaged().then_some(report.quarantined.len())
+        report.is_damaged().then(|| {
+            (
+                report.quarantined.len(),
+                report.not_quarantined.len(),
+                report.warnings.first().cloned(),
+            )
+        })
     }
 
     /// The status a record would get when cancelled is only reachable from Queued.
@@ -774,35 +886,24 @@ impl AppState {
     }
 }
 
-/// Writes a file through a temporary sibling and a rename, so a failure never leaves half a file.
-fn write_atomically<T>(
-    path: &Path,
-    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<T>,
-) -> std::io::Result<T> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("export"),
-        std::process::id()
-    ));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut out = std::io::BufWriter::new(file);
-        let value = write(&mut out)?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(value)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// The interrupted imports last found, and when.
+#[derive(Debug, Default)]
+struct InterruptedWatch {
+    checked: Option<Instant>,
+    found: Vec<InterruptedImport>,
+}
+
+/// The message while a submitted job waits for a busy history.
+fn busy_message(err: &crate::history::HistoryError, attempts: u32) -> String {
+    let tries = if attempts == 0 {
+        String::new()
+    } else {
+        format!(" (retry {attempts})")
+    };
+    format!(
+        "The history is busy: {err}. promptdesk records the job by itself in {} s{tries}; your prompt stays in the composer.",
+        SUBMIT_RETRY_INTERVAL.as_secs()
+    )
 }
 
 /// The last 8 characters of a job id, for messages and narrow columns (time-ordered ids share

@@ -126,6 +126,9 @@ pub enum LoadEvent {
     Failed(String),
 }
 
+/// How long a write from the window waits for another process's history lock.
+pub const GUI_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(750);
+
 /// Bytes read before the window first shows rows.
 const FIRST_BYTES: u64 = 4 * 1024 * 1024;
 /// Bytes read per step afterwards; the store is write-locked only for one step at a time (a
@@ -154,7 +157,12 @@ impl HistoryLoad {
                 r.store(p.records, Ordering::Relaxed);
             };
             let store = match HistoryStore::open_partial(&path, FIRST_BYTES) {
-                Ok(store) => store,
+                Ok(mut store) => {
+                    // The window never waits long for another process: a write that finds the
+                    // history busy fails fast and is retried on its own (see AppState).
+                    store.set_lock_timeout(GUI_LOCK_TIMEOUT);
+                    store
+                }
                 Err(e) => {
                     let _ = tx.send(LoadEvent::Failed(e.to_string()));
                     return;

@@ -19,12 +19,26 @@
 //!   above 1. The seed is the configured one: -1 for a random seed (promptdesk does not know
 //!   the seed the front end drew). Values containing `,`, `:` or a newline are JSON-quoted.
 //!   Blocks (one per prompt pair, records in order) are separated by one blank line.
+//!
+//! **Control characters.** In CSV and infotext, the C0 control characters other than tab, line
+//! feed and carriage return (U+0000–U+001F: NUL, ESC, ...) and DEL (U+007F) are written as their
+//! Unicode control pictures (U+2400–U+241F, and U+2421 for DEL: NUL becomes `␀`, ESC `␛`), so a
+//! prompt can never put raw terminal escapes or NULs into a spreadsheet or a text file; see
+//! [`visible_controls`]. JSON Lines keeps them exact (JSON escapes them as `\u0000`).
+//!
+//! **Writing a file** ([`export_to_file`], used by the CLI and the app alike): the file is
+//! replaced atomically ([`crate::fsutil::write_atomically`]), and an output that is the live
+//! history or its quarantine file (by any path: relative, through a symlink or a hard link) is
+//! refused before anything is written ([`check_export_target`]).
 
+use super::store::quarantine_path_for;
 use crate::job_record::JobRecord;
 use crate::run_config::GenerationSettings;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +103,150 @@ pub const CSV_HEADER: [&str; 26] = [
     "error_message",
 ];
 
+/// Why an export to a file was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The output is (by some path) a file of the history; nothing was written.
+    #[error(
+        "refusing to export to {output}: it is {what} {protected}, and the export would replace it; choose another file (nothing was written)",
+        output = .output.display(), protected = .protected.display()
+    )]
+    WouldReplaceHistory {
+        output: PathBuf,
+        /// The history file it resolves to.
+        protected: PathBuf,
+        /// "the history file" or "the history's quarantine file".
+        what: &'static str,
+    },
+    /// The output is a folder; nothing was written.
+    #[error("{path} is a folder; give a file name to export to", path = .path.display())]
+    IsAFolder { path: PathBuf },
+    /// Writing failed; the old file (if any) is unchanged.
+    #[error("{path}: cannot export: {source}", path = .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ExportError {
+    /// True when the export was refused because of what the output is (bad input, the CLI's
+    /// exit 2), false when writing failed.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, ExportError::Io { .. })
+    }
+}
+
+/// `path` made absolute with its symlinks resolved: the file itself when it exists (following
+/// a symlink), else its existing folder resolved plus the file name, else the path made
+/// absolute as written.
+fn resolve_path(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    if let Some(name) = path.file_name()
+        && let Ok(dir) = std::fs::canonicalize(crate::fsutil::parent_dir(path))
+    {
+        return dir.join(name);
+    }
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// True when `a` and `b` name the same file: the same resolved path, or (Unix, both existing)
+/// the same device and inode (a hard link).
+fn same_file(a: &Path, b: &Path) -> bool {
+    if resolve_path(a) == resolve_path(b) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(ma), Ok(mb)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return ma.dev() == mb.dev() && ma.ino() == mb.ino();
+        }
+    }
+    false
+}
+
+/// Refuses an export to `output` when it is the history file at `history_path` or its
+/// quarantine file ([`quarantine_path_for`]), by whatever path (relative, `..`, a symlink to
+/// the file or to its folder, a hard link), whether or not they exist yet.
+pub fn check_export_target(output: &Path, history_path: &Path) -> Result<(), ExportError> {
+    let quarantine = quarantine_path_for(history_path);
+    for (protected, what) in [
+        (history_path, "the history file"),
+        (quarantine.as_path(), "the history's quarantine file"),
+    ] {
+        if same_file(output, protected) {
+            return Err(ExportError::WouldReplaceHistory {
+                output: output.to_path_buf(),
+                protected: resolve_path(protected),
+                what,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Exports `records` to the file `output` (the CLI's `export` and the app's Export history):
+/// refuses a folder and the files of the history at `history_path` ([`check_export_target`]),
+/// removes temp files a crashed export to the same name left behind
+/// ([`crate::fsutil::remove_stale_temps`]), then replaces `output` atomically. Returns how
+/// many records were written.
+pub fn export_to_file<'a>(
+    records: impl IntoIterator<Item = &'a JobRecord>,
+    format: ExportFormat,
+    output: &Path,
+    history_path: &Path,
+) -> Result<usize, ExportError> {
+    check_export_target(output, history_path)?;
+    if output.is_dir() {
+        return Err(ExportError::IsAFolder {
+            path: output.to_path_buf(),
+        });
+    }
+    if let Some(name) = output.file_name() {
+        crate::fsutil::remove_stale_temps(
+            crate::fsutil::parent_dir(output),
+            name,
+            crate::fsutil::STALE_TEMP_AGE,
+        );
+    }
+    crate::fsutil::write_atomically(output, |file| export_records(records, format, file)).map_err(
+        |source| ExportError::Io {
+            path: output.to_path_buf(),
+            source,
+        },
+    )
+}
+
+/// `text` with every C0 control character except tab, line feed and carriage return, and DEL,
+/// replaced by its Unicode control picture (U+2400 + code; DEL is U+2421): `"a\0b\x1b"` gives
+/// `"a␀b␛"`. Text without such characters is returned as it is.
+pub fn visible_controls(text: &str) -> Cow<'_, str> {
+    let hidden = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}';
+    if !text.contains(hidden) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match c {
+                '\u{7f}' => '\u{2421}',
+                c if hidden(c) => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+fn visible_owned(text: String) -> String {
+    match visible_controls(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    }
+}
+
 /// Writes `records` in `format` to `out`; returns how many records were written.
 pub fn export_records<'a, W: Write>(
     records: impl IntoIterator<Item = &'a JobRecord>,
@@ -139,7 +297,8 @@ fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// One CSV row (the columns of [`CSV_HEADER`]).
+/// One CSV row (the columns of [`CSV_HEADER`]), control characters made visible
+/// ([`visible_controls`]).
 pub fn csv_row(record: &JobRecord) -> Vec<String> {
     let s = &record.run_config.settings;
     let pairs = record.run_config.prompt_pairs();
@@ -193,6 +352,9 @@ pub fn csv_row(record: &JobRecord) -> Vec<String> {
             .unwrap_or_default(),
         record.error_message.clone().unwrap_or_default(),
     ]
+    .into_iter()
+    .map(visible_owned)
+    .collect()
 }
 
 /// A parameter value as A1111 writes it: JSON-quoted when it contains `,`, `:` or a newline.
@@ -224,7 +386,7 @@ fn model_name_and_hash(model: &str) -> (&str, Option<&str>) {
     (name, hash)
 }
 
-/// The A1111 parameter line for `settings`.
+/// The A1111 parameter line for `settings` (control characters made visible).
 pub fn infotext_parameters(settings: &GenerationSettings) -> String {
     let mut params: Vec<(&str, String)> = Vec::with_capacity(9);
     params.push(("Steps", settings.steps.to_string()));
@@ -246,18 +408,21 @@ pub fn infotext_parameters(settings: &GenerationSettings) -> String {
     if settings.clip_skip > 1 {
         params.push(("Clip skip", settings.clip_skip.to_string()));
     }
-    params
+    let line = params
         .into_iter()
         .map(|(k, v)| format!("{k}: {}", quote_infotext_value(&v)))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    visible_owned(line)
 }
 
-/// One A1111 infotext block for one prompt pair and its settings.
+/// One A1111 infotext block for one prompt pair and its settings (control characters made
+/// visible, see [`visible_controls`]).
 pub fn infotext_block(positive: &str, negative: &str, settings: &GenerationSettings) -> String {
     let mut out = String::with_capacity(positive.len() + negative.len() + 160);
-    let positive = positive.trim();
-    let negative = negative.trim();
+    let positive = visible_controls(positive.trim());
+    let negative = visible_controls(negative.trim());
+    let (positive, negative) = (positive.as_ref(), negative.as_ref());
     if !positive.is_empty() {
         out.push_str(positive);
         out.push('\n');
@@ -396,6 +561,19 @@ mod tests {
         assert_eq!(quote_infotext_value("a, b"), "\"a, b\"");
         assert_eq!(quote_infotext_value("x:y"), "\"x:y\"");
         assert_eq!(quote_infotext_value("l1\nl2"), "\"l1\\nl2\"");
+    }
+
+    #[test]
+    fn control_characters_become_control_pictures() {
+        assert!(matches!(
+            visible_controls("plain\ttext\r\n"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            visible_controls("a\0b\x1b[31mc\x7fd\x01"),
+            "a\u{2400}b\u{241b}[31mc\u{2421}d\u{2401}"
+        );
+        assert_eq!(visible_controls("\u{1f}"), "\u{241f}");
     }
 
     #[test]

@@ -26,6 +26,27 @@
 //! - **Seed -1**: a real seed from any source of the job wins over -1.
 //! - **Corrupt lines** are skipped and reported with their 1-based line number and reason.
 //!
+//! - **Not StableNew's at all**: a file none of whose lines is a StableNew job record (a CSV,
+//!   a promptdesk history, ...) is refused with [`ImportError::NotStableNew`] and nothing is
+//!   written. promptdesk's own history lines (records with `schema_version`, `config_hash` and
+//!   `run_config`, and `{"op":"delete"}` tombstones) are not StableNew job records: importing
+//!   them would re-tag promptdesk's jobs as StableNew GUI jobs, so such lines are skipped and
+//!   a promptdesk history is refused. A file with some good lines imports those and reports
+//!   the others as skipped.
+//! - **Not a file**: a folder, a FIFO (named pipe), a device or a socket is refused before it
+//!   is opened ([`ImportError::NotAFile`]); a FIFO is never opened, so nothing blocks.
+//!
+//! **Interrupted imports.** All new jobs are written with one `append_many`. While it runs, the
+//! import keeps a marker file beside the history (`<history stem>.import-<random>.json`, e.g.
+//! `history.import-0f3c….json`, mode 0600, holding the source path, job counts, start time and
+//! pid) and holds an exclusive lock on it. The marker is removed once the write succeeded (or
+//! failed with nothing written). If the process dies mid-write (a kill, a power cut) the
+//! marker stays, unlocked: [`interrupted_imports`] reports it, and the CLI and the app say so
+//! until an import of the same file succeeds (which completes it: jobs already imported are
+//! recognised, never duplicated) and removes the marker. Test hook: the environment variable
+//! `PROMPTDESK_TEST_IMPORT_PAUSE_MS` makes the import sleep that many milliseconds after it
+//! created its marker and before it writes (so a test can kill it at that point).
+//!
 //! Timestamps are naive UTC ISO strings (`2025-11-28T02:47:18.238146`) or RFC 3339 (`…Z`,
 //! offsets); older schemas (2.0 `pipeline_config`, 2.4 `config` + `prompts`, 2.6
 //! `normalized_record_snapshot`) have no `created_at` and use `timestamp` (else `started_at` /
@@ -43,7 +64,9 @@ use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, Ru
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 /// What an import found and did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,6 +87,62 @@ pub struct ImportReport {
     pub never_ran: usize,
     /// Jobs whose StableNew id was reused or already taken, stored as `<id>@<created_at>`.
     pub renamed: usize,
+    /// Lines that are promptdesk history lines (counted in `skipped` too).
+    pub promptdesk_lines: usize,
+    /// True when this import completed an earlier, interrupted import of the same file (and
+    /// removed its marker).
+    pub completed_interrupted: bool,
+}
+
+/// Why an import failed. In every case nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file does not exist.
+    #[error("{path}: no such file", path = .path.display())]
+    NotFound { path: PathBuf },
+    /// A folder, FIFO, device or socket.
+    #[error("{path} is {what}, not a file", path = .path.display())]
+    NotAFile {
+        path: PathBuf,
+        /// "a folder", "a FIFO (named pipe)", "a device", "a socket", "a special file".
+        what: &'static str,
+    },
+    /// None of the file's lines is a StableNew job record.
+    #[error("{}", not_stablenew_message(.path, *.lines, *.promptdesk_lines))]
+    NotStableNew {
+        path: PathBuf,
+        /// Non-blank lines in the file.
+        lines: usize,
+        /// How many of them are promptdesk history lines.
+        promptdesk_lines: usize,
+    },
+    /// Reading the file or writing the history failed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
+
+impl ImportError {
+    /// True when the input is at fault (not a file, not StableNew's): the CLI's exit 2.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, ImportError::History(_))
+    }
+}
+
+fn not_stablenew_message(path: &Path, lines: usize, promptdesk_lines: usize) -> String {
+    let none = if lines == 1 {
+        "its only line is not a StableNew job record".to_owned()
+    } else {
+        format!("none of its {lines} lines is a StableNew job record")
+    };
+    let what = if promptdesk_lines == lines {
+        "; it is a promptdesk history, whose jobs are already promptdesk's and are not imported"
+    } else {
+        ""
+    };
+    format!(
+        "{} is not a StableNew job history ({none}{what}); nothing was imported",
+        path.display()
+    )
 }
 
 /// The error message of a job StableNew left running.
@@ -74,33 +153,325 @@ pub const NEVER_RAN_MESSAGE: &str =
     "StableNew's history ends with this job still queued; it never ran";
 
 /// Reads a StableNew history file and converts it to JobRecords (one per job, last line wins).
-pub fn read_stablenew_history(path: &Path) -> Result<(Vec<JobRecord>, ImportReport), HistoryError> {
+/// A file none of whose lines is usable gives no records (and every line in `skipped`).
+pub fn read_stablenew_history(path: &Path) -> Result<(Vec<JobRecord>, ImportReport), ImportError> {
     let (jobs, report) = read_jobs(path)?;
     Ok((jobs.into_iter().map(|j| j.record).collect(), report))
 }
 
 /// Imports a StableNew history file into `store`; importing the same file twice adds nothing.
-/// The new jobs are written with one `append_many`.
+/// The new jobs are written with one `append_many`, under an import marker (see the module
+/// docs). A file none of whose lines is a StableNew job record is refused
+/// ([`ImportError::NotStableNew`]).
 pub fn import_stablenew(
     store: &mut HistoryStore,
     path: &Path,
-) -> Result<ImportReport, HistoryError> {
+) -> Result<ImportReport, ImportError> {
     let (jobs, report) = read_jobs(path)?;
+    if report.jobs == 0 && report.lines > 0 {
+        return Err(ImportError::NotStableNew {
+            path: path.to_path_buf(),
+            lines: report.lines,
+            promptdesk_lines: report.promptdesk_lines,
+        });
+    }
+    let source = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     // Catch up with what other processes wrote, so "already present" is accurate.
     store.reload()?;
-    let (fresh, mut report_now) = select_new(store, &jobs, report.clone());
-    match store.append_many(&fresh) {
-        Ok(()) => {}
-        Err(HistoryError::DuplicateJobId { .. }) => {
+    let (mut fresh, mut report_now) = select_new(store, &jobs, report.clone());
+    if !fresh.is_empty() {
+        let marker = ImportMarker::create(store.path(), &source, report.jobs, fresh.len());
+        test_pause();
+        let mut result = store.append_many(&fresh);
+        if let Err(HistoryError::DuplicateJobId { .. }) = result {
             // Another process added one of these ids meanwhile: look again, once.
-            store.reload()?;
-            let (fresh, again) = select_new(store, &jobs, report);
-            store.append_many(&fresh)?;
-            report_now = again;
+            result = store.reload().map(drop);
+            if result.is_ok() {
+                let (again_fresh, again) = select_new(store, &jobs, report);
+                fresh = again_fresh;
+                report_now = again;
+                result = store.append_many(&fresh);
+            }
         }
-        Err(e) => return Err(e),
+        if let Err(e) = result {
+            // A duplicate id is found before anything is written, and the store cuts a failed
+            // write back; if some of it is there after all, the marker stays (unlocked once we
+            // return) and says the import was interrupted.
+            let written = !matches!(e, HistoryError::DuplicateJobId { .. })
+                && (store.reload().is_err()
+                    || fresh.iter().any(|r| {
+                        store
+                            .get(&r.job_id)
+                            .is_some_and(|s| s.created_at == r.created_at)
+                    }));
+            if let Some(marker) = marker {
+                marker.finish(!written);
+            }
+            return Err(e.into());
+        }
+        if let Some(marker) = marker {
+            marker.finish(true);
+        }
     }
+    report_now.completed_interrupted = clear_interrupted(store.path(), &source);
     Ok(report_now)
+}
+
+/// Sleeps for `PROMPTDESK_TEST_IMPORT_PAUSE_MS` milliseconds, if set (a test hook, see the
+/// module docs).
+fn test_pause() {
+    if let Some(ms) = std::env::var("PROMPTDESK_TEST_IMPORT_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// An import that was interrupted: its marker exists and no process holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterruptedImport {
+    /// The marker file.
+    pub marker: PathBuf,
+    /// The StableNew file being imported (absolute), if the marker could be read.
+    pub source: Option<PathBuf>,
+    /// Jobs in the file, and how many of them the import was writing.
+    pub jobs: Option<usize>,
+    pub to_import: Option<usize>,
+    /// When the import started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// The process that ran it.
+    pub pid: Option<u32>,
+}
+
+impl InterruptedImport {
+    /// The source file as shown to the user.
+    pub fn source_text(&self) -> String {
+        self.source.as_deref().map_or_else(
+            || "a StableNew history".to_owned(),
+            |p| p.display().to_string(),
+        )
+    }
+
+    /// When it started, in local time (`started 2025-12-01 09:00:00`), or `time unknown`.
+    pub fn when_text(&self) -> String {
+        self.started_at.map_or_else(
+            || "time unknown".to_owned(),
+            |t| {
+                format!(
+                    "started {}",
+                    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S")
+                )
+            },
+        )
+    }
+
+    /// The CLI's warning (without the `promptdesk: warning: ` prefix): what happened and the
+    /// command that completes it. `global_args` go before the command (e.g. `--data-dir DIR`).
+    pub fn cli_message(&self, global_args: &[&str]) -> String {
+        let source = self.source_text();
+        let mut command = vec!["promptdesk".to_owned()];
+        command.extend(global_args.iter().map(|a| shell_quote(a)));
+        command.push("import-stablenew".to_owned());
+        command.push(self.source.as_deref().map_or_else(
+            || "<file>".to_owned(),
+            |p| shell_quote(&p.to_string_lossy()),
+        ));
+        format!(
+            "an import of {source} was interrupted ({}); run `{}` again to complete it (jobs already imported are not duplicated)",
+            self.when_text(),
+            command.join(" ")
+        )
+    }
+}
+
+/// `text` quoted for a POSIX shell when it needs it.
+fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The marker file names of the history at `history_path`: `<stem>.import-<32 hex>.json`.
+fn marker_name_prefix(history_path: &Path) -> String {
+    let stem = history_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "history".to_owned());
+    format!("{stem}.import-")
+}
+
+fn is_marker_name(name: &std::ffi::OsStr, prefix: &str) -> bool {
+    let Some(name) = name.to_str() else {
+        return false;
+    };
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(".json"))
+        .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Opens a marker for reading without following a symlink or blocking.
+fn open_marker(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// The markers of the history at `history_path` that no process holds, locked by us (so a
+/// caller can remove them safely), oldest first.
+fn unheld_markers(history_path: &Path) -> Vec<(InterruptedImport, File)> {
+    let dir = crate::fsutil::parent_dir(history_path);
+    let prefix = marker_name_prefix(history_path);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        if !is_marker_name(&entry.file_name(), &prefix) {
+            continue;
+        }
+        let path = entry.path();
+        if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            continue;
+        }
+        let Ok(mut file) = open_marker(&path) else {
+            continue;
+        };
+        // Held: its import is running. Locks unsupported: we cannot tell, say nothing.
+        if file.try_lock().is_err() {
+            continue;
+        }
+        let mut text = String::new();
+        let doc: Value = file
+            .read_to_string(&mut text)
+            .ok()
+            .and_then(|_| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        let number = |key: &str| doc.get(key).and_then(Value::as_u64);
+        found.push((
+            InterruptedImport {
+                marker: path,
+                source: doc.get("source").and_then(Value::as_str).map(PathBuf::from),
+                jobs: number("jobs").map(|n| n as usize),
+                to_import: number("to_import").map(|n| n as usize),
+                started_at: doc.get("started_at").and_then(parse_time),
+                pid: number("pid").and_then(|n| u32::try_from(n).ok()),
+            },
+            file,
+        ));
+    }
+    found.sort_by(|a, b| (a.0.started_at, &a.0.marker).cmp(&(b.0.started_at, &b.0.marker)));
+    found
+}
+
+/// Every interrupted import into the history at `history_path` (markers that exist and that
+/// no process holds), oldest first. Cheap: one listing of the history's folder.
+pub fn interrupted_imports(history_path: &Path) -> Vec<InterruptedImport> {
+    unheld_markers(history_path)
+        .into_iter()
+        .map(|(info, _lock)| info)
+        .collect()
+}
+
+/// The oldest interrupted import into the history at `history_path`, if any.
+pub fn interrupted_import(history_path: &Path) -> Option<InterruptedImport> {
+    interrupted_imports(history_path).into_iter().next()
+}
+
+/// Removes the markers of interrupted imports of `source` (now complete). True if any.
+fn clear_interrupted(history_path: &Path, source: &Path) -> bool {
+    let mut cleared = false;
+    for (info, lock) in unheld_markers(history_path) {
+        if info.source.as_deref() == Some(source) {
+            cleared |= remove_marker(&info.marker, lock);
+        }
+    }
+    cleared
+}
+
+/// Removes a marker we hold (Unix: while holding it; Windows cannot remove an open file).
+fn remove_marker(path: &Path, lock: File) -> bool {
+    #[cfg(not(unix))]
+    drop(lock);
+    let removed = fs::remove_file(path).is_ok();
+    #[cfg(unix)]
+    drop(lock);
+    removed
+}
+
+/// The marker of a running import, held (locked) until [`ImportMarker::finish`] or the end of
+/// the process.
+struct ImportMarker {
+    path: PathBuf,
+    file: File,
+}
+
+impl ImportMarker {
+    /// Creates and locks the marker. It is written under a temp name and renamed into place,
+    /// so it never appears unlocked or half written. None when it cannot be created (the
+    /// import goes on without it).
+    fn create(
+        history_path: &Path,
+        source: &Path,
+        jobs: usize,
+        to_import: usize,
+    ) -> Option<ImportMarker> {
+        let dir = crate::fsutil::parent_dir(history_path);
+        let prefix = marker_name_prefix(history_path);
+        let path = dir.join(format!("{prefix}{}.json", uuid::Uuid::new_v4().simple()));
+        // Temp files of markers share one pattern, so a crash between the two steps leaves
+        // something `remove_stale_temps` recognises.
+        let temp_target = dir.join(prefix.trim_end_matches('-'));
+        let temp = crate::fsutil::temp_path_for(&temp_target).ok()?;
+        let mut file = crate::fsutil::create_new_private(&temp).ok()?;
+        let doc = serde_json::json!({
+            "source": source,
+            "jobs": jobs,
+            "to_import": to_import,
+            "started_at": Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+            "pid": std::process::id(),
+            "history": history_path,
+        });
+        let written = file.try_lock().is_ok()
+            && file
+                .write_all(format!("{doc}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .and_then(|()| fs::rename(&temp, &path))
+                .is_ok();
+        if !written {
+            let _ = fs::remove_file(&temp);
+            return None;
+        }
+        let _ = crate::fsutil::sync_dir(dir);
+        Some(ImportMarker { path, file })
+    }
+
+    /// Ends the import: removes the marker when `done`, else leaves it to be reported.
+    fn finish(self, done: bool) {
+        if done {
+            remove_marker(&self.path, self.file);
+            if let Some(name) = self.path.file_name().and_then(|n| n.to_str())
+                && let Some((stem, _)) = name.rsplit_once('-')
+            {
+                crate::fsutil::remove_stale_temps(
+                    crate::fsutil::parent_dir(&self.path),
+                    stem,
+                    crate::fsutil::STALE_TEMP_AGE,
+                );
+            }
+        }
+    }
 }
 
 /// A job read from the file, with the id StableNew gave it.
@@ -155,9 +526,82 @@ fn select_new(
     (fresh, report)
 }
 
-fn read_jobs(path: &Path) -> Result<(Vec<ImportedJob>, ImportReport), HistoryError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| HistoryError::from_io(path, "read the StableNew history", e))?;
+/// What `meta` is when it is not a regular file.
+fn not_a_file(meta: &fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a folder");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
+}
+
+/// Reads the whole file at `path`, refusing (before opening it) anything but a regular file.
+fn read_regular_file(path: &Path) -> Result<Vec<u8>, ImportError> {
+    let io_error = |e| HistoryError::from_io(path, "read the StableNew history", e);
+    let refuse = |what| ImportError::NotAFile {
+        path: path.to_path_buf(),
+        what,
+    };
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(ImportError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(io_error(e).into()),
+    };
+    if let Some(what) = not_a_file(&meta) {
+        return Err(refuse(what));
+    }
+    // Opened without blocking (in case the path was swapped for a FIFO meanwhile), then checked
+    // again through the handle.
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if let Some(what) = not_a_file(&meta) {
+        return Err(refuse(what));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(io_error)?;
+    Ok(bytes)
+}
+
+/// True for a line of promptdesk's own history: a job record or a delete tombstone.
+fn is_promptdesk_line(line: &Map<String, Value>) -> bool {
+    let record = line.contains_key("schema_version")
+        && line.contains_key("config_hash")
+        && line.get("run_config").is_some_and(Value::is_object);
+    let tombstone = line.get("op").and_then(Value::as_str) == Some("delete")
+        && line.contains_key("at")
+        && !line.contains_key("status");
+    record || tombstone
+}
+
+fn read_jobs(path: &Path) -> Result<(Vec<ImportedJob>, ImportReport), ImportError> {
+    let bytes = read_regular_file(path)?;
     let mut report = ImportReport::default();
     let mut groups: Vec<Group> = Vec::new();
     let mut by_id: HashMap<String, Vec<usize>> = HashMap::new();
@@ -178,7 +622,15 @@ fn read_jobs(path: &Path) -> Result<(Vec<ImportedJob>, ImportReport), HistoryErr
         report.lines += 1;
         let info = match parse_line(raw) {
             Ok(info) => info,
-            Err(reason) => {
+            Err(LineError::Promptdesk) => {
+                report.promptdesk_lines += 1;
+                report.skipped.push((
+                    line_no,
+                    "a promptdesk history line, not a StableNew job record".to_owned(),
+                ));
+                continue;
+            }
+            Err(LineError::Bad(reason)) => {
                 report.skipped.push((line_no, reason));
                 continue;
             }
@@ -383,7 +835,21 @@ impl Partial {
     }
 }
 
-fn parse_line(raw: &[u8]) -> Result<LineInfo, String> {
+/// Why a line is not used.
+enum LineError {
+    /// A line of promptdesk's own history.
+    Promptdesk,
+    /// Anything else, with the reason.
+    Bad(String),
+}
+
+impl From<String> for LineError {
+    fn from(reason: String) -> LineError {
+        LineError::Bad(reason)
+    }
+}
+
+fn parse_line(raw: &[u8]) -> Result<LineInfo, LineError> {
     let text = std::str::from_utf8(raw).map_err(|e| {
         format!(
             "not UTF-8 text (bad byte at column {})",
@@ -392,17 +858,20 @@ fn parse_line(raw: &[u8]) -> Result<LineInfo, String> {
     })?;
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(line) = value else {
-        return Err("not a JSON object".to_owned());
+        return Err("not a JSON object".to_owned().into());
     };
+    if is_promptdesk_line(&line) {
+        return Err(LineError::Promptdesk);
+    }
     let job_id = match line.get("job_id") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err("no job_id".to_owned()),
+        _ => return Err("no job_id".to_owned().into()),
     };
     let status = match line.get("status") {
         None | Some(Value::Null) => JobStatus::Queued, // StableNew's own reader defaults so
         Some(Value::String(s)) => parse_status(s).ok_or_else(|| format!("unknown status {s:?}"))?,
-        Some(other) => return Err(format!("unknown status {other}")),
+        Some(other) => return Err(format!("unknown status {other}").into()),
     };
     let created_at = match line.get("created_at") {
         None | Some(Value::Null) => None,
@@ -750,7 +1219,7 @@ fn fold_group(
     });
     let mut completed_at = match status {
         JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => last.completed_at,
-        JobStatus::Queued | JobStatus::Running => None,
+        JobStatus::Queued | JobStatus::Running | JobStatus::Unknown => None,
     };
     let mut error_message = last.error_message.clone();
     let mut duration_ms = last
@@ -856,5 +1325,6 @@ fn fold_group(
         completed_at,
         duration_ms,
         error_message,
+        unknown: Default::default(),
     })
 }

@@ -9,7 +9,6 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 /// Creates `dir` and its missing parents; the folders created are private (0700 on Unix).
 pub(crate) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
@@ -129,112 +128,9 @@ pub(crate) fn ensure_regular(file: &File) -> io::Result<()> {
     }
 }
 
-/// The temp-file name prefix and suffix promptdesk uses for a file named `file_name` (also the
-/// pattern of `crate::fsutil`'s atomic writes): `.{file_name}.promptdesk-{random}.tmp`.
-pub(crate) fn temp_name(file_name: &str) -> String {
-    format!(
-        ".{file_name}.promptdesk-{}.tmp",
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// How old a temp file must be before it counts as left behind by a crash.
-pub(crate) const STALE_TEMP_AGE: Duration = Duration::from_secs(5 * 60);
-
-/// Removes temp files of ours for `file_name` in `dir` left by a killed compaction or export:
-/// our name patterns (`.{name}.promptdesk-*.tmp`, and the older `.{name}.compact-*.tmp`),
-/// regular files (links are left alone), older than `older_than`, and not locked by a process
-/// still writing them. Returns what was removed.
-pub(crate) fn remove_stale_temps(
-    dir: &Path,
-    file_name: &str,
-    older_than: Duration,
-) -> Vec<std::path::PathBuf> {
-    let mut removed = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return removed;
-    };
-    let prefixes = [
-        format!(".{file_name}.promptdesk-"),
-        format!(".{file_name}.compact-"),
-    ];
-    let now = SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.ends_with(".tmp") || !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
-            continue;
-        }
-        let path = entry.path();
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if !meta.file_type().is_file() {
-            continue;
-        }
-        let old = meta
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age >= older_than);
-        if !old {
-            continue;
-        }
-        // A writer holds an exclusive lock on its temp file while it writes.
-        let Ok(f) = open_read_no_follow(&path) else {
-            continue;
-        };
-        if f.try_lock().is_err() {
-            continue;
-        }
-        if fs::remove_file(&path).is_ok() {
-            removed.push(path);
-        }
-    }
-    removed
-}
-
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-
-    fn age(path: &Path, secs: u64) {
-        let f = File::options().write(true).open(path).unwrap();
-        f.set_modified(SystemTime::now() - Duration::from_secs(secs))
-            .unwrap();
-    }
-
-    #[test]
-    fn stale_temps_are_removed_but_fresh_locked_and_linked_ones_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        let stale = d.join(".history.jsonl.promptdesk-aaaa.tmp");
-        let old_style = d.join(".history.jsonl.compact-bbbb.tmp");
-        let fresh = d.join(".history.jsonl.promptdesk-cccc.tmp");
-        let locked = d.join(".history.jsonl.promptdesk-dddd.tmp");
-        let other = d.join(".other.jsonl.promptdesk-eeee.tmp");
-        let outside = d.join("outside.txt");
-        let link = d.join(".history.jsonl.promptdesk-ffff.tmp");
-        for p in [&stale, &old_style, &fresh, &locked, &other, &outside] {
-            fs::write(p, b"x").unwrap();
-        }
-        std::os::unix::fs::symlink(&outside, &link).unwrap();
-        for p in [&stale, &old_style, &locked, &other, &outside] {
-            age(p, 3600);
-        }
-        let holder = File::options().write(true).open(&locked).unwrap();
-        holder.lock().unwrap();
-        let mut removed = remove_stale_temps(d, "history.jsonl", STALE_TEMP_AGE);
-        removed.sort();
-        let mut want = vec![stale.clone(), old_style.clone()];
-        want.sort();
-        assert_eq!(removed, want);
-        assert!(fresh.exists() && locked.exists() && other.exists());
-        assert!(
-            link.exists() && outside.exists(),
-            "links and their targets stay"
-        );
-    }
 
     #[test]
     fn appending_never_follows_a_link_and_never_opens_a_fifo() {

@@ -630,12 +630,7 @@ impl HistoryStore {
         let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
             return 0;
         };
-        super::private_fs::remove_stale_temps(
-            dir,
-            &name.to_string_lossy(),
-            super::private_fs::STALE_TEMP_AGE,
-        )
-        .len()
+        crate::fsutil::remove_stale_temps(dir, name, crate::fsutil::STALE_TEMP_AGE).len()
     }
 
     /// Opens the history reading only about its first `first_bytes` (whole lines); the rest
@@ -943,12 +938,9 @@ impl HistoryStore {
         let dir = target
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| crate::paths::HISTORY_FILE_NAME.to_owned());
         let stale_temps_removed = self.remove_stale_temps_locked();
-        let tmp = dir.join(super::private_fs::temp_name(&name));
+        let tmp = crate::fsutil::temp_path_for(&target)
+            .map_err(|e| HistoryError::from_io(&target, "write the compacted history", e))?;
         let op = "write the compacted history";
         // create_new never follows a link; 0600 until the history's own mode is copied.
         let new_file = super::private_fs::safe_options(true)

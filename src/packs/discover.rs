@@ -6,9 +6,12 @@
 //! come from the `.json`. A `.json` with zero slots or only settings therefore never hides the
 //! prompts of its `.txt` (a StableNew bug), and a broken companion never hides a good one.
 //!
-//! Every file is checked before it is parsed: over [`MAX_PACK_FILE_BYTES`] (read from the
-//! metadata, the file is not read), empty or whitespace-only, not UTF-8. A UTF-8 BOM is dropped.
+//! Every file is checked before it is parsed: not a regular file (a folder, FIFO, device, link
+//! loop or dangling link is reported by name and never opened), over [`MAX_PACK_FILE_BYTES`]
+//! (read from the metadata, the file is not read), empty or whitespace-only, not UTF-8. A UTF-8
+//! BOM is dropped.
 
+use super::entry::open_pack_file;
 use super::{
     MAX_PACK_FILE_BYTES, PackError, PackErrorKind, PackFormat, ParsedFile, PromptPack, keyed_json,
     styles_csv, tsv, txt, unified_json,
@@ -73,30 +76,17 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
-/// Reads a pack file with the common checks: size limit (from the metadata, before reading),
-/// not empty, UTF-8 (the error names the line and file offset of the bad byte), BOM dropped.
+/// Reads a pack file with the common checks: a regular file (or a link to one; anything else
+/// is refused from its metadata and never opened, see [`super::entry`]), size limit (from the
+/// metadata, before reading), not empty, UTF-8 (the error names the line and file offset of
+/// the bad byte), BOM dropped.
 fn read_text(path: &Path) -> Result<String, PackError> {
-    let io = |e: std::io::Error| PackError::in_file(path, None, PackErrorKind::Io(e.to_string()));
-    let meta = fs::metadata(path).map_err(io)?;
-    if !meta.is_file() {
-        return Err(PackError::in_file(
-            path,
-            None,
-            PackErrorKind::Io("not a regular file".to_owned()),
-        ));
-    }
-    if meta.len() > MAX_PACK_FILE_BYTES {
-        return Err(PackError::in_file(
-            path,
-            None,
-            PackErrorKind::TooLarge { size: meta.len() },
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    let (file, len) = open_pack_file(path)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // Read at most one byte over the limit, in case the file grew since the metadata.
-    fs::File::open(path)
-        .and_then(|f| f.take(MAX_PACK_FILE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(io)?;
+    file.take(MAX_PACK_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| PackError::in_file(path, None, PackErrorKind::Io(e.to_string())))?;
     if bytes.len() as u64 > MAX_PACK_FILE_BYTES {
         return Err(PackError::in_file(
             path,
@@ -251,8 +241,9 @@ fn merge(mut results: Vec<Result<LoadedFile, PackError>>) -> (Option<PromptPack>
     (Some(pack), errors)
 }
 
-/// The pack files in `dir` (not recursive): supported extension, not hidden, regular files
-/// (symlinks followed).
+/// The pack file names in `dir` (not recursive): supported extension, not hidden. Whatever
+/// their type: a folder, FIFO, device, link loop or dangling link named like a pack file is
+/// listed too, and [`load_file`] reports it (from its metadata, without opening it).
 fn pack_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -261,10 +252,7 @@ fn pack_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         if is_hidden(&path) || FileKind::of(&path).is_none() {
             continue;
         }
-        // `fs::metadata` follows symlinks; a dangling link or a folder is not a pack file.
-        if fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            out.push(path);
-        }
+        out.push(path);
     }
     Ok(out)
 }

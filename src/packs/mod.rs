@@ -1,10 +1,13 @@
 //! Prompt packs: the types, loading one pack, and discovering every pack in a folder.
 //!
 //! One file per format (`txt`, `tsv`, `keyed_json`, `unified_json`, `styles_csv`), the inline
-//! prompt syntax in `syntax`, companion merging and the folder scan in `discover`.
+//! prompt syntax in `syntax`, companion merging and the folder scan in `discover`, and in
+//! `entry` the checks that keep a folder entry that is no regular file (a FIFO, a device, a
+//! link loop, ...) from ever being opened.
 
 pub mod bundled;
 mod discover;
+mod entry;
 mod error;
 pub mod keyed_json;
 pub mod styles_csv;
@@ -14,7 +17,8 @@ pub mod txt;
 pub mod unified_json;
 
 pub use discover::{DiscoveredPacks, discover_packs, load_pack, load_pack_reporting};
-pub use error::{PackError, PackErrorKind};
+pub use entry::{check_regular_file, open_pack_file};
+pub use error::{EntryKind, NotAFile, PackError, PackErrorKind, escape_control};
 pub use syntax::{Embedding, Lora, PromptTokens, normalize_matrix_name, parse_prompt_tokens};
 
 use crate::run_config::GenerationSettings;
