@@ -256,8 +256,77 @@ fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.is_file() && a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
+/// Creates `dir` and its missing parents; the folders created are private (0700 on Unix). A
+/// folder that exists keeps its mode.
+pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Gets `path` ready for a library that will write it with a plain `File::create` (eframe's
+/// UI state): a symbolic link there is removed (never written through), a missing file is
+/// created private (0600 on Unix) holding `initial`, in a private folder; an existing regular
+/// file keeps its mode. Anything else there (a folder, a FIFO) is an error.
+pub fn prepare_private_file(path: &Path, initial: &[u8]) -> io::Result<()> {
+    create_private_dir_all(parent_dir(path))?;
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::remove_file(path)?,
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut file = create_new_private(path)?;
+    io::Write::write_all(&mut file, initial)
+}
+
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_prepared_file_is_private_and_a_link_there_is_removed_not_followed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("new-data");
+        let state = data.join("ui-state");
+        super::prepare_private_file(&state, b"{}").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&data), mode(&state)), (0o700, 0o600));
+        assert_eq!(std::fs::read(&state).unwrap(), b"{}");
+        // A user's mode and content stay.
+        std::fs::write(&state, "(x)").unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o640)).unwrap();
+        super::prepare_private_file(&state, b"{}").unwrap();
+        assert_eq!(
+            (mode(&state), std::fs::read(&state).unwrap()),
+            (0o640, b"(x)".to_vec())
+        );
+        // A planted link is removed; its target is untouched.
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "precious").unwrap();
+        std::fs::remove_file(&state).unwrap();
+        std::os::unix::fs::symlink(&target, &state).unwrap();
+        super::prepare_private_file(&state, b"{}").unwrap();
+        assert!(
+            !std::fs::symlink_metadata(&state)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+    }
+
     use super::*;
     use std::io::Write;
 

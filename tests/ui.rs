@@ -441,3 +441,50 @@ fn a_pack_with_a_broken_companion_still_loads_and_is_marked() {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].prompt_keys, vec!["1"]);
 }
+
+/// Another process holds the history lock: Submit does not freeze the window for long, says
+/// the history is busy, keeps the composer as it is, and records the job by itself once the
+/// lock is released (issue 8, item 7).
+#[test]
+fn a_submit_the_history_is_too_busy_for_is_retried_by_itself() {
+    let setup = setup();
+    let mut harness = harness(&setup);
+    select_pack_and_check_two_keys(&mut harness);
+    let holder = std::fs::File::options()
+        .read(true)
+        .append(true)
+        .open(history_file(&setup))
+        .unwrap();
+    holder.lock().unwrap();
+
+    let started = std::time::Instant::now();
+    harness.get_by_label("Submit").click();
+    harness.run();
+    let message = format!("{:?}", harness.state().state.message);
+    assert!(message.contains("busy"), "{message}");
+    assert!(message.contains("by itself"), "{message}");
+    assert!(harness.state().state.submit_retry_pending());
+    assert_eq!(
+        harness.state().state.checked_keys,
+        vec!["1", "2"],
+        "the composer keeps its keys"
+    );
+    assert!(records_on_disk(&history_file(&setup)).is_empty());
+    // Not a timing assertion on speed: the window must not wait the store's 10 s default.
+    assert!(
+        started.elapsed() < Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+
+    holder.unlock().unwrap();
+    std::thread::sleep(promptdesk::app::state::SUBMIT_RETRY_INTERVAL + Duration::from_millis(200));
+    settle(&mut harness);
+    assert!(!harness.state().state.submit_retry_pending());
+    let records = records_on_disk(&history_file(&setup));
+    assert_eq!(records.len(), 1, "recorded once the lock was released");
+    assert_eq!(records[0].prompt_pack_id.as_deref(), Some("harbour_scenes"));
+    assert_eq!(records[0].prompt_keys, vec!["1", "2"]);
+    let message = format!("{:?}", harness.state().state.message);
+    assert!(message.contains("Recorded job"), "{message}");
+}

@@ -12,14 +12,7 @@ use std::path::Path;
 
 /// Creates `dir` and its missing parents; the folders created are private (0700 on Unix).
 pub(crate) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
+    crate::fsutil::create_private_dir_all(dir)
 }
 
 /// What a non-regular file is, in words ("a folder", "a FIFO (named pipe)", ...), or `None`

@@ -506,6 +506,8 @@ pub struct HistoryStore {
     /// Opened with [`HistoryStore::open_append_only`]: a file replaced by a compaction is not
     /// read again in full, only from its end.
     append_only: bool,
+    /// `lines_read` does not count the lines before `offset` (an append-only store).
+    lines_unknown: bool,
 }
 
 impl HistoryStore {
@@ -596,6 +598,7 @@ impl HistoryStore {
             foreign: Vec::new(),
             inspect_only,
             append_only: false,
+            lines_unknown: false,
         };
         store.load_body(limit, progress)?;
         if limit == Some(0) {
@@ -657,6 +660,7 @@ impl HistoryStore {
         store.offset = store.last_line_end()?;
         store.fully_loaded = true;
         store.append_only = true;
+        store.lines_unknown = true;
         Ok(store)
     }
 
@@ -1215,6 +1219,12 @@ impl HistoryStore {
     /// Handles the bytes after the last '\n' while holding the lock: a complete record just
     /// gets its newline; anything else goes to quarantine and is cut off.
     fn repair_tail_locked(&mut self, tail: &[u8]) -> Result<(), HistoryError> {
+        if self.lines_unknown {
+            // An append-only store skipped the old lines: count them now (rare: only for a
+            // repair), so the quarantine names the right line.
+            self.lines_read = self.count_lines_before(self.offset)?;
+            self.lines_unknown = false;
+        }
         let line_no = self.lines_read + 1;
         let parsed = parse_line(tail);
         if matches!(
@@ -1468,6 +1478,7 @@ impl HistoryStore {
             (self.records, self.seqs, self.index) = (records, seqs, index);
             self.next_seq = self.seqs.last().map_or(0, |s| s + 1);
             self.offset = self.last_line_end()?;
+            self.lines_unknown = true;
             self.fully_loaded = true;
             return Ok(());
         }
@@ -1723,6 +1734,27 @@ impl HistoryStore {
             .and_then(|()| f.sync_data())
             .map_err(|e| HistoryError::from_io(qpath, op, e))?;
         Ok(added)
+    }
+
+    /// The number of '\n' in the first `end` bytes of the file.
+    fn count_lines_before(&self, end: u64) -> Result<usize, HistoryError> {
+        let mut count = 0;
+        let mut pos = 0u64;
+        let mut buf = Vec::new();
+        while pos < end {
+            buf.clear();
+            let want = usize::try_from(end - pos)
+                .unwrap_or(usize::MAX)
+                .min(CHUNK_BYTES);
+            let got = read_at(&self.file, pos, &mut buf, want)
+                .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
+            if got == 0 {
+                break;
+            }
+            count += memchr::memchr_iter(b'\n', &buf).count();
+            pos += got as u64;
+        }
+        Ok(count)
     }
 
     fn file_len(&self) -> Result<u64, HistoryError> {

@@ -60,7 +60,8 @@ fn stem_key(name: &str) -> String {
 /// with the same stem in any case (it would become a companion of the sample and mix with the
 /// user's pack); a user's file is never overwritten.
 pub fn install_sample_packs(dir: &Path) -> io::Result<usize> {
-    fs::create_dir_all(dir)?;
+    // The packs folder usually sits in the data folder: both private when we create them.
+    crate::fsutil::create_private_dir_all(dir)?;
     // Stems of the user's own files, taken before anything is written: a sample's companions
     // (e.g. Architecture.txt + .json) install together.
     let mut user_stems = std::collections::HashSet::new();
