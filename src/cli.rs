@@ -16,6 +16,7 @@ use crate::run_config::{PromptSource, RunConfig, RunMode, RunSource};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -953,10 +954,12 @@ fn cmd_verify(ctx: &Context, out: &mut dyn Write) -> Result<i32, Failure> {
         r.updates,
         r.tombstones
     )?;
-    if !store
-        .path()
-        .metadata()
-        .is_ok_and(|m| !m.permissions().readonly())
+    // Whether a write would be allowed (permissions as the OS applies them, read-only
+    // mounts): an append-only open that writes nothing.
+    if fs::OpenOptions::new()
+        .append(true)
+        .open(store.path())
+        .is_err()
     {
         writeln!(out, "read-only: the history cannot be written")?;
     }

@@ -270,13 +270,22 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 }
 
 /// Gets `path` ready for a library that will write it with a plain `File::create` (eframe's
-/// UI state): a symbolic link there is removed (never written through), a missing file is
-/// created private (0600 on Unix) holding `initial`, in a private folder; an existing regular
-/// file keeps its mode. Anything else there (a folder, a FIFO) is an error.
+/// UI state): a missing file is created private (0600 on Unix) holding `initial`, in a private
+/// folder; an existing regular file keeps its mode. A symbolic link there is an error (the
+/// caller then does not write it: it is never written through, and a link the user made is
+/// left alone), as is anything else that is not a regular file (a folder, a FIFO).
 pub fn prepare_private_file(path: &Path, initial: &[u8]) -> io::Result<()> {
     create_private_dir_all(parent_dir(path))?;
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_symlink() => fs::remove_file(path)?,
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link; promptdesk does not write through links in its data folder",
+                    path.display()
+                ),
+            ));
+        }
         Ok(meta) if meta.is_file() => return Ok(()),
         Ok(_) => {
             return Err(io::Error::new(
@@ -295,7 +304,7 @@ pub fn prepare_private_file(path: &Path, initial: &[u8]) -> io::Result<()> {
 mod tests {
     #[cfg(unix)]
     #[test]
-    fn a_prepared_file_is_private_and_a_link_there_is_removed_not_followed() {
+    fn a_prepared_file_is_private_and_a_link_there_is_refused_not_followed() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("new-data");
@@ -312,14 +321,15 @@ mod tests {
             (mode(&state), std::fs::read(&state).unwrap()),
             (0o640, b"(x)".to_vec())
         );
-        // A planted link is removed; its target is untouched.
+        // A link there is refused (the caller then does not write it) and left alone.
         let target = dir.path().join("elsewhere");
         std::fs::write(&target, "precious").unwrap();
         std::fs::remove_file(&state).unwrap();
         std::os::unix::fs::symlink(&target, &state).unwrap();
-        super::prepare_private_file(&state, b"{}").unwrap();
+        let err = super::prepare_private_file(&state, b"{}").unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
         assert!(
-            !std::fs::symlink_metadata(&state)
+            std::fs::symlink_metadata(&state)
                 .unwrap()
                 .file_type()
                 .is_symlink()

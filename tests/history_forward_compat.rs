@@ -448,3 +448,143 @@ fn the_quarantine_keeps_identical_lines_once_and_says_when_and_where() {
     assert!(q.entries[0].at.is_some());
     assert_eq!(q.entries[0].bytes, "same junk".len());
 }
+
+/// The last line of every job, as a newer version would read it (last line wins).
+fn last_line_per_job(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(_) => continue,
+        };
+        let id = match &v["job_id"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.insert(id, line.to_owned());
+    }
+    out
+}
+
+#[test]
+fn compact_keeps_the_last_line_of_every_job_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = history_in(dir.path());
+    let a = manual("a");
+    let mut cancelled = a.clone();
+    cancelled.status = JobStatus::Cancelled;
+    let b = manual("b");
+    // A queued, then a newer version's unreadable "running" line, then A cancelled (readable):
+    // A's last line is the cancel. B gets a foreign line after its last readable line.
+    let foreign_a = format!(
+        r#"{{"job_id":"{}","status":"running","shape":"new"}}"#,
+        a.job_id
+    );
+    let foreign_b = format!(r#"{{"job_id":"{}","prompt_source":"wildcard"}}"#, b.job_id);
+    let numeric = r#"{"job_id":42,"prompt_source":"wildcard"}"#;
+    let text = format!(
+        "{}\n{}\n{foreign_a}\n{}\n{foreign_b}\n{numeric}\n",
+        a.to_json_line(),
+        b.to_json_line(),
+        cancelled.to_json_line()
+    );
+    fs::write(&path, &text).unwrap();
+    let before = last_line_per_job(&text);
+    let mut store = HistoryStore::open(&path).unwrap();
+    assert!(
+        !store.load_report().is_damaged(),
+        "a numeric job_id is another version's line"
+    );
+    store.compact().unwrap();
+    let after_text = fs::read_to_string(&path).unwrap();
+    assert_eq!(last_line_per_job(&after_text), before, "{after_text}");
+    // And again, after more changes in memory.
+    let mut store = HistoryStore::open(&path).unwrap();
+    store.compact().unwrap();
+    assert_eq!(
+        last_line_per_job(&fs::read_to_string(&path).unwrap()),
+        before
+    );
+}
+
+#[test]
+fn compact_copies_unchanged_records_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = history_in(dir.path());
+    // Values serde would print differently: a time with an offset, a huge integer and a long
+    // decimal inside the prompt payload, spacing of another writer.
+    let mut v: serde_json::Value = serde_json::from_str(&manual("exact").to_json_line()).unwrap();
+    v["created_at"] = "2026-11-28T02:00:00.5+01:00".into();
+    let mut line = serde_json::to_string(&v).unwrap();
+    let p = line.find("\"prompt_payload\":{").unwrap() + "\"prompt_payload\":{".len();
+    line.insert_str(
+        p,
+        r#""big": 123456789012345678901234567890, "pi": 3.14159265358979323846264,"#,
+    );
+    let other = manual("other");
+    fs::write(
+        &path,
+        format!(
+            "{line}\n{}\n{}\n",
+            other.to_json_line(),
+            other.to_json_line()
+        ),
+    )
+    .unwrap();
+    let mut store = HistoryStore::open(&path).unwrap();
+    assert!(
+        !store.load_report().is_damaged(),
+        "{:?}",
+        store.load_report()
+    );
+    store.compact().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().next().unwrap(), line, "copied unchanged");
+    assert_eq!(text.lines().count(), 2);
+    // Compacting the compacted file (through the new file's lines) keeps it too.
+    store.set_status(&other.job_id, JobStatus::Running).unwrap();
+    store.compact().unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap().lines().next().unwrap(),
+        line
+    );
+}
+
+#[test]
+fn compact_on_an_append_only_store_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = history_in(dir.path());
+    let old = manual("old");
+    let foreign = r#"{"job_id":"f-1","prompt_source":"wildcard"}"#;
+    fs::write(&path, format!("{}\n{foreign}\n", old.to_json_line())).unwrap();
+    let mut store = HistoryStore::open_append_only(&path).unwrap();
+    let new = manual("new");
+    store.append(&new).unwrap();
+    store.compact().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(&old.job_id) && text.contains(&new.job_id),
+        "{text}"
+    );
+    assert!(text.contains(foreign), "{text}");
+}
+
+#[test]
+fn deleting_a_job_drops_its_foreign_lines_so_compact_cannot_bring_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = history_in(dir.path());
+    let a = manual("a");
+    let foreign = format!(
+        r#"{{"job_id":"{}","status":"paused","shape":"new"}}"#,
+        a.job_id
+    );
+    fs::write(&path, format!("{}\n{foreign}\n", a.to_json_line())).unwrap();
+    let mut store = HistoryStore::open(&path).unwrap();
+    store.delete(&a.job_id).unwrap();
+    store.compact().unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(&a.job_id),
+        "the deleted job came back: {text}"
+    );
+}

@@ -507,3 +507,72 @@ fn the_data_folder_and_history_the_cli_creates_are_private() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("history.jsonl")), 0o600);
 }
+
+/// The app's kind of store (long-lived, holding the whole history) must also get its turn
+/// when compactions of a large history run back to back in other processes: it locks the new
+/// file before reading it, so the next compaction cannot replace it meanwhile.
+#[test]
+fn a_long_lived_store_gets_its_turn_with_a_large_history_being_compacted() {
+    let bin = env!("CARGO_BIN_EXE_promptdesk");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let history = data.join("history.jsonl");
+    // About 30 MB: reading it takes longer than the gap between two compactions.
+    let seed: Vec<JobRecord> = (0..40_000)
+        .map(|i| {
+            manual(&format!(
+                "seed job {i}: a harbour at dusk, boats, lanterns, mist"
+            ))
+        })
+        .collect();
+    write_history(&history, &seed, "");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let compactors: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, data) = (stop.clone(), data.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let out = Command::new(bin)
+                        .arg("--data-dir")
+                        .arg(&data)
+                        .arg("compact")
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            })
+        })
+        .collect();
+    // Let the compaction loops get going.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = Command::new(bin)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["debug-append-loop", "--count", "10"])
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for c in compactors {
+        c.join().unwrap();
+    }
+    assert!(
+        out.status.success(),
+        "the long-lived store was starved: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 10);
+    let store = HistoryStore::open(&history).unwrap();
+    assert_eq!(store.len(), 40_010);
+    for id in &ids {
+        assert!(store.get(id).is_some(), "{id} lost");
+    }
+}

@@ -464,6 +464,10 @@ fn a_submit_the_history_is_too_busy_for_is_retried_by_itself() {
     assert!(message.contains("busy"), "{message}");
     assert!(message.contains("by itself"), "{message}");
     assert!(harness.state().state.submit_retry_pending());
+    assert!(
+        submit_is_disabled(&harness),
+        "a second Submit must not replace or race the job waiting to be recorded"
+    );
     assert_eq!(
         harness.state().state.checked_keys,
         vec!["1", "2"],
@@ -487,4 +491,5 @@ fn a_submit_the_history_is_too_busy_for_is_retried_by_itself() {
     assert_eq!(records[0].prompt_keys, vec!["1", "2"]);
     let message = format!("{:?}", harness.state().state.message);
     assert!(message.contains("Recorded job"), "{message}");
+    assert!(!submit_is_disabled(&harness));
 }

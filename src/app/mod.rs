@@ -167,13 +167,14 @@ impl eframe::App for PromptDeskApp {
 pub fn run_native(config: AppConfig) -> eframe::Result {
     let ui_state = config.data_dir.join("ui-state");
     // eframe writes this file with a plain create: make it private first, and never let it
-    // write through a link planted there.
-    if let Err(e) = crate::fsutil::prepare_private_file(&ui_state, b"{}") {
-        eprintln!(
-            "promptdesk: warning: {}: {e}; window layout may not be saved",
-            ui_state.display()
-        );
-    }
+    // write through a link there (then the window state is not saved at all).
+    let ui_state = match crate::fsutil::prepare_private_file(&ui_state, b"{}") {
+        Ok(()) => Some(ui_state),
+        Err(e) => {
+            eprintln!("promptdesk: warning: {e}; the window layout will not be saved");
+            None
+        }
+    };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("promptdesk")
@@ -183,7 +184,7 @@ pub fn run_native(config: AppConfig) -> eframe::Result {
             .with_app_id("promptdesk"),
         persist_window: true,
         // Window, panels, filters and theme are remembered per data folder.
-        persistence_path: Some(ui_state),
+        persistence_path: ui_state,
         ..Default::default()
     };
     eframe::run_native(

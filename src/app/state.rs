@@ -272,12 +272,18 @@ impl AppState {
         let result = match store.write() {
             Ok(mut s) => s.append(&retry.record),
             Err(_) => {
-                self.message = Some(Message::Error("The history is unavailable.".into()));
+                self.message = Some(Message::Error(
+                    "The history is unavailable; the job was not recorded.".into(),
+                ));
                 return;
             }
         };
         match result {
             Ok(()) => self.recorded(&retry.record.job_id, &retry.summary),
+            // Recorded by an earlier attempt whose answer was lost: nothing more to do.
+            Err(crate::history::HistoryError::DuplicateJobId { .. }) => {
+                self.recorded(&retry.record.job_id, &retry.summary)
+            }
             Err(e) if e.is_transient() && retry.attempts < SUBMIT_RETRY_LIMIT => {
                 retry.attempts += 1;
                 retry.next = Instant::now() + SUBMIT_RETRY_INTERVAL;
@@ -468,6 +474,12 @@ impl AppState {
 
     /// Why Submit is disabled, or None when it can run.
     pub fn submit_blocker(&self) -> Option<String> {
+        if self.submit_retry.is_some() {
+            return Some(
+                "Waiting to record the previous job: the history is busy (it is retried by itself)."
+                    .to_owned(),
+            );
+        }
         if let (Some(_), Some(load)) = (&self.store, &self.history_load) {
             return Some(format!(
                 "The history is still loading ({:.0}%).",

@@ -316,7 +316,7 @@ pub fn csv_row(record: &JobRecord) -> Vec<String> {
     vec![
         record.job_id.clone(),
         time_text(&record.created_at),
-        record.status.as_str().to_owned(),
+        record.status_text().into_owned(),
         record.prompt_source.as_str().to_owned(),
         record.prompt_pack_id.clone().unwrap_or_default(),
         keys,

@@ -194,6 +194,47 @@ pub struct ForeignLine {
     pub reason: String,
 }
 
+/// Reads lines of the old file for a compaction, through a window of a few MiB (the lines
+/// come mostly in file order).
+struct RawLines<'a> {
+    file: &'a File,
+    buf: Vec<u8>,
+    start: u64,
+}
+
+impl<'a> RawLines<'a> {
+    const WINDOW: usize = 4 << 20;
+
+    fn new(file: &'a File) -> RawLines<'a> {
+        RawLines {
+            file,
+            buf: Vec::new(),
+            start: 0,
+        }
+    }
+
+    fn line(&mut self, loc: Loc) -> io::Result<&[u8]> {
+        let end = loc.offset + loc.len;
+        let have = self.start + self.buf.len() as u64;
+        if loc.offset < self.start || end > have {
+            self.buf.clear();
+            self.start = loc.offset;
+            let want = usize::try_from(loc.len)
+                .unwrap_or(usize::MAX)
+                .max(Self::WINDOW);
+            read_at(self.file, loc.offset, &mut self.buf, want)?;
+            if (self.buf.len() as u64) < loc.len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the history is shorter than what was read from it",
+                ));
+            }
+        }
+        let from = (loc.offset - self.start) as usize;
+        Ok(&self.buf[from..from + loc.len as usize])
+    }
+}
+
 /// One line a compaction writes.
 enum Item {
     Record(usize),
@@ -207,6 +248,8 @@ struct KeptLine {
     before_seq: u64,
     job_id: String,
     bytes: Box<[u8]>,
+    /// Its line number in the file.
+    line: usize,
 }
 
 impl LoadReport {
@@ -304,25 +347,46 @@ fn parse_line(line: &[u8]) -> Parsed {
     }
 }
 
-/// A line this version cannot read: another version's (a JSON object with a non-empty string
-/// `job_id`, kept as it is) or damaged.
-fn foreign_or_bad(line: &[u8], reason: String) -> Parsed {
+/// The `job_id` of a line that is a JSON object with one (a non-empty string, or a number),
+/// whatever else it holds.
+fn job_id_of(line: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
-    struct IdOnly<'a> {
-        #[serde(borrow)]
-        job_id: std::borrow::Cow<'a, str>,
+    struct IdOnly {
+        job_id: serde_json::Value,
     }
-    if line.starts_with(b"{")
-        && let Ok(IdOnly { job_id }) = serde_json::from_slice::<IdOnly>(line)
-        && !job_id.trim().is_empty()
-    {
-        return Parsed::Foreign {
-            job_id: job_id.into_owned(),
+    if !line.starts_with(b"{") {
+        return None;
+    }
+    match serde_json::from_slice::<IdOnly>(line).ok()?.job_id {
+        serde_json::Value::String(id) if !id.trim().is_empty() => Some(id),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// True when `raw` is a line of the job `job_id` (checked cheaply, then by parsing its id).
+fn line_is_job(raw: &[u8], job_id: &str) -> bool {
+    if !raw.starts_with(b"{") {
+        return false;
+    }
+    let quoted = format!("\"job_id\":{}", serde_json::Value::from(job_id));
+    if memchr::memmem::find(raw, quoted.as_bytes()).is_some() {
+        return true;
+    }
+    job_id_of(raw).as_deref() == Some(job_id)
+}
+
+/// A line this version cannot read: another version's (a JSON object with a `job_id`, kept as
+/// it is) or damaged.
+fn foreign_or_bad(line: &[u8], reason: String) -> Parsed {
+    match job_id_of(line) {
+        Some(job_id) => Parsed::Foreign {
+            job_id,
             reason,
             line: line.into(),
-        };
+        },
+        None => Parsed::Bad(reason),
     }
-    Parsed::Bad(reason)
 }
 
 /// Parses the complete lines of `chunk` (which ends with '\n') in parallel, in order.
@@ -345,7 +409,16 @@ fn parse_chunk(chunk: &[u8]) -> Vec<(std::ops::Range<usize>, Parsed)> {
 
 /// Keeps the prompt origin of `old` in `new` (an update never changes where a prompt came
 /// from).
-fn keep_origin(new: &mut JobRecord, old: &JobRecord) {
+fn keep_origin(new: &mut JobRecord, old: &JobRecord) -> bool {
+    let changed = new.prompt_source != old.prompt_source
+        || new.prompt_pack_id != old.prompt_pack_id
+        || new.prompt_keys != old.prompt_keys
+        || new.run_config.prompt_source != old.run_config.prompt_source
+        || new.run_config.prompt_pack_id != old.run_config.prompt_pack_id
+        || new.run_config.prompt_keys != old.run_config.prompt_keys;
+    if !changed {
+        return false;
+    }
     new.prompt_source = old.prompt_source;
     new.prompt_pack_id.clone_from(&old.prompt_pack_id);
     new.prompt_keys.clone_from(&old.prompt_keys);
@@ -353,6 +426,23 @@ fn keep_origin(new: &mut JobRecord, old: &JobRecord) {
     nc.prompt_source = oc.prompt_source;
     nc.prompt_pack_id.clone_from(&oc.prompt_pack_id);
     nc.prompt_keys.clone_from(&oc.prompt_keys);
+    true
+}
+
+/// Where a record's last line is in the file: compaction copies that line unchanged (every
+/// value exactly as written, whichever version wrote it) instead of serialising the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc {
+    offset: u64,
+    len: u64,
+}
+
+/// The location of `range` (a line without its '\n') of a chunk that starts at `chunk_start`.
+fn loc_of(chunk_start: u64, range: &std::ops::Range<usize>) -> Option<Loc> {
+    Some(Loc {
+        offset: chunk_start + range.start as u64,
+        len: range.len() as u64,
+    })
 }
 
 /// A process-wide counter so that generations never repeat, even across stores.
@@ -421,41 +511,63 @@ struct Fold {
     slot_of: HashMap<String, usize>,
     live: usize,
     foreign: Vec<KeptLine>,
+    /// Per slot: where its last line is.
+    locs: Vec<Option<Loc>>,
+    /// Jobs with foreign lines -> the line number of their last readable line after the first
+    /// of them (0 if none).
+    foreign_last: HashMap<String, usize>,
 }
 
 impl Fold {
-    fn record(&mut self, mut r: JobRecord, report: &mut LoadReport) {
+    fn record(
+        &mut self,
+        mut r: JobRecord,
+        mut loc: Option<Loc>,
+        line: usize,
+        report: &mut LoadReport,
+    ) {
+        if let Some(last) = self.foreign_last.get_mut(r.job_id.as_str()) {
+            *last = line;
+        }
         match self.slot_of.get(r.job_id.as_str()) {
             Some(&slot) => {
                 if self.dead[slot] {
                     self.dead[slot] = false;
                     self.live += 1;
                 } else {
-                    keep_origin(&mut r, &self.records[slot]);
+                    if keep_origin(&mut r, &self.records[slot]) {
+                        loc = None;
+                    }
                     report.updates += 1;
                 }
                 self.records[slot] = r;
+                self.locs[slot] = loc;
             }
             None => {
                 self.slot_of.insert(r.job_id.clone(), self.records.len());
                 self.records.push(r);
+                self.locs.push(loc);
                 self.dead.push(false);
                 self.live += 1;
             }
         }
     }
 
-    fn foreign(&mut self, job_id: String, bytes: Box<[u8]>) {
+    fn foreign(&mut self, job_id: String, bytes: Box<[u8]>, line: usize) {
+        self.foreign_last.entry(job_id.clone()).or_insert(0);
         self.foreign.push(KeptLine {
             before_seq: self.dead.len() as u64,
             job_id,
             bytes,
+            line,
         });
     }
 
     fn delete(&mut self, job_id: &str) {
         // A delete ends the job for every version: its foreign lines so far go with it.
-        self.foreign.retain(|f| f.job_id != job_id);
+        if self.foreign_last.remove(job_id).is_some() {
+            self.foreign.retain(|f| f.job_id != job_id);
+        }
         if let Some(&slot) = self.slot_of.get(job_id)
             && !self.dead[slot]
         {
@@ -508,6 +620,15 @@ pub struct HistoryStore {
     append_only: bool,
     /// `lines_read` does not count the lines before `offset` (an append-only store).
     lines_unknown: bool,
+    /// Per record (same index as `records`): where its last line is in the file, if the record
+    /// is exactly that line (not when an origin was kept from an earlier line).
+    locs: Vec<Option<Loc>>,
+    /// Jobs with foreign lines -> the line number of their last readable line after the first
+    /// of them (0 if none): compaction keeps a job's lines in that order.
+    foreign_last: HashMap<String, usize>,
+    /// `file` was switched to a new file at our path (another process compacted): the records
+    /// must be read again, which [`HistoryStore::acquire`] does under the new file's lock.
+    stale: bool,
 }
 
 impl HistoryStore {
@@ -599,6 +720,9 @@ impl HistoryStore {
             inspect_only,
             append_only: false,
             lines_unknown: false,
+            locs: Vec::new(),
+            foreign_last: HashMap::new(),
+            stale: false,
         };
         store.load_body(limit, progress)?;
         if limit == Some(0) {
@@ -821,8 +945,12 @@ impl HistoryStore {
             return Ok(());
         }
         let mut buf = Vec::with_capacity(records.len() * 1024);
+        // Where each record's line starts and ends in `buf`.
+        let mut spans = Vec::with_capacity(records.len());
         for r in records {
+            let start = buf.len();
             self.encode_into(r, &mut buf)?;
+            spans.push((start, buf.len() - 1));
         }
         let mut seen = HashSet::with_capacity(records.len());
         for r in records {
@@ -834,9 +962,14 @@ impl HistoryStore {
             if let Some(r) = records.iter().find(|r| s.index.contains_key(&r.job_id)) {
                 return Err(s.duplicate(&r.job_id));
             }
+            let base = s.offset;
             s.write_locked(&buf, records.len())?;
-            for r in records {
-                s.insert_new(r.clone());
+            for (r, &(start, end)) in records.iter().zip(&spans) {
+                let loc = Loc {
+                    offset: base + start as u64,
+                    len: (end - start) as u64,
+                };
+                s.insert_new(r.clone(), Some(loc));
             }
             s.generation = next_generation();
             Ok(())
@@ -889,6 +1022,7 @@ impl HistoryStore {
             let mut buf = line.into_bytes();
             buf.push(b'\n');
             s.write_locked(&buf, 1)?;
+            s.drop_foreign(job_id);
             let removed = s.remove_live(job_id);
             s.generation = next_generation();
             removed.ok_or_else(|| s.unknown(job_id))
@@ -906,6 +1040,10 @@ impl HistoryStore {
     /// full). Returns the number of lines applied (or, after a full re-read, records loaded).
     /// Takes no lock: a line still being written is left for the next call.
     pub fn reload(&mut self) -> Result<usize, HistoryError> {
+        if self.stale {
+            self.read_contents()?;
+            return Ok(self.records.len());
+        }
         if !self.same_file()? || !self.offset_still_valid()? {
             self.reopen()?;
             return Ok(self.records.len());
@@ -925,6 +1063,11 @@ impl HistoryStore {
                 path: self.quarantine_path.clone(),
                 message: "cannot compact: damaged lines could not be saved to this quarantine file earlier, and compacting would drop them".to_owned(),
             });
+        }
+        if self.append_only {
+            // It never read the old records: read everything (under the lock) first.
+            self.append_only = false;
+            self.stale = true;
         }
         self.acquire()?;
         let result = self.compact_locked();
@@ -957,18 +1100,42 @@ impl HistoryStore {
         // once renamed, it is the lock on the new history until we are done.
         let _ = new_file.try_lock();
         let order = self.compaction_order();
+        let mut new_locs: Vec<Option<Loc>> = vec![None; self.records.len()];
         let written = (|| -> io::Result<u64> {
             let mut w = BufWriter::with_capacity(1 << 20, &new_file);
             let mut bytes = 0u64;
             let mut line = Vec::with_capacity(2048);
+            let mut old = RawLines::new(&self.file);
             for item in &order {
                 line.clear();
                 match *item {
-                    Item::Record(i) => {
-                        serde_json::to_writer(&mut line, &self.records[i])
-                            .map_err(io::Error::other)?;
-                    }
+                    Item::Record(i) => match self.locs[i] {
+                        // The record is exactly its last line: copy it, every value as written.
+                        Some(loc) => {
+                            let raw = old.line(loc)?;
+                            let mut raw = raw.trim_ascii();
+                            if let Some(rest) = raw.strip_prefix(BOM) {
+                                raw = rest.trim_ascii();
+                            }
+                            if line_is_job(raw, &self.records[i].job_id) {
+                                line.extend_from_slice(raw);
+                            } else {
+                                // Not what was read there (changed behind our back): write
+                                // the record as this version knows it.
+                                serde_json::to_writer(&mut line, &self.records[i])
+                                    .map_err(io::Error::other)?;
+                            }
+                        }
+                        None => serde_json::to_writer(&mut line, &self.records[i])
+                            .map_err(io::Error::other)?,
+                    },
                     Item::Foreign(i) => line.extend_from_slice(&self.foreign[i].bytes),
+                }
+                if let Item::Record(i) = *item {
+                    new_locs[i] = Some(Loc {
+                        offset: bytes,
+                        len: line.len() as u64,
+                    });
                 }
                 line.push(b'\n');
                 w.write_all(&line)?;
@@ -1016,34 +1183,75 @@ impl HistoryStore {
         self.lines_read = order.len();
         self.seqs = (0..self.records.len() as u64).collect();
         self.next_seq = self.records.len() as u64;
+        self.locs = new_locs;
+        // Renumber: the foreign lines in their new order, with their new places and lines.
         let mut records_before = 0u64;
-        let mut k = 0;
-        for item in &order {
+        let mut foreign = Vec::with_capacity(self.foreign.len());
+        let mut old_foreign: Vec<Option<KeptLine>> = std::mem::take(&mut self.foreign)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (n, item) in order.iter().enumerate() {
             match *item {
-                Item::Record(_) => records_before += 1,
-                Item::Foreign(_) => {
-                    self.foreign[k].before_seq = records_before;
-                    k += 1;
+                Item::Record(i) => {
+                    records_before += 1;
+                    if let Some(last) = self.foreign_last.get_mut(self.records[i].job_id.as_str()) {
+                        *last = n + 1;
+                    }
+                }
+                Item::Foreign(f) => {
+                    if let Some(mut kept) = old_foreign[f].take() {
+                        kept.before_seq = records_before;
+                        kept.line = n + 1;
+                        foreign.push(kept);
+                    }
                 }
             }
         }
+        self.foreign = foreign;
         self.deleted.clear();
         Ok(report)
     }
 
     /// The lines a compaction writes: every live record in submission order, with the foreign
     /// lines of other versions at their places among them.
+    ///
+    /// For every version, the last line of a job must stay the last: a job's foreign lines
+    /// that came before its last readable line are written just before its record line; the
+    /// others keep their place after it.
     fn compaction_order(&self) -> Vec<Item> {
         let mut order = Vec::with_capacity(self.records.len() + self.foreign.len());
+        let mut early: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut is_early = vec![false; self.foreign.len()];
+        for (k, f) in self.foreign.iter().enumerate() {
+            if self
+                .foreign_last
+                .get(f.job_id.as_str())
+                .is_some_and(|&last| last > f.line)
+                && self.index.contains_key(f.job_id.as_str())
+            {
+                early.entry(f.job_id.as_str()).or_default().push(k);
+                is_early[k] = true;
+            }
+        }
         let mut f = 0;
         for (i, &seq) in self.seqs.iter().enumerate() {
             while f < self.foreign.len() && self.foreign[f].before_seq <= seq {
-                order.push(Item::Foreign(f));
+                if !is_early[f] {
+                    order.push(Item::Foreign(f));
+                }
                 f += 1;
+            }
+            if let Some(lines) = early.get(self.records[i].job_id.as_str()) {
+                order.extend(lines.iter().map(|&k| Item::Foreign(k)));
             }
             order.push(Item::Record(i));
         }
-        order.extend((f..self.foreign.len()).map(Item::Foreign));
+        order.extend(
+            (f..self.foreign.len())
+                .filter(|&k| !is_early[k])
+                .map(Item::Foreign),
+        );
         order
     }
 
@@ -1114,8 +1322,13 @@ impl HistoryStore {
             }
             let mut buf = Vec::with_capacity(2048);
             s.encode_into(&new, &mut buf)?;
+            let loc = Loc {
+                offset: s.offset,
+                len: buf.len() as u64 - 1,
+            };
             s.write_locked(&buf, 1)?;
             s.records[i] = new;
+            s.locs[i] = Some(loc);
             s.edits += 1;
             s.generation = next_generation();
             Ok(())
@@ -1174,9 +1387,12 @@ impl HistoryStore {
             match self.same_file() {
                 Ok(true) => {}
                 Ok(false) => {
+                    // Another process replaced the file (a compaction). Open the new one and
+                    // lock it BEFORE reading it: a file whose lock we hold cannot be replaced,
+                    // so a long read is never wasted by the next compaction.
                     let _ = self.file.unlock();
                     replaced += 1;
-                    self.reopen()?;
+                    self.switch_file()?;
                     if self.read_only {
                         return Err(HistoryError::ReadOnly {
                             path: self.path.clone(),
@@ -1188,6 +1404,12 @@ impl HistoryStore {
                     let _ = self.file.unlock();
                     return Err(e);
                 }
+            }
+            if self.stale
+                && let Err(e) = self.read_contents()
+            {
+                let _ = self.file.unlock();
+                return Err(e);
             }
             match self.catch_up_locked() {
                 Ok(()) => return Ok(()),
@@ -1236,7 +1458,11 @@ impl HistoryStore {
             self.lines_read += 1;
             self.report.lines += 1;
             self.report.bytes += tail.len() as u64 + 1;
-            self.apply(parsed, line_no);
+            let loc = Loc {
+                offset: self.offset - tail.len() as u64 - 1,
+                len: tail.len() as u64,
+            };
+            self.apply(parsed, line_no, Some(loc));
             return Ok(());
         }
         if matches!(parsed, Parsed::Blank) {
@@ -1322,16 +1548,17 @@ impl HistoryStore {
             .try_clone()
             .map_err(|e| HistoryError::from_io(&self.path, "read the history", e))?;
         let start = self.offset;
-        let tail = read_lines(&file, start, len, |chunk, _done| {
+        let tail = read_lines(&file, start, len, |chunk, done| {
+            let chunk_start = done - chunk.len() as u64;
             let parsed = parse_chunk(chunk);
             for (range, p) in parsed {
                 self.lines_read += 1;
                 self.report.lines += 1;
                 let line_no = self.lines_read;
                 if let Parsed::Bad(reason) = &p {
-                    bad.push((line_no, reason.clone(), chunk[range].to_vec()));
+                    bad.push((line_no, reason.clone(), chunk[range.clone()].to_vec()));
                 }
-                if self.apply(p, line_no) {
+                if self.apply(p, line_no, loc_of(chunk_start, &range)) {
                     applied += 1;
                 }
             }
@@ -1350,7 +1577,7 @@ impl HistoryStore {
     }
 
     /// Applies one parsed line to the in-memory state. Returns true if it changed anything.
-    fn apply(&mut self, parsed: Parsed, line_no: usize) -> bool {
+    fn apply(&mut self, parsed: Parsed, line_no: usize, loc: Option<Loc>) -> bool {
         match parsed {
             Parsed::Blank => false,
             Parsed::Bad(reason) => {
@@ -1361,8 +1588,12 @@ impl HistoryStore {
                 false
             }
             Parsed::Record(mut r) => {
+                if let Some(last) = self.foreign_last.get_mut(r.job_id.as_str()) {
+                    *last = line_no;
+                }
                 if let Some(&i) = self.index.get(r.job_id.as_str()) {
-                    keep_origin(&mut r, &self.records[i]);
+                    let kept = keep_origin(&mut r, &self.records[i]);
+                    self.locs[i] = if kept { None } else { loc };
                     self.report.updates += 1;
                     if self.records[i] != r {
                         self.records[i] = r;
@@ -1371,13 +1602,13 @@ impl HistoryStore {
                     }
                     false
                 } else {
-                    self.insert_new(r);
+                    self.insert_new(r, loc);
                     true
                 }
             }
             Parsed::Delete(job_id) => {
                 self.report.tombstones += 1;
-                self.foreign.retain(|f| f.job_id != job_id);
+                self.drop_foreign(&job_id);
                 self.remove_live(&job_id).is_some()
             }
             Parsed::Foreign {
@@ -1390,10 +1621,12 @@ impl HistoryStore {
                     job_id: job_id.clone(),
                     reason,
                 });
+                self.foreign_last.entry(job_id.clone()).or_insert(0);
                 self.foreign.push(KeptLine {
                     before_seq: self.next_seq,
                     job_id,
                     bytes: line,
+                    line: line_no,
                 });
                 false
             }
@@ -1401,11 +1634,12 @@ impl HistoryStore {
     }
 
     /// Adds a job that is not live: back at its old place if it was deleted, else at the end.
-    fn insert_new(&mut self, r: JobRecord) {
+    fn insert_new(&mut self, r: JobRecord, loc: Option<Loc>) {
         match self.deleted.remove(r.job_id.as_str()) {
             Some(seq) => {
                 let pos = self.seqs.partition_point(|&s| s < seq);
                 self.records.insert(pos, r);
+                self.locs.insert(pos, loc);
                 self.edits += 1;
                 self.seqs.insert(pos, seq);
                 self.reindex_from(pos);
@@ -1415,6 +1649,7 @@ impl HistoryStore {
                 self.next_seq += 1;
                 self.index.insert(r.job_id.clone(), self.records.len());
                 self.records.push(r);
+                self.locs.push(loc);
                 self.seqs.push(seq);
             }
         }
@@ -1424,11 +1659,19 @@ impl HistoryStore {
     fn remove_live(&mut self, job_id: &str) -> Option<JobRecord> {
         let i = self.index.remove(job_id)?;
         let r = self.records.remove(i);
+        self.locs.remove(i);
         self.edits += 1;
         let seq = self.seqs.remove(i);
         self.deleted.insert(r.job_id.clone(), seq);
         self.reindex_from(i);
         Some(r)
+    }
+
+    /// A delete ends a job for every version: its foreign lines so far go with it.
+    fn drop_foreign(&mut self, job_id: &str) {
+        if self.foreign_last.remove(job_id).is_some() {
+            self.foreign.retain(|f| f.job_id != job_id);
+        }
     }
 
     fn reindex_from(&mut self, from: usize) {
@@ -1448,6 +1691,8 @@ impl HistoryStore {
         self.index = HashMap::new();
         self.deleted = HashMap::new();
         self.foreign = Vec::new();
+        self.locs = Vec::new();
+        self.foreign_last = HashMap::new();
         self.next_seq = 0;
         self.offset = 0;
         self.lines_read = 0;
@@ -1460,6 +1705,13 @@ impl HistoryStore {
 
     /// Opens the file at our path again (another process replaced it) and reads it in full.
     fn reopen(&mut self) -> Result<(), HistoryError> {
+        self.switch_file()?;
+        self.read_contents()
+    }
+
+    /// Opens the file now at our path (another process replaced ours); its contents are read
+    /// by [`HistoryStore::read_contents`] (under its lock, by `acquire`).
+    fn switch_file(&mut self) -> Result<(), HistoryError> {
         let (file, read_only) = if self.inspect_only {
             (open_existing_read_only(&self.path)?, true)
         } else {
@@ -1467,6 +1719,13 @@ impl HistoryStore {
         };
         self.file = file;
         self.read_only = read_only;
+        self.stale = true;
+        Ok(())
+    }
+
+    /// Reads the current file from the start (the records of a replaced file are gone).
+    fn read_contents(&mut self) -> Result<(), HistoryError> {
+        self.stale = false;
         if self.append_only {
             // Only new lines matter to an append-only store: start at the end again.
             let (records, seqs, index) = (
@@ -1474,8 +1733,11 @@ impl HistoryStore {
                 std::mem::take(&mut self.seqs),
                 std::mem::take(&mut self.index),
             );
+            let n = records.len();
             self.reset();
             (self.records, self.seqs, self.index) = (records, seqs, index);
+            // Their lines were in the old file.
+            self.locs = vec![None; n];
             self.next_seq = self.seqs.last().map_or(0, |s| s + 1);
             self.offset = self.last_line_end()?;
             self.lines_unknown = true;
@@ -1505,6 +1767,7 @@ impl HistoryStore {
         let mut consumed = 0u64;
         let report = &mut self.report;
         read_lines(&self.file, 0, total, |chunk, done| {
+            let chunk_start = done - chunk.len() as u64;
             let parsed = parse_chunk(chunk);
             if fold.records.is_empty() && !parsed.is_empty() {
                 // Size the vectors from the first chunk's average line length.
@@ -1516,7 +1779,7 @@ impl HistoryStore {
                 lines += 1;
                 match p {
                     Parsed::Blank => {}
-                    Parsed::Record(r) => fold.record(r, report),
+                    Parsed::Record(r) => fold.record(r, loc_of(chunk_start, &range), lines, report),
                     Parsed::Delete(id) => {
                         report.tombstones += 1;
                         fold.delete(&id);
@@ -1531,7 +1794,7 @@ impl HistoryStore {
                             job_id: job_id.clone(),
                             reason,
                         });
-                        fold.foreign(job_id, line);
+                        fold.foreign(job_id, line, lines);
                     }
                     Parsed::Bad(reason) => {
                         bad.push((lines, reason.clone(), chunk[range].to_vec()));
@@ -1574,8 +1837,11 @@ impl HistoryStore {
             mut slot_of,
             live: _,
             foreign,
+            mut locs,
+            foreign_last,
         } = fold;
         self.foreign = foreign;
+        self.foreign_last = foreign_last;
         let mut pos_of_slot = Vec::with_capacity(dead.len());
         let mut seqs = Vec::with_capacity(records.len());
         let mut live = 0usize;
@@ -1592,6 +1858,13 @@ impl HistoryStore {
             k += 1;
             keep
         });
+        let mut k = 0usize;
+        locs.retain(|_| {
+            let keep = !dead[k];
+            k += 1;
+            keep
+        });
+        self.locs = locs;
         let mut deleted = HashMap::new();
         slot_of.retain(|id, slot| {
             if dead[*slot] {
@@ -1644,11 +1917,15 @@ impl HistoryStore {
         let line_no = self.lines_read + 1;
         match parse_line(&tail) {
             p @ (Parsed::Record(_) | Parsed::Delete(_) | Parsed::Foreign { .. }) => {
+                let loc = Loc {
+                    offset: self.offset,
+                    len: tail.len() as u64,
+                };
                 self.offset += tail.len() as u64;
                 self.lines_read += 1;
                 self.report.lines += 1;
                 self.report.bytes += tail.len() as u64;
-                self.apply(p, line_no);
+                self.apply(p, line_no, Some(loc));
             }
             Parsed::Blank => {}
             Parsed::Bad(reason) => {
