@@ -1,25 +1,11 @@
 //! promptdesk: prompt packs, prompt-origin-tagged run configs and a crash-safe job history.
 //!
-//! The core (this library) never depends on the UI; the desktop app (`app`) and the CLI
-//! (`cli`) are thin faces on it.
+//! The core lives in the `promptdesk-core` crate (no GUI or CLI dependency) and is re-exported
+//! here at the crate root, so `promptdesk::HistoryStore`, `promptdesk::history::...` and the
+//! other names keep their paths. This package adds the two faces on it: the desktop app
+//! (`app`) and the CLI (`cli`).
 
-pub mod job_record;
-pub mod packs;
-pub mod prompt_packs;
-pub mod run_config;
-
-pub use job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus, job_record_from_run_config};
-pub use packs::{
-    DiscoveredPacks, Embedding, Lora, MatrixConfig, MatrixSlot, PackDefaults, PackError,
-    PackErrorKind, PackFormat, PackPrompt, PromptPack, discover_packs, load_pack,
-};
-pub use prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
-pub use run_config::{GenerationSettings, JobSource, PromptSource, RunConfig, RunMode, RunSource};
+pub use promptdesk_core::*;
 
 pub mod app;
 pub mod cli;
-pub mod fsutil;
-pub mod history;
-pub mod paths;
-
-pub use history::{HistoryError, HistoryStore};

@@ -2,6 +2,8 @@
 //! idempotent import into the store. Fixtures: tests/fixtures/stablenew/history (written in
 //! StableNew's shapes for these tests).
 
+extern crate promptdesk_core as promptdesk;
+
 use chrono::{DateTime, TimeZone, Utc};
 use promptdesk::history::{
     ImportReport, NEVER_RAN_MESSAGE, ORPHANED_MESSAGE, import_stablenew, read_stablenew_history,

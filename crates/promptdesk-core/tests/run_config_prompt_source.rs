@@ -1,6 +1,8 @@
 //! The prompt-origin contract: RunConfig and JobRecord built from packs and manual prompts
 //! (the seed design's section 4 cases, plus base-config handling and JSON round trips).
 
+extern crate promptdesk_core as promptdesk;
+
 use promptdesk::{
     GenerationSettings, JobRecord, JobStatus, PackDefaults, PackErrorKind, PackPrompt, PromptPack,
     PromptSource, RunConfig, RunMode, RunSource, build_run_config_for_manual_prompt,

@@ -10,35 +10,35 @@ use std::path::Path;
 static SAMPLE_PACK_FILES: &[(&str, &str)] = &[
     (
         "Animals.tsv",
-        include_str!("../../assets/packs/Animals.tsv"),
+        include_str!("../../../../assets/packs/Animals.tsv"),
     ),
     (
         "Architecture.json",
-        include_str!("../../assets/packs/Architecture.json"),
+        include_str!("../../../../assets/packs/Architecture.json"),
     ),
     (
         "Architecture.txt",
-        include_str!("../../assets/packs/Architecture.txt"),
+        include_str!("../../../../assets/packs/Architecture.txt"),
     ),
     (
         "Landscapes.txt",
-        include_str!("../../assets/packs/Landscapes.txt"),
+        include_str!("../../../../assets/packs/Landscapes.txt"),
     ),
     (
         "Photo Styles.csv",
-        include_str!("../../assets/packs/Photo Styles.csv"),
+        include_str!("../../../../assets/packs/Photo Styles.csv"),
     ),
     (
         "Portraits.tsv",
-        include_str!("../../assets/packs/Portraits.tsv"),
+        include_str!("../../../../assets/packs/Portraits.tsv"),
     ),
     (
         "Sci-Fi Vehicles.json",
-        include_str!("../../assets/packs/Sci-Fi Vehicles.json"),
+        include_str!("../../../../assets/packs/Sci-Fi Vehicles.json"),
     ),
     (
         "Still Life.json",
-        include_str!("../../assets/packs/Still Life.json"),
+        include_str!("../../../../assets/packs/Still Life.json"),
     ),
 ];
 

@@ -2,6 +2,8 @@
 //! parser or the loader panic, and whatever they return is sound (unique keys, lines inside the
 //! file, errors naming the file).
 
+extern crate promptdesk_core as promptdesk;
+
 use promptdesk::packs::bundled::sample_pack_files;
 use promptdesk::packs::{ParsedFile, keyed_json, styles_csv, tsv, txt, unified_json};
 use promptdesk::{PackError, load_pack};

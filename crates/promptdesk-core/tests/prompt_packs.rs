@@ -1,6 +1,8 @@
 //! Prompt packs: every format, companion merging, folder discovery, every error case, the
 //! bundled sample packs, and building a RunConfig from a loaded pack.
 
+extern crate promptdesk_core as promptdesk;
+
 use promptdesk::packs::bundled::{install_sample_packs, sample_pack_files};
 use promptdesk::packs::load_pack_reporting;
 use promptdesk::packs::{

@@ -2,6 +2,8 @@
 //! prompt origin, delete/restore/cancel/compact persist, damaged files load what can be loaded
 //! and are repaired, and I/O failures give clear errors.
 
+extern crate promptdesk_core as promptdesk;
+
 use chrono::{TimeZone, Utc};
 use promptdesk::history::{HistoryError, HistoryStore, LoadProgress};
 use promptdesk::{

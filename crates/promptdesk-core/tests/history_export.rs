@@ -1,6 +1,8 @@
 //! Export round trips: JSON Lines re-reads exactly, CSV reads back with the csv crate, and
 //! A1111 infotext parses back (A1111's own rules) to the prompts and settings.
 
+extern crate promptdesk_core as promptdesk;
+
 use chrono::{TimeZone, Utc};
 use promptdesk::history::{
     CSV_HEADER, ExportFormat, export_records, infotext_block, infotext_for_record, parse_infotext,

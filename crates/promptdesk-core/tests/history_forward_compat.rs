@@ -3,6 +3,8 @@
 //! history, a folder where the file should be, stale temp files, a quarantine file that is a
 //! link, and the modes of the files we create.
 
+extern crate promptdesk_core as promptdesk;
+
 use promptdesk::history::{
     ExportFormat, HistoryError, HistoryStore, export_records, read_quarantine,
 };

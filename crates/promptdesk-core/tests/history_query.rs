@@ -2,6 +2,8 @@
 //! sorting by every column in both directions (checked against a plain reference sort), and
 //! stability. Large data sets cross the parallel chunk boundaries.
 
+extern crate promptdesk_core as promptdesk;
+
 use chrono::{DateTime, TimeZone, Utc};
 use promptdesk::history::{
     HistoryFilter, SearchIndex, SortColumn, filter_indices, filter_indices_indexed,
