@@ -1,0 +1,1 @@
+//! Seeded, deterministic data for promptdesk's tests and benchmarks.
