@@ -9,6 +9,7 @@ pub mod packs;
 pub mod paths;
 pub mod prompt_packs;
 pub mod run_config;
+pub mod settings_override;
 
 pub use history::{HistoryError, HistoryStore};
 pub use job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus, job_record_from_run_config};
@@ -18,3 +19,4 @@ pub use packs::{
 };
 pub use prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
 pub use run_config::{GenerationSettings, JobSource, PromptSource, RunConfig, RunMode, RunSource};
+pub use settings_override::SettingsOverride;

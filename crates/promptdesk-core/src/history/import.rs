@@ -61,6 +61,7 @@
 use super::store::{HistoryError, HistoryStore};
 use crate::job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus};
 use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
+use crate::settings_override::SettingsOverride;
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -739,58 +740,32 @@ struct PackOrigin {
 struct Partial {
     prompt: Option<String>,
     negative: Option<String>,
-    model: Option<String>,
-    sampler: Option<String>,
-    scheduler: Option<String>,
-    steps: Option<u32>,
-    cfg_scale: Option<f64>,
-    width: Option<u32>,
-    height: Option<u32>,
-    seed: Option<i64>,
-    batch_size: Option<u32>,
-    batch_count: Option<u32>,
-    clip_skip: Option<u32>,
+    settings: SettingsOverride,
 }
 
 impl Partial {
     /// Takes every value `newer` names; a random seed (-1) does not replace a real one.
     fn merge(&mut self, newer: Partial) {
-        fn take<T>(slot: &mut Option<T>, v: Option<T>) {
-            if v.is_some() {
-                *slot = v;
-            }
+        if newer.prompt.is_some() {
+            self.prompt = newer.prompt;
         }
-        take(&mut self.prompt, newer.prompt);
-        take(&mut self.negative, newer.negative);
-        take(&mut self.model, newer.model);
-        take(&mut self.sampler, newer.sampler);
-        take(&mut self.scheduler, newer.scheduler);
-        take(&mut self.steps, newer.steps);
-        take(&mut self.cfg_scale, newer.cfg_scale);
-        take(&mut self.width, newer.width);
-        take(&mut self.height, newer.height);
-        take(&mut self.batch_size, newer.batch_size);
-        take(&mut self.batch_count, newer.batch_count);
-        take(&mut self.clip_skip, newer.clip_skip);
-        match (self.seed, newer.seed) {
-            (Some(old), Some(new)) if old >= 0 && new < 0 => {}
-            (_, Some(new)) => self.seed = Some(new),
-            _ => {}
+        if newer.negative.is_some() {
+            self.negative = newer.negative;
+        }
+        let kept_seed = match (self.settings.seed, newer.settings.seed) {
+            (Some(old), Some(new)) if old >= 0 && new < 0 => Some(old),
+            _ => None,
+        };
+        self.settings.merge(&newer.settings);
+        if kept_seed.is_some() {
+            self.settings.seed = kept_seed;
         }
     }
 
     fn to_settings(&self) -> GenerationSettings {
-        let mut s = GenerationSettings::default();
-        if let Some(v) = &self.model {
-            s.model = v.clone();
-        }
-        if let Some(v) = &self.sampler {
-            s.sampler = v.clone();
-        }
-        if let Some(v) = &self.scheduler {
-            s.scheduler = v.clone();
-        }
+        let mut s = self.settings.to_settings();
         if self
+            .settings
             .scheduler
             .as_deref()
             .is_none_or(|sch| sch.eq_ignore_ascii_case("automatic"))
@@ -806,30 +781,6 @@ impl Partial {
                     break;
                 }
             }
-        }
-        if let Some(v) = self.steps {
-            s.steps = v;
-        }
-        if let Some(v) = self.cfg_scale {
-            s.cfg_scale = v;
-        }
-        if let Some(v) = self.width {
-            s.width = v;
-        }
-        if let Some(v) = self.height {
-            s.height = v;
-        }
-        if let Some(v) = self.seed {
-            s.seed = v;
-        }
-        if let Some(v) = self.batch_size {
-            s.batch_size = v;
-        }
-        if let Some(v) = self.batch_count {
-            s.batch_count = v;
-        }
-        if let Some(v) = self.clip_skip {
-            s.clip_skip = v;
         }
         s
     }
@@ -1067,9 +1018,7 @@ fn first<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
 
 /// Settings and prompts named directly in `obj`.
 fn read_flat(obj: &Map<String, Value>, out: &mut Partial) {
-    let mut p = Partial {
-        prompt: text(first(obj, &["prompt", "positive_prompt"])),
-        negative: text(first(obj, &["negative_prompt"])),
+    let mut settings = SettingsOverride {
         model: text(first(
             obj,
             &[
@@ -1093,13 +1042,18 @@ fn read_flat(obj: &Map<String, Value>, out: &mut Partial) {
         batch_count: first(obj, &["n_iter", "batch_count"]).and_then(as_positive_u32),
         clip_skip: first(obj, &["clip_skip"]).and_then(as_positive_u32),
     };
-    if p.model.is_none() {
+    if settings.model.is_none() {
         // StableNew's pipeline config keeps the model name in its metadata too.
-        p.model = obj
+        settings.model = obj
             .get("metadata")
             .and_then(Value::as_object)
             .and_then(|m| text(m.get("model_name")));
     }
+    let p = Partial {
+        prompt: text(first(obj, &["prompt", "positive_prompt"])),
+        negative: text(first(obj, &["negative_prompt"])),
+        settings,
+    };
     out.merge(p);
 }
 
@@ -1128,10 +1082,14 @@ fn read_container(obj: &Map<String, Value>, out: &mut Partial) {
 fn pack_id_from_file(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let lower = base.to_ascii_lowercase();
-    let stem = [".json", ".txt", ".tsv", ".csv"]
+    let stem = crate::packs::PACK_EXTENSIONS
         .into_iter()
-        .find(|ext| lower.ends_with(ext))
-        .map(|ext| &base[..base.len() - ext.len()])
+        .find(|ext| {
+            lower
+                .strip_suffix(ext)
+                .is_some_and(|rest| rest.ends_with('.'))
+        })
+        .map(|ext| &base[..base.len() - ext.len() - 1])
         .unwrap_or(base);
     let stem = stem.trim();
     (!stem.is_empty()).then(|| stem.to_owned())

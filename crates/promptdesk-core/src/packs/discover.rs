@@ -13,8 +13,8 @@
 
 use super::entry::open_pack_file;
 use super::{
-    MAX_PACK_FILE_BYTES, PackError, PackErrorKind, PackFormat, ParsedFile, PromptPack, keyed_json,
-    styles_csv, tsv, txt, unified_json,
+    MAX_PACK_FILE_BYTES, PACK_EXTENSIONS, PackError, PackErrorKind, PackFormat, ParsedFile,
+    PromptPack, keyed_json, styles_csv, tsv, txt, unified_json,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -40,16 +40,16 @@ enum FileKind {
 }
 
 impl FileKind {
+    /// The kind of each of [`PACK_EXTENSIONS`], in its order.
+    const ALL: [FileKind; PACK_EXTENSIONS.len()] =
+        [FileKind::Json, FileKind::Txt, FileKind::Tsv, FileKind::Csv];
+
     fn of(path: &Path) -> Option<FileKind> {
         let ext = path.extension()?.to_str()?;
-        [
-            ("json", FileKind::Json),
-            ("txt", FileKind::Txt),
-            ("tsv", FileKind::Tsv),
-            ("csv", FileKind::Csv),
-        ]
-        .into_iter()
-        .find_map(|(e, kind)| ext.eq_ignore_ascii_case(e).then_some(kind))
+        PACK_EXTENSIONS
+            .into_iter()
+            .zip(FileKind::ALL)
+            .find_map(|(e, kind)| ext.eq_ignore_ascii_case(e).then_some(kind))
     }
 }
 
@@ -352,4 +352,27 @@ pub fn discover_packs(dir: impl AsRef<Path>) -> DiscoveredPacks {
         .errors
         .sort_by(|a, b| a.path.cmp(&b.path).then(a.line.cmp(&b.line)));
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pack_extension_has_its_kind_in_preference_order() {
+        let kinds: Vec<FileKind> = PACK_EXTENSIONS
+            .iter()
+            .map(|e| FileKind::of(Path::new(&format!("p.{}", e.to_uppercase()))).unwrap())
+            .collect();
+        assert_eq!(kinds, FileKind::ALL);
+        assert!(kinds.is_sorted(), "the .json companion comes first");
+        assert!(FileKind::of(Path::new("p.bak")).is_none());
+        assert!(FileKind::of(Path::new("json")).is_none());
+        for e in PACK_EXTENSIONS {
+            assert!(super::super::has_pack_extension(Path::new(&format!(
+                "a.b.{e}"
+            ))));
+        }
+        assert!(!super::super::has_pack_extension(Path::new("a.jsonl")));
+    }
 }

@@ -21,13 +21,24 @@ pub use entry::{check_regular_file, open_pack_file};
 pub use error::{EntryKind, NotAFile, PackError, PackErrorKind, escape_control};
 pub use syntax::{Embedding, Lora, PromptTokens, normalize_matrix_name, parse_prompt_tokens};
 
-use crate::run_config::GenerationSettings;
+use crate::settings_override::SettingsOverride;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 
 /// Files larger than this are refused.
 pub const MAX_PACK_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The extensions of pack files (matched in any case), in the order companions sharing a stem
+/// are preferred in: the `.json` is the richest.
+pub const PACK_EXTENSIONS: [&str; 4] = ["json", "txt", "tsv", "csv"];
+
+/// True when `path` has one of the [`PACK_EXTENSIONS`] (any case).
+pub fn has_pack_extension(path: &std::path::Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PACK_EXTENSIONS.iter().any(|p| e.eq_ignore_ascii_case(p)))
+}
 
 /// Which file format a pack's prompts came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -147,92 +158,12 @@ pub struct MatrixConfig {
 }
 
 /// Generation defaults a pack carries (StableNew `preset_data.txt2img`, or the stage settings
-/// of a v1 companion `.json`). Only the settings the pack names are set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PackDefaults {
-    pub model: Option<String>,
-    pub sampler: Option<String>,
-    pub scheduler: Option<String>,
-    pub steps: Option<u32>,
-    pub cfg_scale: Option<f64>,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub seed: Option<i64>,
-    pub batch_size: Option<u32>,
-    pub batch_count: Option<u32>,
-    pub clip_skip: Option<u32>,
-}
-
-impl PackDefaults {
-    /// True when the pack sets no setting at all.
-    pub fn is_empty(&self) -> bool {
-        *self == PackDefaults::default()
-    }
-
-    /// Overwrites the settings the pack names, keeps the others.
-    pub fn apply_to(&self, settings: &mut GenerationSettings) {
-        if let Some(v) = &self.model {
-            settings.model = v.clone();
-        }
-        if let Some(v) = &self.sampler {
-            settings.sampler = v.clone();
-        }
-        if let Some(v) = &self.scheduler {
-            settings.scheduler = v.clone();
-        }
-        if let Some(v) = self.steps {
-            settings.steps = v;
-        }
-        if let Some(v) = self.cfg_scale {
-            settings.cfg_scale = v;
-        }
-        if let Some(v) = self.width {
-            settings.width = v;
-        }
-        if let Some(v) = self.height {
-            settings.height = v;
-        }
-        if let Some(v) = self.seed {
-            settings.seed = v;
-        }
-        if let Some(v) = self.batch_size {
-            settings.batch_size = v;
-        }
-        if let Some(v) = self.batch_count {
-            settings.batch_count = v;
-        }
-        if let Some(v) = self.clip_skip {
-            settings.clip_skip = v;
-        }
-    }
-
-    /// Reads the settings from a StableNew `txt2img` object (`sampler_name`, `n_iter`, ...).
-    /// Unknown or ill-typed fields are ignored.
-    pub fn from_txt2img(obj: &serde_json::Map<String, serde_json::Value>) -> PackDefaults {
-        use serde_json::Value;
-        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
-        let u = |k: &str| {
-            obj.get(k)
-                .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
-                .and_then(|v| u32::try_from(v).ok())
-        };
-        PackDefaults {
-            model: s("model")
-                .or_else(|| s("sd_model_checkpoint"))
-                .filter(|m| !m.is_empty()),
-            sampler: s("sampler_name").or_else(|| s("sampler")),
-            scheduler: s("scheduler"),
-            steps: u("steps"),
-            cfg_scale: obj.get("cfg_scale").and_then(Value::as_f64),
-            width: u("width"),
-            height: u("height"),
-            seed: obj.get("seed").and_then(Value::as_i64),
-            batch_size: u("batch_size"),
-            batch_count: u("batch_count").or_else(|| u("n_iter")),
-            clip_skip: u("clip_skip"),
-        }
-    }
-}
+/// of a v1 companion `.json`). Only the settings the pack names are set; [`apply_to`] lays them
+/// over a run's settings and [`from_txt2img`] reads them.
+///
+/// [`apply_to`]: SettingsOverride::apply_to
+/// [`from_txt2img`]: SettingsOverride::from_txt2img
+pub type PackDefaults = SettingsOverride;
 
 /// A prompt pack: one stem in the packs folder, from one or more companion files.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
