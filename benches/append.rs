@@ -7,7 +7,7 @@
 //! single appends, because an occasional slow append (a vector or index growing) is what a user
 //! would feel: the app appends on the UI thread.
 
-mod support;
+use promptdesk_testdata as testdata;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use promptdesk::{HistoryStore, JobRecord, PromptPack};
@@ -23,19 +23,19 @@ struct Fresh {
 impl Fresh {
     fn new() -> Fresh {
         Fresh {
-            packs: support::history_packs(support::DEFAULT_SEED),
+            packs: testdata::history_packs(testdata::DEFAULT_SEED),
             next: 0,
         }
     }
 
     fn record(&mut self) -> JobRecord {
         self.next += 1;
-        support::history_record(0xA99E_4D00, &self.packs, self.next)
+        testdata::history_record(0xA99E_4D00, &self.packs, self.next)
     }
 }
 
 fn work_dir(name: &str) -> PathBuf {
-    let dir = support::cache_dir().join("work").join(name);
+    let dir = testdata::cache_dir().join("work").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the work folder");
     dir
@@ -50,7 +50,7 @@ fn empty_store(dir: &Path) -> HistoryStore {
 
 /// A store holding a copy of the cached 1,000,000-record history.
 fn big_store(dir: &Path) -> HistoryStore {
-    let src = support::cached_history(1_000_000);
+    let src = testdata::cached_history(1_000_000);
     let path = dir.join("history.jsonl");
     std::fs::copy(&src, &path).expect("copy the 1M history");
     // Write the copy out now: 1.4 GB of dirty pages still being written back would slow every

@@ -12,7 +12,7 @@
 //!
 //! Throughput is reported in bytes of the file; records/s = N / time.
 
-mod support;
+use promptdesk_testdata as testdata;
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -68,7 +68,7 @@ fn timed<T>(iters: u64, mut f: impl FnMut() -> T) -> Duration {
 
 fn open(c: &mut Criterion) {
     for &n in SIZES {
-        let path = support::cached_history(n);
+        let path = testdata::cached_history(n);
         let len = std::fs::metadata(&path).expect("generated history").len();
         let mut group = c.benchmark_group(format!("open/{n}"));
         group.throughput(Throughput::Bytes(len));

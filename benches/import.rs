@@ -8,7 +8,7 @@
 //! * `import_stablenew`: the whole import into a new, empty history (`append_many`, one locked
 //!   write and `sync_data`).
 
-mod support;
+use promptdesk_testdata as testdata;
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -35,9 +35,9 @@ fn serde_values(bytes: &[u8]) -> usize {
 }
 
 fn import(c: &mut Criterion) {
-    let path = support::cached_stablenew(LINES);
+    let path = testdata::cached_stablenew(LINES);
     let bytes = std::fs::read(&path).expect("generated StableNew history");
-    let lines = support::count_lines(&bytes) as u64;
+    let lines = testdata::count_lines(&bytes) as u64;
     let (records, report) = read_stablenew_history(&path).expect("read");
     println!(
         "import: {} lines, {} bytes, {} jobs, {} skipped, {} orphaned, {} never ran, {} renamed",
@@ -51,7 +51,7 @@ fn import(c: &mut Criterion) {
     );
     drop(records);
 
-    let work = support::cache_dir().join("work").join("import");
+    let work = testdata::cache_dir().join("work").join("import");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("work folder");
 

@@ -5,7 +5,7 @@
 //! The packs cycle through every format (StableNew .txt, unified .json, keyed .json, .tsv,
 //! styles .csv, and .txt with a settings-only .json companion), 4–30 prompts each.
 
-mod support;
+use promptdesk_testdata as testdata;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use promptdesk::discover_packs;
@@ -24,8 +24,8 @@ fn files(dir: &std::path::Path) -> Vec<PathBuf> {
 
 fn packs(c: &mut Criterion) {
     for m in [100usize, 5_000] {
-        let dir = support::cached_packs(m);
-        let bytes = support::folder_bytes(&dir);
+        let dir = testdata::cached_packs(m);
+        let bytes = testdata::folder_bytes(&dir);
         let found = discover_packs(&dir);
         assert_eq!(found.packs.len(), m, "every generated pack loads");
         assert!(found.errors.is_empty(), "{:?}", found.errors.first());

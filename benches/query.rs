@@ -8,7 +8,7 @@
 //! everything combined. The text filters again through a `SearchIndex` (what the app's query
 //! worker uses), and the index's build time and size.
 
-mod support;
+use promptdesk_testdata as testdata;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use promptdesk::PromptSource;
@@ -23,7 +23,7 @@ use std::time::Duration;
 const N: u64 = 1_000_000;
 
 fn filters() -> Vec<(&'static str, HistoryFilter)> {
-    let pack = Some(support::pack_id(3));
+    let pack = Some(testdata::pack_id(3));
     vec![
         (
             "text_common",
@@ -96,7 +96,7 @@ fn filters() -> Vec<(&'static str, HistoryFilter)> {
 }
 
 fn query(c: &mut Criterion) {
-    let path = support::cached_history(N);
+    let path = testdata::cached_history(N);
     let store = HistoryStore::open(&path).expect("open the 1M history");
     let records = store.records();
     assert_eq!(records.len() as u64, N);

@@ -11,8 +11,7 @@
 //! (StableNew's format, about `--stablenew-lines` lines, several status lines per job) and
 //! `packs/` (`--packs` packs cycling through every pack format). A count of 0 skips that part.
 
-#[path = "../benches/support/mod.rs"]
-mod support;
+use promptdesk_testdata as testdata;
 
 use clap::Parser;
 use std::path::PathBuf;
@@ -31,7 +30,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     packs: usize,
     /// Seed of every generated file.
-    #[arg(long, default_value_t = support::DEFAULT_SEED)]
+    #[arg(long, default_value_t = testdata::DEFAULT_SEED)]
     seed: u64,
     /// Output folder (created if missing).
     #[arg(long, required_unless_present = "cache")]
@@ -54,11 +53,11 @@ fn main() {
 fn run(args: &Args) -> std::io::Result<()> {
     if args.cache {
         for n in [10_000, 100_000, 1_000_000] {
-            println!("{}", support::cached_history(n).display());
+            println!("{}", testdata::cached_history(n).display());
         }
-        println!("{}", support::cached_stablenew(100_000).display());
+        println!("{}", testdata::cached_stablenew(100_000).display());
         for m in [100, 5_000] {
-            println!("{}", support::cached_packs(m).display());
+            println!("{}", testdata::cached_packs(m).display());
         }
         return Ok(());
     }
@@ -72,7 +71,7 @@ fn run(args: &Args) -> std::io::Result<()> {
     if args.records > 0 {
         let path = out.join("history.jsonl");
         let t = Instant::now();
-        let bytes = support::write_history(&path, args.records, args.seed)?;
+        let bytes = testdata::write_history(&path, args.records, args.seed)?;
         println!(
             "{}: {} records, {} bytes ({:.1} MB), {:.0} bytes/record, {:.1} s",
             path.display(),
@@ -86,7 +85,7 @@ fn run(args: &Args) -> std::io::Result<()> {
     if args.stablenew_lines > 0 {
         let path = out.join("job_history.jsonl");
         let t = Instant::now();
-        let (lines, bytes) = support::write_stablenew(&path, args.stablenew_lines, args.seed)?;
+        let (lines, bytes) = testdata::write_stablenew(&path, args.stablenew_lines, args.seed)?;
         println!(
             "{}: {} lines, {} bytes ({:.1} MB), {:.0} bytes/line, {:.1} s",
             path.display(),
@@ -100,13 +99,13 @@ fn run(args: &Args) -> std::io::Result<()> {
     if args.packs > 0 {
         let dir = out.join("packs");
         let t = Instant::now();
-        let files = support::write_packs(&dir, args.packs, args.seed)?;
+        let files = testdata::write_packs(&dir, args.packs, args.seed)?;
         println!(
             "{}: {} packs in {} files, {} bytes, {:.1} s",
             dir.display(),
             args.packs,
             files,
-            support::folder_bytes(&dir),
+            testdata::folder_bytes(&dir),
             t.elapsed().as_secs_f64()
         );
     }

@@ -15,8 +15,7 @@
 //! * `import`: `read_stablenew_history` of a StableNew `job_history.jsonl`;
 //! * `all`: runs every mode but `import` on FILE, each in a child process.
 
-#[path = "../benches/support/mod.rs"]
-mod support;
+use promptdesk_testdata as testdata;
 
 use promptdesk::{HistoryStore, JobRecord};
 use std::path::Path;
@@ -48,13 +47,13 @@ fn main() {
         }
         return;
     }
-    let base = support::current_rss();
+    let base = testdata::current_rss();
     let start = Instant::now();
     // What the mode loaded stays alive (in `held`) until after the measurement.
     let (items, kept): (usize, Box<dyn std::any::Any>) = match mode.as_str() {
         "read" => {
             let bytes = std::fs::read(path).expect("read");
-            let n = support::count_lines(&bytes);
+            let n = testdata::count_lines(&bytes);
             (n, Box::new(bytes))
         }
         "serde" => {
@@ -93,8 +92,8 @@ fn main() {
         }
     };
     let secs = start.elapsed().as_secs_f64();
-    let peak = support::peak_rss();
-    let held = support::current_rss();
+    let peak = testdata::peak_rss();
+    let held = testdata::current_rss();
     std::hint::black_box(&kept);
     println!(
         "{mode:>12}: file {:.1} MB, {items} items, {secs:.2} s; peak RSS {:.1} MB = {:.2} x file \
