@@ -728,17 +728,81 @@ fn a_read_only_history_still_loads() {
     let path = history_file(dir.path());
     fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
     if fs::OpenOptions::new().append(true).open(&path).is_ok() {
-        // Root (or a capability) ignores file permissions: nothing to test here.
-        eprintln!("skipped: this user can write a 0444 file (running as root?)");
+        // Root (how CI runs) ignores file permissions: make the file read-only the way root
+        // cannot ignore, on a file system mounted read-only.
+        let Some(ro) = ReadOnlyTmpFs::with_history(&r) else {
+            eprintln!(
+                "SKIPPED a_read_only_history_still_loads: this user can write a 0444 file \
+                 (root?) and cannot mount a tmpfs, so no read-only history can be made here"
+            );
+            return;
+        };
+        assert!(
+            fs::OpenOptions::new()
+                .append(true)
+                .open(history_file(&ro.dir))
+                .is_err(),
+            "the remounted file system refuses writes"
+        );
+        assert_read_only_store_loads(&ro.dir, &r);
         return;
     }
-    let mut store = HistoryStore::open(dir.path()).unwrap();
+    assert_read_only_store_loads(dir.path(), &r);
+}
+
+#[cfg(unix)]
+fn assert_read_only_store_loads(data: &Path, r: &JobRecord) {
+    let mut store = HistoryStore::open(data).unwrap();
     assert!(store.is_read_only());
-    assert_eq!(store.records(), &[r]);
+    assert_eq!(store.records(), std::slice::from_ref(r));
     let err = store.append(&manual("refused")).unwrap_err();
     assert!(matches!(err, HistoryError::ReadOnly { .. }), "{err}");
     assert!(err.to_string().contains("read-only"));
     assert_eq!(store.len(), 1);
+}
+
+/// A small tmpfs holding a one-record history, remounted read-only (root only).
+#[cfg(unix)]
+struct ReadOnlyTmpFs {
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+#[cfg(unix)]
+impl ReadOnlyTmpFs {
+    fn with_history(r: &JobRecord) -> Option<ReadOnlyTmpFs> {
+        use std::process::Command;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("mnt");
+        fs::create_dir_all(&dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs"])
+            .arg(&dir)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !mounted {
+            return None;
+        }
+        let ro = ReadOnlyTmpFs { dir, _tmp: tmp };
+        HistoryStore::open(&ro.dir).unwrap().append(r).unwrap();
+        let remounted = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(&ro.dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(remounted, "remount the tmpfs read-only");
+        Some(ro)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ReadOnlyTmpFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
 }
 
 #[test]
