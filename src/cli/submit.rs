@@ -1,0 +1,250 @@
+//! `promptdesk submit`: add a queued job from pack keys or a typed prompt.
+
+use super::command_error::CommandError;
+use super::context::Context;
+use super::output::{one_line, summarize_keys, truncate};
+use crate::history::HistoryStore;
+use crate::job_record::job_record_from_run_config;
+use crate::packs::{DiscoveredPacks, PromptPack};
+use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
+use crate::run_config::{RunConfig, RunMode, RunSource};
+use crate::settings_override::SettingsOverride;
+use clap::Args;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Args, Debug)]
+pub(crate) struct SubmitArgs {
+    /// The pack id (its file name without extension).
+    #[arg(long, value_name = "ID")]
+    pack: Option<String>,
+    /// The pack keys to run, comma-separated (or the option repeated).
+    #[arg(long, value_name = "K1,K2")]
+    keys: Vec<String>,
+    /// A typed prompt (instead of --pack).
+    #[arg(long, value_name = "TEXT")]
+    prompt: Option<String>,
+    /// The negative prompt of a typed prompt.
+    #[arg(long, value_name = "TEXT")]
+    negative: Option<String>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// Generation settings; for a pack they override the pack's defaults.
+#[derive(Args, Debug, Default)]
+struct SettingsArgs {
+    /// Checkpoint name.
+    #[arg(long)]
+    model: Option<String>,
+    #[arg(long)]
+    sampler: Option<String>,
+    #[arg(long)]
+    scheduler: Option<String>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    steps: Option<u32>,
+    /// CFG scale.
+    #[arg(long, allow_negative_numbers = true, value_parser = parse_cfg)]
+    cfg: Option<f64>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(8..=65_536))]
+    width: Option<u32>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(8..=65_536))]
+    height: Option<u32>,
+    /// -1 for a random seed.
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(-1..))]
+    seed: Option<i64>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    batch_size: Option<u32>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    batch_count: Option<u32>,
+    #[arg(long, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100))]
+    clip_skip: Option<u32>,
+}
+
+impl SettingsArgs {
+    /// The settings the flags name.
+    fn to_override(&self) -> SettingsOverride {
+        SettingsOverride {
+            model: self.model.clone(),
+            sampler: self.sampler.clone(),
+            scheduler: self.scheduler.clone(),
+            steps: self.steps,
+            cfg_scale: self.cfg,
+            width: self.width,
+            height: self.height,
+            seed: self.seed,
+            batch_size: self.batch_size,
+            batch_count: self.batch_count,
+            clip_skip: self.clip_skip,
+        }
+    }
+}
+
+fn parse_cfg(text: &str) -> Result<f64, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+        return Err(format!("{text} is not between 0 and 100"));
+    }
+    Ok(v)
+}
+
+pub(crate) fn run(
+    ctx: &Context,
+    args: &SubmitArgs,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let usage = |m: &str| Err(CommandError::usage(m));
+    let mut cfg = match (&args.pack, &args.prompt) {
+        (Some(_), Some(_)) => {
+            return usage("give either --pack ID --keys K1,K2 or --prompt TEXT, not both");
+        }
+        (None, None) => {
+            return usage("nothing to submit: give --pack ID --keys K1,K2 or --prompt TEXT");
+        }
+        (None, Some(prompt)) => {
+            if !args.keys.is_empty() {
+                return usage("--keys goes with --pack, not with --prompt");
+            }
+            if prompt.trim().is_empty() {
+                return usage("the prompt is empty");
+            }
+            let base = RunConfig {
+                source: RunSource::Cli,
+                run_mode: RunMode::Queue,
+                ..RunConfig::default()
+            };
+            build_run_config_for_manual_prompt(
+                prompt,
+                args.negative.as_deref().unwrap_or(""),
+                Some(base),
+            )
+        }
+        (Some(pack_id), None) => {
+            if args.negative.is_some() {
+                return usage(
+                    "--negative goes with --prompt; a pack's prompts bring their own negatives",
+                );
+            }
+            let found = ctx.discover()?;
+            let pack = find_pack(&found, pack_id, &ctx.packs_dir)?;
+            if args.keys.iter().all(|k| k.trim().is_empty()) {
+                return Err(CommandError::usage(format!(
+                    "--pack needs --keys K1,K2 (pack {:?} has keys {})",
+                    pack.id,
+                    truncate(&summarize_keys(&pack.keys()), 80)
+                )));
+            }
+            let keys = split_keys(&args.keys, pack);
+            let mut cfg = build_run_config_from_prompt_pack(pack, &keys, None).map_err(|e| {
+                CommandError::usage(format!(
+                    "{e} (its keys: {})",
+                    truncate(&summarize_keys(&pack.keys()), 80)
+                ))
+            })?;
+            cfg.source = RunSource::Cli;
+            cfg.run_mode = RunMode::Queue;
+            cfg
+        }
+    };
+    // The flags win over the pack's defaults.
+    args.settings.to_override().apply_to(&mut cfg.settings);
+    // Adding one job must not cost a read of the whole history.
+    let mut store = HistoryStore::open_append_only(ctx.history_path())?;
+    let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
+    store.append(&record)?;
+    writeln!(out, "{}", record.job_id)?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// The keys of `--keys` values: a value that is itself a key of the pack stays whole (styles
+/// may have commas in their names), anything else is split at commas.
+fn split_keys(values: &[String], pack: &PromptPack) -> Vec<String> {
+    let mut keys = Vec::new();
+    for v in values {
+        if pack.get(v).is_some() {
+            keys.push(v.clone());
+        } else {
+            keys.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+    }
+    keys
+}
+
+/// The pack with this id: exactly, else the only one equal ignoring case. Bad input when
+/// there is none, naming the bad file of that stem or the packs there are.
+fn find_pack<'a>(
+    found: &'a DiscoveredPacks,
+    id: &str,
+    dir: &Path,
+) -> Result<&'a PromptPack, CommandError> {
+    if let Some(p) = found.packs.iter().find(|p| p.id == id) {
+        return Ok(p);
+    }
+    let folded: Vec<&PromptPack> = found
+        .packs
+        .iter()
+        .filter(|p| p.id.eq_ignore_ascii_case(id) || p.id.to_lowercase() == id.to_lowercase())
+        .collect();
+    if let [only] = folded.as_slice() {
+        return Ok(only);
+    }
+    // A pack file with that stem that failed to load.
+    let bad = found.errors.iter().find(|e| {
+        e.path
+            .as_deref()
+            .and_then(Path::file_stem)
+            .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(id))
+    });
+    if let Some(e) = bad {
+        return Err(CommandError::usage(format!(
+            "pack {id:?} could not be loaded: {}",
+            one_line(&e.to_string())
+        )));
+    }
+    let names: Vec<&str> = found.packs.iter().map(|p| p.id.as_str()).collect();
+    Err(CommandError::usage(format!(
+        "no pack {id:?} in {} (packs: {})",
+        dir.display(),
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            truncate(&names.join(", "), 120)
+        }
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run_config::GenerationSettings;
+
+    #[test]
+    fn the_setting_flags_override_only_what_they_name() {
+        let flags = SettingsArgs {
+            cfg: Some(4.5),
+            seed: Some(-1),
+            model: Some("m.safetensors".into()),
+            ..SettingsArgs::default()
+        };
+        let mut settings = GenerationSettings {
+            steps: 33,
+            seed: 7,
+            ..GenerationSettings::default()
+        };
+        flags.to_override().apply_to(&mut settings);
+        assert_eq!(settings.cfg_scale, 4.5);
+        assert_eq!(settings.seed, -1);
+        assert_eq!(settings.model, "m.safetensors");
+        assert_eq!(settings.steps, 33);
+        assert!(SettingsArgs::default().to_override().is_empty());
+    }
+}
