@@ -2,8 +2,9 @@
 
 use crate::history::write_history;
 use crate::packs::write_packs;
-use crate::stablenew::write_stablenew;
+use crate::stablenew::{write_stablenew, write_stablenew_jobs};
 use crate::{DATA_VERSION, DEFAULT_SEED};
+use promptdesk_core::history::{HistoryStore, import_stablenew};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -68,4 +69,33 @@ pub fn cached_packs(m: usize) -> PathBuf {
     cached(cache_dir().join(format!("packs-{m}")), |tmp| {
         write_packs(tmp, m, DEFAULT_SEED).map(|_| ())
     })
+}
+
+/// A StableNew `job_history.jsonl` of exactly `jobs` jobs (default seed), generated once.
+pub fn cached_stablenew_jobs(jobs: u64) -> PathBuf {
+    cached(
+        cache_dir().join(format!("stablenew-{jobs}-jobs.jsonl")),
+        |tmp| write_stablenew_jobs(tmp, jobs, DEFAULT_SEED).map(|_| ()),
+    )
+}
+
+/// A promptdesk history of `jobs` records made the way users make theirs from StableNew: the
+/// file of [`cached_stablenew_jobs`]`(jobs)` imported with the real import code
+/// (`import_stablenew` into a new, empty history), generated once.
+pub fn cached_imported_stablenew(jobs: u64) -> PathBuf {
+    let source = cached_stablenew_jobs(jobs);
+    cached(
+        cache_dir().join(format!("imported-stablenew-{jobs}.jsonl")),
+        |tmp| {
+            let mut store = HistoryStore::open(tmp).map_err(io::Error::other)?;
+            let report = import_stablenew(&mut store, &source).map_err(io::Error::other)?;
+            eprintln!(
+                "  imported {} of {} jobs from {}",
+                report.imported,
+                report.jobs,
+                source.display()
+            );
+            Ok(())
+        },
+    )
 }

@@ -19,7 +19,10 @@ pub mod rng;
 pub mod stablenew;
 pub mod text;
 
-pub use cache::{cache_dir, cached_history, cached_packs, cached_stablenew};
+pub use cache::{
+    cache_dir, cached_history, cached_imported_stablenew, cached_packs, cached_stablenew,
+    cached_stablenew_jobs,
+};
 pub use history::{
     HISTORY_PACKS, KEYS_PER_PACK, history_packs, history_record, pack_id, write_history,
 };
@@ -28,7 +31,7 @@ pub use measure::{
 };
 pub use packs::write_packs;
 pub use rng::Rng;
-pub use stablenew::write_stablenew;
+pub use stablenew::{write_stablenew, write_stablenew_jobs};
 pub use text::{negative_prompt, positive_prompt, prompt_len, settings};
 
 /// Bump when the generator's output changes, so stale cached files are not reused.

@@ -319,11 +319,32 @@ pub(crate) fn stablenew_job(seed: u64, packs: &[PromptPack], j: u64) -> Vec<Stri
 /// reaches the count). Jobs run in small batches: a batch's queued lines come first, then each
 /// job's later lines, as StableNew's queue writes them. Returns (lines, bytes).
 pub fn write_stablenew(path: &Path, lines: u64, seed: u64) -> io::Result<(u64, u64)> {
+    write_stablenew_until(path, seed, Stop::Lines(lines))
+}
+
+/// Writes a StableNew `job_history.jsonl` of exactly `jobs` jobs (about 2.9 lines each), the
+/// same lines as [`write_stablenew`] up to there (the last batch may be cut short). Importing
+/// it gives a promptdesk history of `jobs` records. Returns (lines, bytes).
+pub fn write_stablenew_jobs(path: &Path, jobs: u64, seed: u64) -> io::Result<(u64, u64)> {
+    write_stablenew_until(path, seed, Stop::Jobs(jobs))
+}
+
+#[derive(Clone, Copy)]
+enum Stop {
+    Lines(u64),
+    Jobs(u64),
+}
+
+fn write_stablenew_until(path: &Path, seed: u64, stop: Stop) -> io::Result<(u64, u64)> {
     let packs = history_packs(seed);
     let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    let (mut written, mut bytes) = (0u64, 0u64);
+    let (mut written, mut bytes, mut jobs_written) = (0u64, 0u64, 0u64);
+    let more = |written: u64, jobs: u64| match stop {
+        Stop::Lines(n) => written < n,
+        Stop::Jobs(n) => jobs < n,
+    };
     let mut j = 0u64;
-    while written < lines {
+    while more(written, jobs_written) {
         // Generate in parallel, in blocks of jobs, then interleave per batch of 1-4 jobs.
         let block: Vec<Vec<String>> = (j..j + 4096)
             .into_par_iter()
@@ -331,8 +352,11 @@ pub fn write_stablenew(path: &Path, lines: u64, seed: u64) -> io::Result<(u64, u
             .collect();
         let mut rng = Rng::for_item(seed, 3, j);
         let mut idx = 0;
-        while idx < block.len() && written < lines {
-            let batch = (1 + rng.below(4)).min(block.len() - idx);
+        while idx < block.len() && more(written, jobs_written) {
+            let mut batch = (1 + rng.below(4)).min(block.len() - idx);
+            if let Stop::Jobs(n) = stop {
+                batch = batch.min((n - jobs_written) as usize);
+            }
             let jobs = &block[idx..idx + batch];
             for job in jobs {
                 out.write_all(job[0].as_bytes())?;
@@ -348,6 +372,7 @@ pub fn write_stablenew(path: &Path, lines: u64, seed: u64) -> io::Result<(u64, u
                     written += 1;
                 }
             }
+            jobs_written += batch as u64;
             idx += batch;
         }
         j += 4096;

@@ -1,0 +1,139 @@
+//! Issue 9's speed target, measured side by side in one run on the same file: opening a
+//! 100,000-record history (as `import-stablenew` writes it from StableNew's file) with
+//! `HistoryStore::open`, against CPython's `json.loads` over its lines.
+//!
+//! ```text
+//! cargo bench -p promptdesk-testdata --bench open_vs_python            # 100,000 records, 7 reps
+//! cargo bench -p promptdesk-testdata --bench open_vs_python -- 20000 5 # records, repetitions
+//! ```
+//!
+//! The history is generated once (a StableNew file of exactly that many jobs, imported with the
+//! real import code) and cached under `target/bench-data`. Both sides read the file and parse
+//! every line each repetition; the page cache is warm for both (one untimed read first). Python
+//! runs as a subprocess (`python3`, or `$PYTHON`) and times itself with `time.perf_counter`
+//! around `[json.loads(line) for line in file]`, so its start-up is not counted. The Rust side
+//! and the Python side alternate in two halves, so a load change on the machine hits both.
+//! Prints every repetition, min and median of each, and the ratio (Python / Rust).
+
+use promptdesk_core::HistoryStore;
+use promptdesk_testdata as testdata;
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PYTHON_LOADS: &str = r#"
+import json, sys, time
+path, reps = sys.argv[1], int(sys.argv[2])
+for _ in range(reps):
+    t0 = time.perf_counter()
+    with open(path, "rb") as f:
+        records = [json.loads(line) for line in f]
+    t1 = time.perf_counter()
+    print(f"{t1 - t0:.6f} {len(records)}", flush=True)
+    del records
+"#;
+
+fn main() {
+    // `cargo bench` passes `--bench`; only plain numbers are ours.
+    let numbers: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let records = numbers.first().copied().unwrap_or(100_000);
+    let reps = numbers.get(1).copied().unwrap_or(7).max(2);
+
+    let path = testdata::cached_imported_stablenew(records);
+    let bytes = std::fs::read(&path).expect("the generated history");
+    let lines = testdata::count_lines(&bytes);
+    drop(bytes);
+    println!(
+        "open_vs_python: {} ({} lines, {:.1} MB), {} threads, {reps} repetitions each",
+        path.display(),
+        lines,
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
+        rayon::current_num_threads(),
+    );
+
+    let first = reps / 2;
+    let mut rust = rust_open(&path, first, lines);
+    let mut python = python_loads(&path, first, lines);
+    rust.extend(rust_open(&path, reps - first, lines));
+    python.extend(python_loads(&path, reps - first, lines));
+
+    let (r_min, r_med) = min_median(&mut rust);
+    let (p_min, p_med) = min_median(&mut python);
+    println!(
+        "HistoryStore::open   min {:.3} s  median {:.3} s",
+        r_min.as_secs_f64(),
+        r_med.as_secs_f64()
+    );
+    println!(
+        "python json.loads    min {:.3} s  median {:.3} s",
+        p_min.as_secs_f64(),
+        p_med.as_secs_f64()
+    );
+    println!(
+        "ratio (python / rust): {:.2}x by min, {:.2}x by median",
+        p_min.as_secs_f64() / r_min.as_secs_f64(),
+        p_med.as_secs_f64() / r_med.as_secs_f64()
+    );
+}
+
+fn rust_open(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
+    (0..reps)
+        .map(|_| {
+            let (cpu0, start) = (testdata::process_cpu(), Instant::now());
+            let store = black_box(HistoryStore::open(path).expect("open the history"));
+            let took = start.elapsed();
+            let cpu = testdata::process_cpu() - cpu0;
+            assert_eq!(store.len(), lines, "one record per line");
+            drop(store);
+            println!(
+                "  rust   open {:.3} s  (cpu {:.3} s, {:.2} cores)",
+                took.as_secs_f64(),
+                cpu.as_secs_f64(),
+                cpu.as_secs_f64() / took.as_secs_f64()
+            );
+            took
+        })
+        .collect()
+}
+
+fn python_loads(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(PYTHON_LOADS)
+        .arg(path)
+        .arg(reps.to_string())
+        .output()
+        .unwrap_or_else(|e| panic!("run {python}: {e}"));
+    assert!(
+        out.status.success(),
+        "{python} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let secs: f64 = parts.next().and_then(|s| s.parse().ok()).expect("seconds");
+            let n: usize = parts.next().and_then(|s| s.parse().ok()).expect("count");
+            assert_eq!(n, lines, "python read every line");
+            println!("  python loads {secs:.3} s");
+            Duration::from_secs_f64(secs)
+        })
+        .collect()
+}
+
+fn min_median(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 0 {
+        (times[mid - 1] + times[mid]) / 2
+    } else {
+        times[mid]
+    };
+    (times[0], median)
+}
