@@ -130,7 +130,7 @@ fn python_loads(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
 fn min_median(times: &mut [Duration]) -> (Duration, Duration) {
     times.sort();
     let mid = times.len() / 2;
-    let median = if times.len() % 2 == 0 {
+    let median = if times.len().is_multiple_of(2) {
         (times[mid - 1] + times[mid]) / 2
     } else {
         times[mid]
