@@ -393,6 +393,10 @@ fn the_app_refuses_to_export_over_the_history_and_writes_through_the_shared_help
             ExportFormat::Infotext,
         ] {
             state.apply(Command::Export(target.clone(), format));
+            assert!(
+                state.finish_writes(Duration::from_secs(60)),
+                "the history writer never answered"
+            );
             match &state.message {
                 Some(Message::Error(e)) => {
                     assert!(e.contains("refusing to export"), "{e}");
@@ -418,6 +422,10 @@ fn the_app_refuses_to_export_over_the_history_and_writes_through_the_shared_help
         .unwrap();
     let target = out_dir.join("rows.jsonl");
     state.apply(Command::Export(target.clone(), ExportFormat::Jsonl));
+    assert!(
+        state.finish_writes(Duration::from_secs(60)),
+        "the history writer never answered"
+    );
     assert!(
         matches!(&state.message, Some(Message::Info(m)) if m.contains("Exported 3")),
         "{:?}",
@@ -456,6 +464,10 @@ fn the_app_export_never_writes_through_a_planted_temp_symlink() {
     std::os::unix::fs::symlink(&victim, &planted).unwrap();
     let target = out_dir.join("rows.csv");
     state.apply(Command::Export(target.clone(), ExportFormat::Csv));
+    assert!(
+        state.finish_writes(Duration::from_secs(60)),
+        "the history writer never answered"
+    );
     assert!(
         matches!(&state.message, Some(Message::Info(_))),
         "{:?}",

@@ -373,6 +373,10 @@ fn a_running_import_is_not_reported_a_killed_one_is_until_that_file_is_imported(
     // The app imports the same file: complete, the banner goes.
     state.apply(Command::ImportStableNew(file.clone()));
     assert!(
+        state.finish_writes(Duration::from_secs(60)),
+        "the history writer never answered"
+    );
+    assert!(
         matches!(&state.message, Some(Message::Info(m)) if m.contains("Imported 10 job(s)") && m.contains("now complete")),
         "{:?}",
         state.message

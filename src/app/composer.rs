@@ -1,11 +1,37 @@
-//! The composer (centre): Pack / Manual switch, manual prompt boxes, generation settings, a
-//! preview of the RunConfig, and Submit (Ctrl+Enter).
+//! The composer (central area, Compose view): Pack / Manual switch, manual prompt boxes,
+//! generation settings, a preview of the RunConfig, and Submit (Ctrl+Enter).
+//!
+//! Its state is [`Composer`]: the prompt, the settings and the mode are form fields bound
+//! directly; Submit and the mode switch are commands (they read or change the selection).
 
-use super::PromptDeskApp;
-use super::state::{Command, Message};
+use super::commands::{Command, CommandQueue};
+use super::state::{ViewContext, draft_run_config, submit_blocker};
 use super::widgets;
-use crate::run_config::PromptSource;
+use crate::run_config::{GenerationSettings, PromptSource};
 use egui::RichText;
+
+/// The composer's inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composer {
+    pub mode: PromptSource,
+    pub prompt: String,
+    pub negative: String,
+    pub settings: GenerationSettings,
+    /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
+    pub random_seed: bool,
+}
+
+impl Default for Composer {
+    fn default() -> Self {
+        Composer {
+            mode: PromptSource::Pack,
+            prompt: String::new(),
+            negative: String::new(),
+            settings: GenerationSettings::default(),
+            random_seed: true,
+        }
+    }
+}
 
 const SAMPLERS: &[&str] = &[
     "Euler a",
@@ -28,77 +54,47 @@ const SCHEDULERS: &[&str] = &[
     "Normal",
 ];
 
-pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical()
-            .id_salt("composer")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                message_bar(app, ui);
-                mode_switch(app, ui);
-                submit_row(app, ui);
-                ui.add_space(6.0);
-                match app.state.composer.mode {
-                    PromptSource::Manual => manual_inputs(app, ui),
-                    PromptSource::Pack => pack_summary(app, ui),
-                }
-                ui.add_space(8.0);
-                settings_grid(app, ui);
-                ui.add_space(6.0);
-                preview(app, ui);
-            });
-    });
+impl Composer {
+    /// Draws the composer into `ui` (the central area gives it a scroll area).
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        mode_switch(self, ui, commands);
+        submit_row(self, ctx, ui, commands);
+        ui.add_space(6.0);
+        match self.mode {
+            PromptSource::Manual => manual_inputs(self, ui),
+            PromptSource::Pack => pack_summary(ctx, ui),
+        }
+        ui.add_space(8.0);
+        settings_grid(self, ui);
+        ui.add_space(6.0);
+        preview(self, ctx, ui);
+    }
 }
 
-fn message_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let Some(message) = app.state.message.clone() else {
-        return;
-    };
-    let (text, color) = match &message {
-        Message::Info(t) => (t.as_str(), ui.visuals().text_color()),
-        Message::Error(t) => (t.as_str(), ui.visuals().error_fg_color),
-    };
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
-                    app.push(Command::DismissMessage);
-                }
-                if app.state.view.last_deleted.is_some() && ui.small_button("Undo").clicked() {
-                    app.push(Command::UndoDelete);
-                }
-            });
-        });
-    });
-}
-
-fn mode_switch(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+fn mode_switch(composer: &Composer, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     ui.horizontal(|ui| {
-        ui.heading("Compose");
-        ui.add_space(12.0);
-        let mode = app.state.composer.mode;
+        let mode = composer.mode;
         if ui
             .selectable_label(mode == PromptSource::Pack, "Pack")
             .on_hover_text("Use the checked prompts of the selected pack")
             .clicked()
         {
-            app.push(Command::SetMode(PromptSource::Pack));
+            commands.push(Command::SetMode(PromptSource::Pack));
         }
         if ui
             .selectable_label(mode == PromptSource::Manual, "Manual")
             .on_hover_text("Type a prompt")
             .clicked()
         {
-            app.push(Command::SetMode(PromptSource::Manual));
+            commands.push(Command::SetMode(PromptSource::Manual));
         }
     });
 }
 
-fn manual_inputs(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {
     let label = ui.label("Prompt");
     ui.add(
-        egui::TextEdit::multiline(&mut app.state.composer.prompt)
+        egui::TextEdit::multiline(&mut composer.prompt)
             .hint_text("a lighthouse on a cliff at dawn, <lora:name:0.7>")
             .desired_rows(4)
             .desired_width(f32::INFINITY),
@@ -106,7 +102,7 @@ fn manual_inputs(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     .labelled_by(label.id);
     let label = ui.label("Negative prompt");
     ui.add(
-        egui::TextEdit::multiline(&mut app.state.composer.negative)
+        egui::TextEdit::multiline(&mut composer.negative)
             .hint_text("blurry, low quality")
             .desired_rows(2)
             .desired_width(f32::INFINITY),
@@ -114,8 +110,8 @@ fn manual_inputs(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     .labelled_by(label.id);
 }
 
-fn pack_summary(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let Some(pack) = app.state.selected_pack() else {
+fn pack_summary(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    let Some(pack) = ctx.selected_pack else {
         ui.weak("Select a pack on the left and check the prompts to run.");
         return;
     };
@@ -125,7 +121,7 @@ fn pack_summary(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         let keys: Vec<&str> = pack
             .keys()
             .into_iter()
-            .filter(|k| app.state.checked_keys.iter().any(|c| c == k))
+            .filter(|k| ctx.checked_keys.iter().any(|c| c == k))
             .collect();
         if keys.is_empty() {
             ui.weak("no prompt checked");
@@ -133,7 +129,7 @@ fn pack_summary(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             ui.label(format!("keys {}", keys.join(", ")));
         }
     });
-    for key in &app.state.checked_keys {
+    for key in ctx.checked_keys {
         if let Some(prompt) = pack.get(key) {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_width(ui.available_width());
@@ -143,8 +139,12 @@ fn pack_summary(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     }
 }
 
-fn settings_grid(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let s = &mut app.state.composer.settings;
+fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
+    let Composer {
+        settings: s,
+        random_seed,
+        ..
+    } = composer;
     egui::CollapsingHeader::new(RichText::new("Generation settings").strong())
         .id_salt("settings")
         .default_open(true)
@@ -209,11 +209,11 @@ fn settings_grid(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     let label = ui.label("Seed");
                     ui.horizontal(|ui| {
                         ui.add_enabled(
-                            !app.state.composer.random_seed,
+                            !*random_seed,
                             egui::DragValue::new(&mut s.seed).range(0..=i64::from(u32::MAX)),
                         )
                         .labelled_by(label.id);
-                        ui.checkbox(&mut app.state.composer.random_seed, "Random seed");
+                        ui.checkbox(random_seed, "Random seed");
                     });
                     let label = ui.label("Clip skip");
                     ui.add(egui::DragValue::new(&mut s.clip_skip).range(1..=12))
@@ -247,8 +247,13 @@ fn combo(ui: &mut egui::Ui, id: &str, value: &mut String, options: &[&str]) -> e
         .response
 }
 
-fn submit_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let blocker = app.state.submit_blocker();
+fn submit_row(
+    composer: &Composer,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let blocker = submit_blocker(composer, ctx.selected_pack, ctx.checked_keys, &ctx.history);
     ui.horizontal(|ui| {
         let button =
             egui::Button::new(RichText::new("Submit").strong()).min_size([120.0, 30.0].into());
@@ -256,7 +261,7 @@ fn submit_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .add_enabled(blocker.is_none(), button)
             .on_hover_text("Record this job in the history (Ctrl+Enter)");
         if response.clicked() {
-            app.push(Command::Submit);
+            commands.push(Command::Submit);
         }
         match &blocker {
             Some(reason) => {
@@ -269,34 +274,36 @@ fn submit_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     });
 }
 
-fn preview(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+fn preview(composer: &Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     egui::CollapsingHeader::new("RunConfig preview")
         .id_salt("preview")
         .default_open(false)
-        .show(ui, |ui| match app.state.draft_run_config() {
-            Ok(cfg) => {
-                let mut text = serde_json::to_string_pretty(&cfg).unwrap_or_default();
-                ui.horizontal(|ui| {
-                    ui.label(
-                        RichText::new(format!("config hash {}", &cfg.config_hash()[..12]))
-                            .small()
-                            .monospace(),
-                    );
-                    if ui.small_button("Copy").clicked() {
-                        ui.ctx().copy_text(text.clone());
-                    }
-                });
-                let label = ui.label(RichText::new("JSON that Submit will record").small());
-                ui.add(
-                    egui::TextEdit::multiline(&mut text)
-                        .code_editor()
-                        .interactive(false)
-                        .desired_width(f32::INFINITY),
-                )
-                .labelled_by(label.id);
-            }
-            Err(e) => {
-                ui.weak(e);
+        .show(ui, |ui| {
+            match draft_run_config(composer, ctx.selected_pack, ctx.checked_keys) {
+                Ok(cfg) => {
+                    let mut text = serde_json::to_string_pretty(&cfg).unwrap_or_default();
+                    ui.horizontal(|ui| {
+                        ui.label(
+                            RichText::new(format!("config hash {}", &cfg.config_hash()[..12]))
+                                .small()
+                                .monospace(),
+                        );
+                        if ui.small_button("Copy").clicked() {
+                            ui.ctx().copy_text(text.clone());
+                        }
+                    });
+                    let label = ui.label(RichText::new("JSON that Submit will record").small());
+                    ui.add(
+                        egui::TextEdit::multiline(&mut text)
+                            .code_editor()
+                            .interactive(false)
+                            .desired_width(f32::INFINITY),
+                    )
+                    .labelled_by(label.id);
+                }
+                Err(e) => {
+                    ui.weak(e);
+                }
             }
         });
 }

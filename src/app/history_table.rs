@@ -1,17 +1,38 @@
 //! The history (bottom, resizable): filter bar, a virtualised table that only lays out the
-//! visible rows, and a footer. Rows come from the cached query in `AppState::view`; nothing
-//! here is O(number of records).
+//! visible rows, and a footer. Rows come from the cached query in [`HistoryView`]; nothing
+//! here is O(number of records), and a row's cells borrow from the record (no copy of its
+//! prompts).
+//!
+//! The filter is bound directly; sorting, selecting a row and scrolling to a new job are
+//! commands.
 
-use super::PromptDeskApp;
-use super::state::{Command, short_id};
+use super::commands::{Command, CommandQueue};
+use super::state::{ViewContext, damage, short_id};
 use super::widgets;
-use crate::history::SortColumn;
+use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
 use crate::packs::escape_control;
 use crate::run_config::PromptSource;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 use std::sync::atomic::Ordering;
+
+/// The history table's view: filter, sort, the cached rows they give, and the selected job.
+#[derive(Debug, Default)]
+pub struct HistoryView {
+    pub filter: HistoryFilter,
+    pub sort_column: SortColumn,
+    pub sort_descending: bool,
+    /// Indices into the store's records, in display order.
+    pub rows: Vec<u32>,
+    /// The (filter, sort, store generation) `rows` was computed for.
+    pub rows_key: Option<(HistoryFilter, SortColumn, bool, u64)>,
+    pub selected: Option<String>,
+    /// A job the table should scroll to once its row is there (a new submission).
+    pub scroll_to: Option<String>,
+    /// The last deleted record, for undo.
+    pub last_deleted: Option<JobRecord>,
+}
 
 const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::Time, "Time"),
@@ -27,30 +48,27 @@ const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::ConfigHash, "Config hash"),
 ];
 
-pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    egui::Panel::bottom("history")
-        .resizable(true)
-        .default_size(380.0)
-        .size_range(140.0..=2000.0)
-        .show(ui, |ui| {
-            ui.add_space(4.0);
-            banners(app, ui);
-            filter_bar(app, ui);
-            ui.separator();
-            let footer_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
-            let table_height = (ui.available_height() - footer_height).max(60.0);
-            ui.allocate_ui(egui::vec2(ui.available_width(), table_height), |ui| {
-                // The panel keeps its size whatever the table holds (a resizable panel is as
-                // tall as its contents).
-                ui.set_min_height(table_height);
-                table(app, ui);
-            });
-            footer(app, ui);
+impl HistoryView {
+    /// Draws the history into `ui`, filling it.
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        ui.add_space(4.0);
+        banners(ctx, ui);
+        filter_bar(self, ctx, ui);
+        ui.separator();
+        let footer_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+        let table_height = (ui.available_height() - footer_height).max(60.0);
+        ui.allocate_ui(egui::vec2(ui.available_width(), table_height), |ui| {
+            // The panel keeps its size whatever the table holds (a resizable panel is as
+            // tall as its contents).
+            ui.set_min_height(table_height);
+            table(self, ctx, ui, commands);
         });
+        footer(self, ctx, ui);
+    }
 }
 
-fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    if let Some(load) = &app.state.history_load {
+fn banners(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    if let Some(load) = ctx.history.loading {
         ui.horizontal(|ui| {
             ui.spinner();
             let records = load.records.load(Ordering::Relaxed);
@@ -61,13 +79,13 @@ fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             );
         });
     }
-    if let Some(error) = &app.state.history_error {
+    if let Some(error) = ctx.history.error {
         ui.label(
             RichText::new(format!("⚠ The history could not be opened: {error}"))
                 .color(ui.visuals().error_fg_color),
         );
     }
-    if let Some((damaged, unsaved, why)) = app.state.damage() {
+    if let Some((damaged, unsaved, why)) = ctx.store.and_then(|s| damage(s)) {
         let text = if unsaved == 0 {
             format!(
                 "⚠ The history file is damaged: {damaged} line(s) could not be read; a copy of each is in {}. Everything else loaded and new jobs are recorded as usual.",
@@ -82,13 +100,13 @@ fn banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         };
         ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
     }
-    interrupted_import_banners(app, ui);
+    interrupted_import_banners(ctx, ui);
 }
 
 /// One banner per import that was interrupted (its process died mid-write).
-fn interrupted_import_banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+fn interrupted_import_banners(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     let color = ui.visuals().warn_fg_color;
-    for import in app.state.interrupted_imports() {
+    for import in ctx.interrupted {
         let text = format!(
             "⚠ An import of {} was interrupted ({}): only part of it may be in the history. Import the same file again (File > Import StableNew history) to complete it; jobs already imported are not duplicated.",
             import.source_text(),
@@ -98,11 +116,11 @@ fn interrupted_import_banners(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     }
 }
 
-fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let packs: Vec<String> = app.state.packs.iter().map(|p| p.id.clone()).collect();
-    let busy = app.state.query_worker.is_busy();
-    let provisional = app.state.rows_are_provisional();
-    let filter = &mut app.state.view.filter;
+fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    let packs = ctx.packs;
+    let busy = ctx.query_busy;
+    let provisional = ctx.rows_provisional;
+    let filter = &mut view.filter;
     ui.horizontal_wrapped(|ui| {
         ui.heading("History");
         ui.add_space(8.0);
@@ -144,12 +162,13 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut filter.pack, None, "All");
                 if let Some(current) = filter.pack.clone()
-                    && !packs.contains(&current)
+                    && !packs.iter().any(|p| p.id == current)
                 {
                     let text = escape_control(&current).into_owned();
                     ui.selectable_value(&mut filter.pack, Some(current), text);
                 }
-                for id in &packs {
+                for pack in packs {
+                    let id = &pack.id;
                     ui.selectable_value(&mut filter.pack, Some(id.clone()), escape_control(id));
                 }
             })
@@ -191,18 +210,22 @@ fn filter_bar(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     });
 }
 
-fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let Some(store) = app.state.store.clone() else {
+fn table(
+    view: &HistoryView,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let Some(store) = ctx.store else {
         return;
     };
     let Ok(store) = store.read() else {
         return;
     };
     let records = store.records();
-    let rows = &app.state.view.rows;
-    let selected = app.state.view.selected.clone();
-    let (sort_column, descending) = (app.state.view.sort_column, app.state.view.sort_descending);
-    let mut commands = Vec::new();
+    let rows = &view.rows;
+    let selected = view.selected.as_deref();
+    let (sort_column, descending) = (view.sort_column, view.sort_descending);
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     // Clicks anywhere on a row select it, so the cells' labels must not take them.
     ui.style_mut().interaction.selectable_labels = false;
@@ -225,14 +248,14 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         .column(Column::initial(72.0).at_least(40.0).clip(true)) // Config hash
         .min_scrolled_height(0.0)
         .auto_shrink([false, false]);
-    if let Some(target) = &app.state.view.scroll_to {
+    if let Some(target) = &view.scroll_to {
         if let Some(pos) = rows
             .iter()
             .position(|&i| records.get(i as usize).is_some_and(|r| &r.job_id == target))
         {
             builder = builder.scroll_to_row(pos, Some(egui::Align::Center));
             commands.push(Command::ScrolledToSelection);
-        } else if !app.state.query_worker.is_busy() {
+        } else if !ctx.query_busy {
             // Filtered out: nothing to scroll to.
             commands.push(Command::ScrolledToSelection);
         }
@@ -264,7 +287,7 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 else {
                     return;
                 };
-                row.set_selected(selected.as_deref() == Some(record.job_id.as_str()));
+                row.set_selected(selected == Some(record.job_id.as_str()));
                 let settings = &record.run_config.settings;
                 row.col(|ui| {
                     let local = record.created_at.with_timezone(&chrono::Local);
@@ -280,7 +303,7 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     ui.label(record.prompt_keys.join(", "));
                 });
                 row.col(|ui| {
-                    ui.label(widgets::first_line(&record.first_prompt(), 160));
+                    ui.label(widgets::truncate_chars(first_prompt_line(record), 160));
                 });
                 row.col(|ui| {
                     ui.label(if settings.model.is_empty() {
@@ -317,10 +340,6 @@ fn table(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 }
             });
         });
-    drop(store);
-    for command in commands {
-        app.push(command);
-    }
 }
 
 /// The status as stored: a status of a newer version shows as its own text, in italics.
@@ -347,11 +366,15 @@ pub fn format_cfg(cfg: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-fn footer(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let (total, shown) = app.state.counts();
+fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    let total = ctx
+        .store
+        .and_then(|s| s.read().ok().map(|s| s.len()))
+        .unwrap_or(0);
+    let shown = view.rows.len();
     ui.horizontal(|ui| {
         ui.label(format!("{total} records, {shown} shown"));
-        if let Some(id) = &app.state.view.selected {
+        if let Some(id) = &view.selected {
             ui.weak(format!("· selected {}", short_id(id)));
         }
     });

@@ -1,85 +1,56 @@
-//! The menu bar: File (folders, imports, export, quit) and View (theme).
+//! The menu bar: File (folders, imports, export, quit) and View (theme). Every entry is a
+//! command (file dialogs run on their own threads, see `command_handling.rs`).
 
-use super::PromptDeskApp;
-use super::state::{Command, ThemeChoice};
+use super::command_handling::export_label;
+use super::commands::{Command, CommandQueue};
+use super::state::{ThemeChoice, ViewContext};
 use crate::history::ExportFormat;
 
-pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    egui::Panel::top("menu_bar").show(ui, |ui| {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| file_menu(app, ui));
-            ui.menu_button("View", |ui| {
-                for (theme, label) in [
-                    (ThemeChoice::System, "System theme"),
-                    (ThemeChoice::Dark, "Dark theme"),
-                    (ThemeChoice::Light, "Light theme"),
-                ] {
-                    if ui.radio(app.state.theme == theme, label).clicked() {
-                        app.push(Command::SetTheme(theme));
-                        ui.close();
-                    }
+/// Draws the menu bar into `ui`.
+pub fn show(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    egui::MenuBar::new().ui(ui, |ui| {
+        ui.menu_button("File", |ui| file_menu(ui, commands));
+        ui.menu_button("View", |ui| {
+            for (theme, label) in [
+                (ThemeChoice::System, "System theme"),
+                (ThemeChoice::Dark, "Dark theme"),
+                (ThemeChoice::Light, "Light theme"),
+            ] {
+                if ui.radio(ctx.theme == theme, label).clicked() {
+                    commands.push(Command::SetTheme(theme));
+                    ui.close();
                 }
-            });
+            }
         });
     });
 }
 
-fn file_menu(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let ctx = ui.ctx().clone();
-    if ui.button("Open packs folder...").clicked() {
-        let start = app.state.packs_dir.clone();
-        app.spawn_dialog(&ctx, move || {
-            rfd::FileDialog::new()
-                .set_directory(start)
-                .pick_folder()
-                .map(Command::SetPacksDir)
-        });
-        ui.close();
-    }
-    if ui.button("Import pack files...").clicked() {
-        app.spawn_dialog(&ctx, || {
-            rfd::FileDialog::new()
-                .add_filter("Prompt packs", &["txt", "json", "tsv", "csv"])
-                .pick_files()
-                .map(Command::ImportPackFiles)
-        });
-        ui.close();
-    }
-    if ui.button("Reload packs (F5)").clicked() {
-        app.push(Command::ReloadPacks);
-        ui.close();
-    }
+fn file_menu(ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    let mut item = |ui: &mut egui::Ui, label: &str, command: Command| {
+        if ui.button(label).clicked() {
+            commands.push(command);
+            ui.close();
+        }
+    };
+    item(ui, "Open packs folder...", Command::PickPacksFolder);
+    item(ui, "Import pack files...", Command::PickPackFiles);
+    item(ui, "Reload packs (F5)", Command::ReloadPacks);
     ui.separator();
-    if ui.button("Import StableNew history...").clicked() {
-        app.spawn_dialog(&ctx, || {
-            rfd::FileDialog::new()
-                .add_filter("StableNew job history", &["jsonl", "json"])
-                .pick_file()
-                .map(Command::ImportStableNew)
-        });
-        ui.close();
-    }
+    item(
+        ui,
+        "Import StableNew history...",
+        Command::PickStableNewFile,
+    );
     ui.menu_button("Export history (shown rows)", |ui| {
-        for (format, label, ext) in [
-            (ExportFormat::Jsonl, "JSON Lines...", "jsonl"),
-            (ExportFormat::Csv, "CSV...", "csv"),
-            (ExportFormat::Infotext, "A1111 infotext...", "txt"),
+        for format in [
+            ExportFormat::Jsonl,
+            ExportFormat::Csv,
+            ExportFormat::Infotext,
         ] {
-            if ui.button(label).clicked() {
-                app.spawn_dialog(&ctx, move || {
-                    rfd::FileDialog::new()
-                        .set_file_name(format!("promptdesk-history.{ext}"))
-                        .add_filter(label.trim_end_matches("..."), &[ext])
-                        .save_file()
-                        .map(|path| Command::Export(path, format))
-                });
-                ui.close();
-            }
+            let label = format!("{}...", export_label(format).0);
+            item(ui, &label, Command::PickExportFile(format));
         }
     });
     ui.separator();
-    if ui.button("Quit").clicked() {
-        app.push(Command::Quit);
-        ui.close();
-    }
+    item(ui, "Quit", Command::Quit);
 }

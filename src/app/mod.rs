@@ -1,8 +1,20 @@
-//! The desktop app (eframe/egui): a thin face on the library. [`state::AppState`] holds
-//! everything and changes only through [`state::Command`]s, which the panels push while they
-//! draw and which are applied after the frame. Loading and heavy queries run off the UI thread
-//! (see [`tasks`]).
+//! The desktop app (eframe/egui): a thin face on the library.
+//!
+//! - [`state::AppState`] holds the data the panels share (packs, history store, selection,
+//!   status line) and one state per panel (pack browser, composer, history view, details).
+//! - Each panel's `show` gets its own state, a read-only [`state::ViewContext`] and a
+//!   [`commands::CommandQueue`] (the shape of rerun's `show_panel(&mut self, ctx, ..)`). The
+//!   rule: form fields are bound directly; anything touching the disk, the selection or
+//!   another panel is a [`commands::Command`], applied after the frame
+//!   (`command_handling.rs`).
+//! - Every change to the history goes through one thread, the history writer ([`writer`]);
+//!   other background work runs as [`tasks::Task`]s, and filtering a large history on the
+//!   query worker. The UI thread polls once per frame and never waits for a file lock or an
+//!   fsync.
 
+mod central;
+mod command_handling;
+pub mod commands;
 mod composer;
 mod details;
 mod history_table;
@@ -12,10 +24,16 @@ pub mod pack_import;
 pub mod state;
 pub mod tasks;
 mod widgets;
+pub mod writer;
 
-use state::{AppState, Command, Persisted, ThemeChoice};
+pub use composer::Composer;
+pub use details::DetailsState;
+pub use history_table::HistoryView;
+pub use pack_browser::PackBrowserState;
+
+use commands::{Command, CommandQueue};
+use state::{AppState, Persisted, ThemeChoice, testing_pub_struct};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, channel};
 
 /// Where the app keeps its data, and where its packs are.
 #[derive(Debug, Clone)]
@@ -26,14 +44,13 @@ pub struct AppConfig {
     pub restore_packs_dir: bool,
 }
 
-/// The eframe app.
-pub struct PromptDeskApp {
-    pub state: AppState,
-    commands: Vec<Command>,
-    /// Results of file dialogs, which run on their own threads.
-    dialog_tx: Sender<Command>,
-    dialog_rx: Receiver<Command>,
-    applied_theme: Option<ThemeChoice>,
+testing_pub_struct! {
+    /// The eframe app.
+    pub struct PromptDeskApp {
+        state: AppState,
+        commands: CommandQueue,
+        applied_theme: Option<ThemeChoice>,
+    }
 }
 
 const STORAGE_KEY: &str = "promptdesk-state";
@@ -48,17 +65,21 @@ impl PromptDeskApp {
         if !config.restore_packs_dir {
             persisted.packs_dir = None;
         }
-        PromptDeskApp::with_state(AppState::new(config.data_dir, config.packs_dir, persisted))
+        let repaint = tasks::Repaint::default();
+        repaint.set(&cc.egui_ctx);
+        PromptDeskApp::with_state(AppState::with_repaint(
+            config.data_dir,
+            config.packs_dir,
+            persisted,
+            repaint,
+        ))
     }
 
     /// Wraps an existing state (tests build one directly).
     pub fn with_state(state: AppState) -> PromptDeskApp {
-        let (dialog_tx, dialog_rx) = channel();
         PromptDeskApp {
             state,
-            commands: Vec::new(),
-            dialog_tx,
-            dialog_rx,
+            commands: CommandQueue::default(),
             applied_theme: None,
         }
     }
@@ -106,19 +127,32 @@ impl PromptDeskApp {
         }
     }
 
-    /// Runs `pick` (an rfd dialog) on its own thread; its command arrives in a later frame.
-    pub(crate) fn spawn_dialog(
-        &self,
-        ctx: &egui::Context,
-        pick: impl FnOnce() -> Option<Command> + Send + 'static,
-    ) {
-        let tx = self.dialog_tx.clone();
-        let ctx = ctx.clone();
-        std::thread::spawn(move || {
-            if let Some(command) = pick() {
-                let _ = tx.send(command);
-                ctx.request_repaint();
-            }
+    /// Draws every panel; each gets its own state, the context and the command queue.
+    fn panels(&mut self, ui: &mut egui::Ui) {
+        let (ctx, panels) = self.state.split();
+        let commands = &mut self.commands;
+        egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
+        egui::Panel::left("pack_browser")
+            .resizable(true)
+            .default_size(320.0)
+            .size_range(220.0..=600.0)
+            .show(ui, |ui| panels.pack_browser.show(&ctx, ui, commands));
+        egui::Panel::bottom("history")
+            .resizable(true)
+            .default_size(380.0)
+            .size_range(140.0..=2000.0)
+            .show(ui, |ui| panels.view.show(&ctx, ui, commands));
+        if let Some(id) = panels.view.selected.as_deref()
+            && panels.details.refresh(&ctx, id)
+        {
+            egui::Panel::right("job_details")
+                .resizable(true)
+                .default_size(380.0)
+                .size_range(260.0..=800.0)
+                .show(ui, |ui| panels.details.show(&ctx, id, ui, commands));
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            central::show(panels.central, panels.composer, &ctx, ui, commands);
         });
     }
 }
@@ -126,22 +160,12 @@ impl PromptDeskApp {
 impl eframe::App for PromptDeskApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        self.state.repaint.set(&ctx);
         self.apply_theme(&ctx);
-        while let Ok(command) = self.dialog_rx.try_recv() {
-            self.commands.push(command);
-        }
         self.state.poll();
         self.handle_shortcuts(&ctx);
-
-        menu::show(self, ui);
-        pack_browser::show(self, ui);
-        history_table::show(self, ui);
-        if self.state.view.selected.is_some() {
-            details::show(self, ui);
-        }
-        composer::show(self, ui);
-
-        for command in std::mem::take(&mut self.commands) {
+        self.panels(ui);
+        for command in self.commands.take() {
             if command == Command::Quit {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
                 continue;

@@ -4,31 +4,69 @@
 //! Pack ids come from file names, and names and keys from file contents: every one is shown
 //! with control characters escaped (`\n`, `\t`, `\u{1b}`), so a label stays on one line. The
 //! commands carry the real id and keys.
+//!
+//! Its state, [`PackBrowserState`], is the search text (bound directly) and the list of packs
+//! it matches; selecting a pack, checking a prompt and choosing a folder are commands.
 
-use super::PromptDeskApp;
-use super::state::Command;
+use super::commands::{Command, CommandQueue};
+use super::state::ViewContext;
 use super::widgets;
 use crate::packs::escape_control as esc;
 use egui::RichText;
 
-pub fn show(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    egui::Panel::left("pack_browser")
-        .resizable(true)
-        .default_size(320.0)
-        .size_range(220.0..=600.0)
-        .show(ui, |ui| {
-            folder_row(app, ui);
-            ui.separator();
-            pack_list(app, ui);
-            ui.separator();
-            prompt_list(app, ui);
-        });
+/// The pack browser's state.
+#[derive(Debug, Default)]
+pub struct PackBrowserState {
+    pub search: String,
+    /// (search text, packs version, matching indices).
+    filter_cache: Option<(String, u64, Vec<usize>)>,
 }
 
-fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
+impl PackBrowserState {
+    /// Indices (into `ctx.packs`) of the packs whose id or name contains the search text
+    /// (case-insensitive). Cached: recomputed only when the search or the packs change.
+    pub fn visible_packs(&mut self, ctx: &ViewContext<'_>) -> &[usize] {
+        let needle = self.search.trim().to_lowercase();
+        let fresh = matches!(&self.filter_cache,
+            Some((search, version, _)) if *search == needle && *version == ctx.packs_version);
+        if !fresh {
+            let indices = ctx
+                .packs
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    needle.is_empty()
+                        || p.id.to_lowercase().contains(&needle)
+                        || p.name.to_lowercase().contains(&needle)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            self.filter_cache = Some((needle, ctx.packs_version, indices));
+        }
+        self.filter_cache
+            .as_ref()
+            .map_or(&[], |(_, _, indices)| indices.as_slice())
+    }
+
+    /// Draws the browser into `ui`.
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        folder_row(self, ctx, ui, commands);
+        ui.separator();
+        pack_list(self, ctx, ui, commands);
+        ui.separator();
+        prompt_list(ctx, ui, commands);
+    }
+}
+
+fn folder_row(
+    state: &mut PackBrowserState,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
     ui.horizontal(|ui| {
         ui.heading("Packs");
-        if app.state.pack_scan.is_running() {
+        if ctx.scanning_packs {
             ui.spinner();
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -37,27 +75,20 @@ fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 .on_hover_text("Reload the packs folder (F5)")
                 .clicked()
             {
-                app.push(Command::ReloadPacks);
+                commands.push(Command::ReloadPacks);
             }
             if ui.button("Open folder...").clicked() {
-                let start = app.state.packs_dir.clone();
-                let ctx = ui.ctx().clone();
-                app.spawn_dialog(&ctx, move || {
-                    rfd::FileDialog::new()
-                        .set_directory(start)
-                        .pick_folder()
-                        .map(Command::SetPacksDir)
-                });
+                commands.push(Command::PickPacksFolder);
             }
         });
     });
-    let dir = esc(&app.state.packs_dir.display().to_string()).into_owned();
+    let dir = esc(&ctx.packs_dir.display().to_string()).into_owned();
     ui.add(egui::Label::new(RichText::new(&dir).small().monospace()).truncate())
         .on_hover_text(&dir);
     ui.horizontal(|ui| {
         let label = ui.label("Search packs");
         ui.add(
-            egui::TextEdit::singleline(&mut app.state.pack_search)
+            egui::TextEdit::singleline(&mut state.search)
                 .hint_text("id or name")
                 .desired_width(f32::INFINITY),
         )
@@ -65,10 +96,14 @@ fn folder_row(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
     });
 }
 
-fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let visible = app.state.visible_packs().to_vec();
-    let state = &app.state;
-    let errors = &state.pack_errors;
+fn pack_list(
+    state: &mut PackBrowserState,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let visible = state.visible_packs(ctx);
+    let errors = ctx.pack_errors;
     let mut clicked = None;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     egui::ScrollArea::vertical()
@@ -78,7 +113,7 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         .show_rows(ui, row_height, visible.len(), |ui, range| {
             // Only the rows on screen are formatted.
             for &i in &visible[range] {
-                let pack = &state.packs[i];
+                let pack = &ctx.packs[i];
                 let count = pack.prompts.len();
                 let format = pack.format_name();
                 let id = esc(&pack.id);
@@ -87,10 +122,10 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                 } else {
                     id.clone().into_owned()
                 };
-                let warnings = state.pack_warnings.get(i).map_or(&[][..], Vec::as_slice);
+                let warnings = ctx.pack_warnings.get(i).map_or(&[][..], Vec::as_slice);
                 let marker = if warnings.is_empty() { "" } else { "⚠ " };
                 let text = format!("{marker}{label}   {count} prompts · {format}");
-                let selected = state.selected_pack.as_deref() == Some(pack.id.as_str());
+                let selected = ctx.selected_pack.is_some_and(|p| p.id == pack.id);
                 let mut hover = format!("{id}: {count} prompts, {format}");
                 for warning in warnings {
                     hover.push_str("\n⚠ ");
@@ -133,24 +168,23 @@ fn pack_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         });
     }
     if let Some(id) = clicked {
-        app.push(Command::SelectPack(id));
+        commands.push(Command::SelectPack(id));
     }
 }
 
-fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
-    let Some(pack) = app.state.selected_pack() else {
+fn prompt_list(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    let Some(pack) = ctx.selected_pack else {
         ui.weak("Select a pack to see its prompts.");
         return;
     };
-    let pack = pack.clone();
     ui.horizontal(|ui| {
         ui.strong(format!("Prompts in {}", esc(&pack.name)));
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("None").clicked() {
-                app.push(Command::CheckNoKeys);
+                commands.push(Command::CheckNoKeys);
             }
             if ui.small_button("All").clicked() {
-                app.push(Command::CheckAllKeys);
+                commands.push(Command::CheckAllKeys);
             }
         });
     });
@@ -158,7 +192,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         RichText::new(format!(
             "{} · {} of {} checked",
             pack.format_name(),
-            app.state.checked_keys.len(),
+            ctx.checked_keys.len(),
             pack.prompts.len()
         ))
         .small(),
@@ -169,7 +203,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for prompt in &pack.prompts {
-                let mut checked = app.state.checked_keys.contains(&prompt.key);
+                let mut checked = ctx.checked_keys.contains(&prompt.key);
                 let key = esc(&prompt.key);
                 let label = match &prompt.label {
                     Some(l) => format!("{key} {}: {}", esc(l), esc(&prompt.summary(24))),
@@ -180,7 +214,7 @@ fn prompt_list(app: &mut PromptDeskApp, ui: &mut egui::Ui) {
                     prompt_details(ui, prompt);
                 });
                 if response.changed() {
-                    app.push(Command::SetKeyChecked(prompt.key.clone(), checked));
+                    commands.push(Command::SetKeyChecked(prompt.key.clone(), checked));
                 }
             }
         });

@@ -1,7 +1,8 @@
 //! File → Import pack files (and files dropped on the window): copying pack files into the
-//! packs folder on a background thread, so the UI never waits for a slow disk.
+//! packs folder on a background task (`AppState` runs [`import_pack_files`] as a
+//! [`super::tasks::Task`]), so the UI never waits for a slow disk.
 //!
-//! A source must be a pack file (`.txt`, `.json`, `.tsv`, `.csv`) that is a regular file, or a
+//! A source must be a pack file (one of [`crate::packs::PACK_EXTENSIONS`]) that is a regular file, or a
 //! symbolic link to one, of at most [`MAX_PACK_FILE_BYTES`]. It is checked exactly as the
 //! packs folder scan checks its files ([`open_pack_file`]): a FIFO, a device such as
 //! `/dev/zero`, a folder, a link loop or a dangling link is refused with the same reason and
@@ -9,11 +10,13 @@
 //! created with `create_new`: an existing file, or a symbolic link, at the target is never
 //! followed nor overwritten.
 
-use crate::packs::{MAX_PACK_FILE_BYTES, PackError, PackErrorKind, escape_control, open_pack_file};
+use crate::packs::{
+    MAX_PACK_FILE_BYTES, PackError, PackErrorKind, escape_control, has_pack_extension,
+    open_pack_file,
+};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 /// What one import did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,7 +44,7 @@ impl ImportReport {
 
 /// Copies each of `files` into `packs_dir` (created if missing), keeping its file name.
 /// Blocks for the time of the copies (at most [`MAX_PACK_FILE_BYTES`] each), never on a FIFO
-/// or a device; run it off the UI thread ([`PackImport`]).
+/// or a device; run it off the UI thread.
 pub fn import_pack_files(packs_dir: &Path, files: &[PathBuf]) -> ImportReport {
     let mut report = ImportReport::default();
     if let Err(e) = fs::create_dir_all(packs_dir) {
@@ -64,12 +67,7 @@ pub fn import_pack_files(packs_dir: &Path, files: &[PathBuf]) -> ImportReport {
 fn import_one(packs_dir: &Path, file: &Path) -> Result<(), String> {
     // The Display of a PackError names the file with control characters escaped.
     let describe = |kind: PackErrorKind| PackError::in_file(file, None, kind).to_string();
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    if !matches!(ext.as_str(), "txt" | "json" | "tsv" | "csv") {
+    if !has_pack_extension(file) {
         return Err(describe(PackErrorKind::UnsupportedExtension));
     }
     let Some(name) = file.file_name() else {
@@ -108,40 +106,6 @@ fn import_one(packs_dir: &Path, file: &Path) -> Result<(), String> {
         Err(e) => {
             let _ = fs::remove_file(&target);
             Err(target_error(e.to_string()))
-        }
-    }
-}
-
-/// An import running on a thread named `pack-import`; the UI picks its report up on a later
-/// frame with [`PackImport::take_result`].
-pub struct PackImport {
-    rx: Receiver<ImportReport>,
-}
-
-impl PackImport {
-    /// Starts copying `files` into `packs_dir`.
-    pub fn start(packs_dir: PathBuf, files: Vec<PathBuf>) -> PackImport {
-        let (tx, rx) = channel();
-        let work = move || {
-            let _ = tx.send(import_pack_files(&packs_dir, &files));
-        };
-        // Without a thread (out of resources) `work` is dropped with its sender, and
-        // `take_result` reports the import as stopped.
-        let _ = std::thread::Builder::new()
-            .name("pack-import".to_owned())
-            .spawn(work);
-        PackImport { rx }
-    }
-
-    /// The finished import's report (drop the `PackImport` then); `None` while it runs.
-    pub fn take_result(&mut self) -> Option<ImportReport> {
-        match self.rx.try_recv() {
-            Ok(report) => Some(report),
-            Err(TryRecvError::Empty) => None,
-            Err(TryRecvError::Disconnected) => Some(ImportReport {
-                copied: 0,
-                errors: vec!["the import stopped unexpectedly".to_owned()],
-            }),
         }
     }
 }
@@ -302,12 +266,16 @@ mod tests {
         let src = tempfile::tempdir().unwrap();
         let packs = tempfile::tempdir().unwrap();
         fs::write(src.path().join("p.tsv"), "a castle\tblurry\n").unwrap();
-        let mut import =
-            PackImport::start(packs.path().to_path_buf(), vec![src.path().join("p.tsv")]);
+        let (dir, files) = (packs.path().to_path_buf(), vec![src.path().join("p.tsv")]);
+        let import = crate::app::tasks::Task::spawn(
+            "pack-import",
+            &crate::app::tasks::Repaint::default(),
+            move || import_pack_files(&dir, &files),
+        );
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         let report = loop {
-            if let Some(report) = import.take_result() {
-                break report;
+            if let Some(report) = import.poll() {
+                break report.unwrap();
             }
             assert!(std::time::Instant::now() < deadline, "the import hung");
             std::thread::sleep(Duration::from_millis(5));

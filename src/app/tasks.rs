@@ -1,20 +1,88 @@
-//! Work that runs off the UI thread: scanning the packs folder, opening the history, and
-//! filtering/sorting a large history. Each task hands its result back through a channel; the
-//! UI polls once per frame and never waits.
+//! Work that runs off the UI thread.
+//!
+//! One task type, [`Task`], runs a closure on a named thread, asks for a repaint when it is
+//! done and hands its result to the next [`Task::poll`]: the pack scan and its change check,
+//! pack-file imports and file dialogs use it. The query worker ([`QueryWorker`]) is one
+//! persistent thread that filters and sorts a large history. Everything that writes the
+//! history runs on the history writer (see [`super::writer`]). The UI polls once per frame and
+//! never waits.
 
 use crate::history::{
-    HistoryFilter, HistoryStore, LoadProgress, SearchIndex, SortColumn, query_indices,
-    query_indices_indexed,
+    HistoryFilter, HistoryStore, SearchIndex, SortColumn, query_indices, query_indices_indexed,
 };
 use crate::packs::{DiscoveredPacks, discover_packs};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
+/// Asks the window for a repaint from any thread; does nothing until the app has set the
+/// egui context (a state built without a window, as in tests, is polled by hand).
+#[derive(Clone, Default)]
+pub struct Repaint(Arc<OnceLock<egui::Context>>);
+
+impl Repaint {
+    /// Repaints go to `ctx` from now on (the first context set wins).
+    pub fn set(&self, ctx: &egui::Context) {
+        let _ = self.0.set(ctx.clone());
+    }
+
+    /// Requests a repaint, so the UI polls the finished work.
+    pub fn request(&self) {
+        if let Some(ctx) = self.0.get() {
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// Spawns a named thread; `None` when the system has no thread for it.
+pub(crate) fn spawn_named(name: &str, work: impl FnOnce() + Send + 'static) -> Option<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(work)
+        .ok()
+        .map(drop)
+}
+
+/// A closure running on its own named thread; its result is taken with [`Task::poll`].
+pub struct Task<T> {
+    name: &'static str,
+    rx: Receiver<T>,
+}
+
+impl<T: Send + 'static> Task<T> {
+    /// Runs `work` on a thread named `name`; asks for a repaint when it is done.
+    pub fn spawn(
+        name: &'static str,
+        repaint: &Repaint,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Task<T> {
+        let (tx, rx) = channel();
+        let repaint = repaint.clone();
+        // Without a thread (out of resources) the closure is dropped with its sender, and
+        // `poll` reports the task as stopped.
+        let _ = spawn_named(name, move || {
+            let _ = tx.send(work());
+            repaint.request();
+        });
+        Task { name, rx }
+    }
+
+    /// `None` while the task runs; then its result once (`Err` when the thread stopped
+    /// without one: it panicked or could not start). Drop the task after a `Some`.
+    pub fn poll(&self) -> Option<Result<T, String>> {
+        match self.rx.try_recv() {
+            Ok(value) => Some(Ok(value)),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => {
+                Some(Err(format!("the {} task stopped unexpectedly", self.name)))
+            }
+        }
+    }
+}
+
 /// A cheap fingerprint of a folder: names, sizes and modification times of its entries.
-fn folder_fingerprint(dir: &Path) -> Vec<(std::ffi::OsString, u64, Option<SystemTime>)> {
+fn folder_fingerprint(dir: &Path) -> Fingerprint {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .map(|entries| {
             entries
@@ -39,17 +107,19 @@ type Fingerprint = Vec<(std::ffi::OsString, u64, Option<SystemTime>)>;
 /// Scans the packs folder in the background, and again when its files change.
 pub struct PackScan {
     dir: PathBuf,
-    rx: Option<Receiver<(DiscoveredPacks, Fingerprint)>>,
+    repaint: Repaint,
+    scan: Option<Task<(DiscoveredPacks, Fingerprint)>>,
     fingerprint: Option<Fingerprint>,
-    check: Option<Receiver<Fingerprint>>,
+    check: Option<Task<Fingerprint>>,
 }
 
 impl PackScan {
     /// Starts scanning `dir`.
-    pub fn start(dir: PathBuf) -> PackScan {
+    pub fn start(dir: PathBuf, repaint: &Repaint) -> PackScan {
         let mut scan = PackScan {
             dir: dir.clone(),
-            rx: None,
+            repaint: repaint.clone(),
+            scan: None,
             fingerprint: None,
             check: None,
         };
@@ -60,184 +130,53 @@ impl PackScan {
     /// Scans `dir` afresh (a newer scan replaces a running one).
     pub fn restart(&mut self, dir: PathBuf) {
         self.dir = dir.clone();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
+        self.scan = Some(Task::spawn("pack-scan", &self.repaint, move || {
             let fingerprint = folder_fingerprint(&dir);
-            let _ = tx.send((discover_packs(&dir), fingerprint));
-        });
-        self.rx = Some(rx);
+            (discover_packs(&dir), fingerprint)
+        }));
         self.check = None;
     }
 
     pub fn is_running(&self) -> bool {
-        self.rx.is_some()
+        self.scan.is_some()
     }
 
     /// The finished scan, once.
     pub fn take_result(&mut self) -> Option<DiscoveredPacks> {
-        if let Some(rx) = &self.check {
-            match rx.try_recv() {
-                Ok(now) => {
-                    self.check = None;
-                    if self.fingerprint.as_ref() != Some(&now) {
-                        self.restart(self.dir.clone());
-                    }
-                }
-                Err(TryRecvError::Disconnected) => self.check = None,
-                Err(TryRecvError::Empty) => {}
+        if let Some(result) = self.check.as_ref().and_then(Task::poll) {
+            self.check = None;
+            if let Ok(now) = result
+                && self.fingerprint.as_ref() != Some(&now)
+            {
+                self.restart(self.dir.clone());
             }
         }
-        let rx = self.rx.as_ref()?;
-        match rx.try_recv() {
-            Ok((found, fingerprint)) => {
-                self.rx = None;
-                self.fingerprint = Some(fingerprint);
-                Some(found)
-            }
-            Err(TryRecvError::Disconnected) => {
-                self.rx = None;
-                None
-            }
-            Err(TryRecvError::Empty) => None,
-        }
+        let result = self.scan.as_ref()?.poll()?;
+        self.scan = None;
+        let (found, fingerprint) = result.ok()?;
+        self.fingerprint = Some(fingerprint);
+        Some(found)
     }
 
     /// Checks (in the background) whether the folder changed; rescans when it did.
     pub fn refresh_if_changed(&mut self) {
-        if self.rx.is_some() || self.check.is_some() {
+        if self.scan.is_some() || self.check.is_some() {
             return;
         }
         let dir = self.dir.clone();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(folder_fingerprint(&dir));
-        });
-        self.check = Some(rx);
-    }
-}
-
-/// What the history loader reports.
-pub enum LoadEvent {
-    /// The first part of the file is in: rows can be shown while the rest streams in.
-    Opened(Arc<RwLock<HistoryStore>>),
-    /// Everything is read.
-    Done,
-    /// Opening or reading failed.
-    Failed(String),
-}
-
-/// How long a write from the window waits for another process's history lock.
-pub const GUI_LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(750);
-
-/// Bytes read before the window first shows rows.
-const FIRST_BYTES: u64 = 4 * 1024 * 1024;
-/// Bytes read per step afterwards; the store is write-locked only for one step at a time (a
-/// few milliseconds), so the UI never waits long for it.
-const STEP_BYTES: u64 = 2 * 1024 * 1024;
-
-/// Opens the history in the background and streams the rest of the file in, with progress.
-pub struct HistoryLoad {
-    pub bytes_done: Arc<AtomicU64>,
-    pub bytes_total: Arc<AtomicU64>,
-    pub records: Arc<AtomicUsize>,
-    rx: Receiver<LoadEvent>,
-}
-
-impl HistoryLoad {
-    pub fn start(path: PathBuf) -> HistoryLoad {
-        let bytes_done = Arc::new(AtomicU64::new(0));
-        let bytes_total = Arc::new(AtomicU64::new(0));
-        let records = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = channel();
-        let (d, t, r) = (bytes_done.clone(), bytes_total.clone(), records.clone());
-        std::thread::spawn(move || {
-            let report = |p: LoadProgress| {
-                d.store(p.bytes_done, Ordering::Relaxed);
-                t.store(p.bytes_total, Ordering::Relaxed);
-                r.store(p.records, Ordering::Relaxed);
-            };
-            let store = match HistoryStore::open_partial(&path, FIRST_BYTES) {
-                Ok(mut store) => {
-                    // The window never waits long for another process: a write that finds the
-                    // history busy fails fast and is retried on its own (see AppState).
-                    store.set_lock_timeout(GUI_LOCK_TIMEOUT);
-                    store
-                }
-                Err(e) => {
-                    let _ = tx.send(LoadEvent::Failed(e.to_string()));
-                    return;
-                }
-            };
-            report(store.load_progress());
-            let store = Arc::new(RwLock::new(store));
-            if tx.send(LoadEvent::Opened(store.clone())).is_err() {
-                return;
-            }
-            loop {
-                let step = match store.write() {
-                    Ok(mut s) => s
-                        .load_more(STEP_BYTES)
-                        .map(|done| (done, s.load_progress())),
-                    Err(_) => return,
-                };
-                match step {
-                    Ok((done, progress)) => {
-                        report(progress);
-                        if done {
-                            let _ = tx.send(LoadEvent::Done);
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(LoadEvent::Failed(e.to_string()));
-                        return;
-                    }
-                }
-            }
-        });
-        HistoryLoad {
-            bytes_done,
-            bytes_total,
-            records,
-            rx,
-        }
-    }
-
-    /// Fraction of the file read so far.
-    pub fn fraction(&self) -> f32 {
-        let total = self.bytes_total.load(Ordering::Relaxed);
-        if total == 0 {
-            0.0
-        } else {
-            self.bytes_done.load(Ordering::Relaxed) as f32 / total as f32
-        }
-    }
-
-    /// The next event, if any.
-    pub fn next_event(&self) -> Option<LoadEvent> {
-        match self.rx.try_recv() {
-            Ok(event) => Some(event),
-            Err(TryRecvError::Disconnected) => Some(LoadEvent::Failed(
-                "the history loader stopped unexpectedly".to_owned(),
-            )),
-            Err(TryRecvError::Empty) => None,
-        }
+        self.check = Some(Task::spawn("pack-folder-check", &self.repaint, move || {
+            folder_fingerprint(&dir)
+        }));
     }
 }
 
 /// The key a query result belongs to: filter, sort column, descending, store generation.
 pub type QueryKey = (HistoryFilter, SortColumn, bool, u64);
 
-/// Filters and sorts a large history on a worker thread. Text searches use a
-/// [`SearchIndex`] kept for the store's current generation, so typing a search costs one
-/// linear scan per keystroke instead of a cache miss per string.
-pub struct QueryWorker {
-    pending: Option<(QueryKey, Receiver<Vec<u32>>)>,
-    index: Arc<IndexCache>,
-}
-
-/// The search index and the store edit count it was built at.
-type IndexCache = Mutex<Option<(u64, Arc<SearchIndex>)>>;
+/// The search index and the store edit count it was built at. The history writer empties it
+/// when it replaces the store's contents (an import), whose edit count says nothing about the
+/// old one.
+pub type IndexCache = Mutex<Option<(u64, Arc<SearchIndex>)>>;
 
 /// The search index for the store as it is: the cached one when the store's edit count is
 /// unchanged (extended with jobs added since), else a new one.
@@ -261,12 +200,56 @@ fn current_index(cache: &IndexCache, store: &HistoryStore) -> Arc<SearchIndex> {
     index
 }
 
+/// One query for the worker.
+struct QueryRequest {
+    store: Arc<RwLock<HistoryStore>>,
+    key: QueryKey,
+    use_index: bool,
+}
+
+/// Filters and sorts a large history on one persistent thread (`history-query`). Text
+/// searches use a [`SearchIndex`] kept for the store's current edit count, so typing a search
+/// costs one linear scan per keystroke instead of a cache miss per string. Requests queued
+/// while one runs are coalesced: only the latest is computed.
+pub struct QueryWorker {
+    tx: Option<Sender<QueryRequest>>,
+    rx: Receiver<(QueryKey, Vec<u32>)>,
+    pending: Option<QueryKey>,
+    index: Arc<IndexCache>,
+}
+
 impl QueryWorker {
-    pub fn start() -> QueryWorker {
+    /// Starts the worker thread.
+    pub fn start(repaint: &Repaint) -> QueryWorker {
+        let (tx, requests) = channel::<QueryRequest>();
+        let (results, rx) = channel();
+        let index: Arc<IndexCache> = Arc::new(Mutex::new(None));
+        let cache = index.clone();
+        let repaint = repaint.clone();
+        let started = spawn_named("history-query", move || {
+            while let Ok(mut request) = requests.recv() {
+                // Only the latest request matters.
+                while let Ok(newer) = requests.try_recv() {
+                    request = newer;
+                }
+                let rows = run_query(&cache, &request);
+                if results.send((request.key, rows)).is_err() {
+                    return;
+                }
+                repaint.request();
+            }
+        });
         QueryWorker {
+            tx: started.map(|()| tx),
+            rx,
             pending: None,
-            index: Arc::new(Mutex::new(None)),
+            index,
         }
+    }
+
+    /// The search index cache (shared with the history writer, which empties it).
+    pub fn index_cache(&self) -> Arc<IndexCache> {
+        self.index.clone()
     }
 
     pub fn is_busy(&self) -> bool {
@@ -275,34 +258,55 @@ impl QueryWorker {
 
     /// Starts computing the rows for `key`. `use_index`: build or reuse the search index
     /// (off while the history is still streaming in, when every step would rebuild it).
-    pub fn request(&mut self, store: Arc<RwLock<HistoryStore>>, key: QueryKey, use_index: bool) {
-        let (tx, rx) = channel();
-        let (filter, column, descending) = (key.0.clone(), key.1, key.2);
-        let cache = self.index.clone();
-        std::thread::spawn(move || {
-            let Ok(store) = store.read() else { return };
-            let records = store.records();
-            let rows = if use_index && !filter.text.trim().is_empty() {
-                let index = current_index(&cache, &store);
-                query_indices_indexed(records, &index, &filter, column, descending)
-            } else {
-                query_indices(records, &filter, column, descending)
-            };
-            let _ = tx.send(rows);
-        });
-        self.pending = Some((key, rx));
+    /// Returns false when the worker is gone (compute the rows some other way).
+    pub fn request(
+        &mut self,
+        store: Arc<RwLock<HistoryStore>>,
+        key: QueryKey,
+        use_index: bool,
+    ) -> bool {
+        let Some(tx) = &self.tx else { return false };
+        let request = QueryRequest {
+            store,
+            key: key.clone(),
+            use_index,
+        };
+        if tx.send(request).is_err() {
+            self.tx = None;
+            return false;
+        }
+        self.pending = Some(key);
+        true
     }
 
     /// The finished query's key and rows, once.
     pub fn take_result(&mut self) -> Option<(QueryKey, Vec<u32>)> {
-        let (_, rx) = self.pending.as_ref()?;
-        match rx.try_recv() {
-            Ok(rows) => self.pending.take().map(|(key, _)| (key, rows)),
+        self.pending.as_ref()?;
+        match self.rx.try_recv() {
+            Ok(result) => {
+                self.pending = None;
+                Some(result)
+            }
             Err(TryRecvError::Disconnected) => {
                 self.pending = None;
+                self.tx = None;
                 None
             }
             Err(TryRecvError::Empty) => None,
         }
+    }
+}
+
+fn run_query(cache: &IndexCache, request: &QueryRequest) -> Vec<u32> {
+    let Ok(store) = request.store.read() else {
+        return Vec::new();
+    };
+    let (filter, column, descending) = (&request.key.0, request.key.1, request.key.2);
+    let records = store.records();
+    if request.use_index && !filter.text.trim().is_empty() {
+        let index = current_index(cache, &store);
+        query_indices_indexed(records, &index, filter, column, descending)
+    } else {
+        query_indices(records, filter, column, descending)
     }
 }

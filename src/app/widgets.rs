@@ -95,13 +95,10 @@ pub fn token_legend(ui: &mut egui::Ui) {
     });
 }
 
-/// The first line of a text, cut to `max` characters with an ellipsis.
-pub fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().next().unwrap_or_default().trim();
-    if line.chars().count() > max {
-        let cut: String = line.chars().take(max).collect();
-        format!("{}…", cut.trim_end())
-    } else {
-        line.to_owned()
+/// `text` cut to `max` characters with an ellipsis (borrowed when it is short enough).
+pub fn truncate_chars(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", text[..end].trim_end()).into(),
+        None => text.into(),
     }
 }

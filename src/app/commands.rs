@@ -1,0 +1,72 @@
+//! Everything a user can do that reaches beyond the panel it is done in, as data.
+//!
+//! The rule: a panel binds its own form fields directly (the prompt text, a generation
+//! setting, the history filter, the pack search); anything that touches the disk, the
+//! selection or another panel's state is a [`Command`], pushed on the [`CommandQueue`] while
+//! the panel draws and applied after the frame (`command_handling.rs`).
+
+use super::state::ThemeChoice;
+use crate::history::{ExportFormat, SortColumn};
+use crate::run_config::PromptSource;
+use std::path::PathBuf;
+
+/// Everything a user can do, as data. Panels push these; `AppState::apply` carries them out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    SelectPack(String),
+    SetKeyChecked(String, bool),
+    CheckAllKeys,
+    CheckNoKeys,
+    SetMode(PromptSource),
+    Submit,
+    SelectJob(Option<String>),
+    LoadIntoComposer(String),
+    CopyPrompt(String),
+    CopyInfotext(String),
+    CancelJob(String),
+    DeleteJob(String),
+    UndoDelete,
+    SortBy(SortColumn),
+    ReloadPacks,
+    SetPacksDir(PathBuf),
+    ImportPackFiles(Vec<PathBuf>),
+    ImportStableNew(PathBuf),
+    Export(PathBuf, ExportFormat),
+    SetTheme(ThemeChoice),
+    DismissMessage,
+    /// Close the window (handled by the UI).
+    Quit,
+    /// The table has scrolled to `view.scroll_to`.
+    ScrolledToSelection,
+    /// Ask for a packs folder (a file dialog; its answer is a [`Command::SetPacksDir`]).
+    PickPacksFolder,
+    /// Ask for pack files to import ([`Command::ImportPackFiles`]).
+    PickPackFiles,
+    /// Ask for a StableNew history file ([`Command::ImportStableNew`]).
+    PickStableNewFile,
+    /// Ask where to export the rows shown ([`Command::Export`]).
+    PickExportFile(ExportFormat),
+}
+
+/// The commands pushed during one frame, in order.
+#[derive(Debug, Default)]
+pub struct CommandQueue {
+    commands: Vec<Command>,
+}
+
+impl CommandQueue {
+    /// Queues a command, applied after the current frame.
+    pub fn push(&mut self, command: Command) {
+        self.commands.push(command);
+    }
+
+    /// The queued commands, oldest first (the queue is empty afterwards).
+    pub fn take(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.commands)
+    }
+
+    /// The queued commands, without taking them.
+    pub fn as_slice(&self) -> &[Command] {
+        &self.commands
+    }
+}
