@@ -154,7 +154,16 @@ impl JobRecord {
 
     /// Reads a record from one line of JSON, keeping in [`JobRecord::unknown`] every field this
     /// version does not know (at any depth) and an unknown status text, byte for byte.
+    ///
+    /// Most lines hold nothing unknown: they take a fast path (one pass, no path tracking, the
+    /// line's UTF-8 checked once, timestamps in their canonical form parsed directly). Any line
+    /// the fast path does not accept as it is (an unknown field or status, a duplicate or
+    /// missing field, bad JSON) is read again the careful way, which gives the same record,
+    /// unknown fields and errors as ever.
     pub fn from_json_line(line: &[u8]) -> Result<JobRecord, serde_json::Error> {
+        if let Some(record) = fast::parse(line) {
+            return Ok(record);
+        }
         let mut ignored: Vec<Vec<Seg>> = Vec::new();
         let mut de = serde_json::Deserializer::from_slice(line);
         let mut record: JobRecord =
@@ -450,6 +459,480 @@ impl Serialize for Merged<'_> {
                 q.end()
             }
             other => other.serialize(s),
+        }
+    }
+}
+
+/// The fast path of [`JobRecord::from_json_line`]: hand-written visitors for the record, its
+/// run config and its settings that accept exactly the lines the derived ones accept with
+/// nothing unknown in them, and give up (`None`) on anything else, an unknown key first of all.
+mod fast {
+    use super::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus, UnknownFields};
+    use crate::run_config::{GenerationSettings, RunConfig};
+    use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+    use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+    use std::fmt;
+
+    /// The record on `line`, or `None` when the line needs the careful path.
+    pub(super) fn parse(line: &[u8]) -> Option<JobRecord> {
+        let text = std::str::from_utf8(line).ok()?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let record = de::Deserializer::deserialize_map(&mut de, RecordVisitor).ok()?;
+        de.end().ok()?;
+        (record.status != JobStatus::Unknown).then_some(record)
+    }
+
+    /// A struct's field name as its index; an unknown name is an error (the careful path then
+    /// keeps it).
+    struct Key(fn(&str) -> Option<u8>);
+
+    impl<'de> DeserializeSeed<'de> for Key {
+        type Value = u8;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<u8, D::Error> {
+            d.deserialize_identifier(self)
+        }
+    }
+
+    impl Visitor<'_> for Key {
+        type Value = u8;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a field name")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u8, E> {
+            (self.0)(v).ok_or_else(|| E::custom("unknown field"))
+        }
+    }
+
+    /// Fills `slot` from the map's next value; a second value for it is an error.
+    fn put<'de, A: MapAccess<'de>, T: de::Deserialize<'de>>(
+        slot: &mut Option<T>,
+        map: &mut A,
+    ) -> Result<(), A::Error> {
+        put_seed(slot, map, std::marker::PhantomData)
+    }
+
+    fn put_seed<'de, A: MapAccess<'de>, S: DeserializeSeed<'de>>(
+        slot: &mut Option<S::Value>,
+        map: &mut A,
+        seed: S,
+    ) -> Result<(), A::Error> {
+        if slot.is_some() {
+            return Err(de::Error::custom("duplicate field"));
+        }
+        *slot = Some(map.next_value_seed(seed)?);
+        Ok(())
+    }
+
+    fn required<T, E: de::Error>(slot: Option<T>) -> Result<T, E> {
+        slot.ok_or_else(|| E::custom("missing field"))
+    }
+
+    fn record_field(name: &str) -> Option<u8> {
+        Some(match name {
+            "schema_version" => 0,
+            "job_id" => 1,
+            "created_at" => 2,
+            "status" => 3,
+            "prompt_source" => 4,
+            "prompt_pack_id" => 5,
+            "prompt_keys" => 6,
+            "run_mode" => 7,
+            "source" => 8,
+            "config_hash" => 9,
+            "run_config" => 10,
+            "started_at" => 11,
+            "completed_at" => 12,
+            "duration_ms" => 13,
+            "error_message" => 14,
+            _ => return None,
+        })
+    }
+
+    struct RecordVisitor;
+
+    impl<'de> Visitor<'de> for RecordVisitor {
+        type Value = JobRecord;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a job record")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JobRecord, A::Error> {
+            let mut schema_version = None;
+            let mut job_id = None;
+            let mut created_at = None;
+            let mut status = None;
+            let mut prompt_source = None;
+            let mut prompt_pack_id = None;
+            let mut prompt_keys = None;
+            let mut run_mode = None;
+            let mut source = None;
+            let mut config_hash = None;
+            let mut run_config = None;
+            let mut started_at = None;
+            let mut completed_at = None;
+            let mut duration_ms = None;
+            let mut error_message = None;
+            while let Some(key) = map.next_key_seed(Key(record_field))? {
+                match key {
+                    0 => put(&mut schema_version, &mut map)?,
+                    1 => put(&mut job_id, &mut map)?,
+                    2 => put_seed(&mut created_at, &mut map, Timestamp)?,
+                    3 => put(&mut status, &mut map)?,
+                    4 => put(&mut prompt_source, &mut map)?,
+                    5 => put(&mut prompt_pack_id, &mut map)?,
+                    6 => put(&mut prompt_keys, &mut map)?,
+                    7 => put(&mut run_mode, &mut map)?,
+                    8 => put(&mut source, &mut map)?,
+                    9 => put(&mut config_hash, &mut map)?,
+                    10 => put_seed(&mut run_config, &mut map, RunConfigVisitor)?,
+                    11 => put_seed(&mut started_at, &mut map, OptionalTimestamp)?,
+                    12 => put_seed(&mut completed_at, &mut map, OptionalTimestamp)?,
+                    13 => put(&mut duration_ms, &mut map)?,
+                    _ => put(&mut error_message, &mut map)?,
+                }
+            }
+            Ok(JobRecord {
+                schema_version: schema_version.unwrap_or(JOB_RECORD_SCHEMA_VERSION),
+                job_id: required(job_id)?,
+                created_at: required(created_at)?,
+                status: required(status)?,
+                prompt_source: required(prompt_source)?,
+                prompt_pack_id: prompt_pack_id.flatten(),
+                prompt_keys: prompt_keys.unwrap_or_default(),
+                run_mode: run_mode.unwrap_or_default(),
+                source: source.unwrap_or_default(),
+                config_hash: required(config_hash)?,
+                run_config: required(run_config)?,
+                started_at: started_at.flatten(),
+                completed_at: completed_at.flatten(),
+                duration_ms: duration_ms.flatten(),
+                error_message: error_message.flatten(),
+                unknown: UnknownFields::default(),
+            })
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for RecordVisitor {
+        type Value = JobRecord;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<JobRecord, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    fn run_config_field(name: &str) -> Option<u8> {
+        Some(match name {
+            "prompt_source" => 0,
+            "prompt_pack_id" => 1,
+            "prompt_keys" => 2,
+            "prompt_payload" => 3,
+            "run_mode" => 4,
+            "source" => 5,
+            "settings" => 6,
+            _ => return None,
+        })
+    }
+
+    /// A [`RunConfig`] (`#[serde(default)]`: a missing field takes `RunConfig::default()`'s).
+    struct RunConfigVisitor;
+
+    impl<'de> DeserializeSeed<'de> for RunConfigVisitor {
+        type Value = RunConfig;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<RunConfig, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for RunConfigVisitor {
+        type Value = RunConfig;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a run config")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RunConfig, A::Error> {
+            let mut prompt_source = None;
+            let mut prompt_pack_id = None;
+            let mut prompt_keys = None;
+            let mut prompt_payload = None;
+            let mut run_mode = None;
+            let mut source = None;
+            let mut settings = None;
+            while let Some(key) = map.next_key_seed(Key(run_config_field))? {
+                match key {
+                    0 => put(&mut prompt_source, &mut map)?,
+                    1 => put(&mut prompt_pack_id, &mut map)?,
+                    2 => put(&mut prompt_keys, &mut map)?,
+                    3 => put(&mut prompt_payload, &mut map)?,
+                    4 => put(&mut run_mode, &mut map)?,
+                    5 => put(&mut source, &mut map)?,
+                    _ => put_seed(&mut settings, &mut map, SettingsVisitor)?,
+                }
+            }
+            let d = RunConfig::default();
+            Ok(RunConfig {
+                prompt_source: prompt_source.unwrap_or(d.prompt_source),
+                prompt_pack_id: prompt_pack_id.unwrap_or(d.prompt_pack_id),
+                prompt_keys: prompt_keys.unwrap_or(d.prompt_keys),
+                prompt_payload: prompt_payload.unwrap_or(d.prompt_payload),
+                run_mode: run_mode.unwrap_or(d.run_mode),
+                source: source.unwrap_or(d.source),
+                settings: settings.unwrap_or(d.settings),
+            })
+        }
+    }
+
+    fn settings_field(name: &str) -> Option<u8> {
+        Some(match name {
+            "model" => 0,
+            "sampler" => 1,
+            "scheduler" => 2,
+            "steps" => 3,
+            "cfg_scale" => 4,
+            "width" => 5,
+            "height" => 6,
+            "seed" => 7,
+            "batch_size" => 8,
+            "batch_count" => 9,
+            "clip_skip" => 10,
+            _ => return None,
+        })
+    }
+
+    /// [`GenerationSettings`] (`#[serde(default)]` too).
+    struct SettingsVisitor;
+
+    impl<'de> DeserializeSeed<'de> for SettingsVisitor {
+        type Value = GenerationSettings;
+        fn deserialize<D: de::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> Result<GenerationSettings, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for SettingsVisitor {
+        type Value = GenerationSettings;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("generation settings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<GenerationSettings, A::Error> {
+            let mut model = None;
+            let mut sampler = None;
+            let mut scheduler = None;
+            let mut steps = None;
+            let mut cfg_scale = None;
+            let mut width = None;
+            let mut height = None;
+            let mut seed = None;
+            let mut batch_size = None;
+            let mut batch_count = None;
+            let mut clip_skip = None;
+            while let Some(key) = map.next_key_seed(Key(settings_field))? {
+                match key {
+                    0 => put(&mut model, &mut map)?,
+                    1 => put(&mut sampler, &mut map)?,
+                    2 => put(&mut scheduler, &mut map)?,
+                    3 => put(&mut steps, &mut map)?,
+                    4 => put(&mut cfg_scale, &mut map)?,
+                    5 => put(&mut width, &mut map)?,
+                    6 => put(&mut height, &mut map)?,
+                    7 => put(&mut seed, &mut map)?,
+                    8 => put(&mut batch_size, &mut map)?,
+                    9 => put(&mut batch_count, &mut map)?,
+                    _ => put(&mut clip_skip, &mut map)?,
+                }
+            }
+            let d = GenerationSettings::default();
+            Ok(GenerationSettings {
+                model: model.unwrap_or(d.model),
+                sampler: sampler.unwrap_or(d.sampler),
+                scheduler: scheduler.unwrap_or(d.scheduler),
+                steps: steps.unwrap_or(d.steps),
+                cfg_scale: cfg_scale.unwrap_or(d.cfg_scale),
+                width: width.unwrap_or(d.width),
+                height: height.unwrap_or(d.height),
+                seed: seed.unwrap_or(d.seed),
+                batch_size: batch_size.unwrap_or(d.batch_size),
+                batch_count: batch_count.unwrap_or(d.batch_count),
+                clip_skip: clip_skip.unwrap_or(d.clip_skip),
+            })
+        }
+    }
+
+    /// A `DateTime<Utc>` as chrono's serde reads it (RFC 3339 through
+    /// `DateTime<FixedOffset>`'s `FromStr`), with the canonical form promptdesk writes
+    /// (`2024-05-01T12:30:00.123456789Z`) parsed directly.
+    struct Timestamp;
+
+    impl<'de> DeserializeSeed<'de> for Timestamp {
+        type Value = DateTime<Utc>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<DateTime<Utc>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+
+    impl Visitor<'_> for Timestamp {
+        type Value = DateTime<Utc>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 timestamp")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<DateTime<Utc>, E> {
+            match canonical_utc(v.as_bytes()) {
+                Some(t) => Ok(t),
+                None => v
+                    .parse::<DateTime<FixedOffset>>()
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(E::custom),
+            }
+        }
+    }
+
+    /// `Option<DateTime<Utc>>`: `null` is `None`.
+    struct OptionalTimestamp;
+
+    impl<'de> DeserializeSeed<'de> for OptionalTimestamp {
+        type Value = Option<DateTime<Utc>>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_option(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for OptionalTimestamp {
+        type Value = Option<DateTime<Utc>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an RFC 3339 timestamp or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            Timestamp.deserialize(d).map(Some)
+        }
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` exactly, as a valid UTC time; `None` for anything else
+    /// (chrono then decides).
+    pub(super) fn canonical_utc(b: &[u8]) -> Option<DateTime<Utc>> {
+        fn num(b: &[u8]) -> Option<u32> {
+            b.iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        }
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b.last() != Some(&b'Z')
+        {
+            return None;
+        }
+        let nanos = match &b[19..b.len() - 1] {
+            [] => 0,
+            [b'.', digits @ ..] if (1..=9).contains(&digits.len()) => {
+                num(digits)? * 10u32.pow(9 - digits.len() as u32)
+            }
+            _ => return None,
+        };
+        let second = num(&b[17..19])?;
+        if second > 59 {
+            return None; // a leap second: chrono's rules
+        }
+        let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+        let time = date.and_hms_nano_opt(num(&b[11..13])?, num(&b[14..16])?, second, nanos)?;
+        Some(time.and_utc())
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    fn careful(line: &str) -> Result<JobRecord, String> {
+        let mut ignored: Vec<Vec<Seg>> = Vec::new();
+        let mut de = serde_json::Deserializer::from_slice(line.as_bytes());
+        let mut record: JobRecord =
+            serde_ignored::deserialize(&mut de, |path| ignored.push(segments(&path)))
+                .map_err(|e| e.to_string())?;
+        de.end().map_err(|e| e.to_string())?;
+        if !ignored.is_empty() || record.status == JobStatus::Unknown {
+            record.unknown =
+                UnknownFields::capture(line.as_bytes(), &ignored).map_err(|e| e.to_string())?;
+        }
+        Ok(record)
+    }
+
+    fn same(line: &str) {
+        let fast = JobRecord::from_json_line(line.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(fast, careful(line), "{line}");
+    }
+
+    const FULL: &str = r#"{"schema_version":1,"job_id":"j1","created_at":"2022-01-03T09:01:53.049756Z","status":"completed","prompt_source":"pack","prompt_pack_id":"p","prompt_keys":["12"],"run_mode":"queue","source":"gui","config_hash":"abc","run_config":{"prompt_source":"pack","prompt_pack_id":"p","prompt_keys":["12"],"prompt_payload":{"pack_id":"p","prompts":{"12":{"prompt":"a \"cat\" \u00fcber","negative_prompt":"x"}}},"run_mode":"queue","source":"gui","settings":{"model":"m","sampler":"LMS","scheduler":"Automatic","steps":42,"cfg_scale":4,"width":832,"height":1024,"seed":-1,"batch_size":2,"batch_count":1,"clip_skip":2}},"started_at":"2022-01-03T09:01:56Z","completed_at":null,"duration_ms":13804,"error_message":"boom"}"#;
+
+    #[test]
+    fn the_fast_path_reads_what_the_careful_one_reads() {
+        assert!(fast::parse(FULL.as_bytes()).is_some(), "a plain line takes the fast path");
+        same(FULL);
+        // Defaults and nulls.
+        same(
+            r#"{"job_id":"j","created_at":"2024-05-01T12:30:00+02:00","status":"queued","prompt_source":"manual","config_hash":"h","run_config":{}}"#,
+        );
+        same(
+            r#"{"job_id":"j","created_at":"2024-05-01 12:30:00.5Z","status":"queued","prompt_source":"manual","prompt_pack_id":null,"config_hash":"h","run_config":{"settings":{"steps":3}},"started_at":null}"#,
+        );
+        // Unknown fields at each level, unknown status: the careful path keeps them.
+        same(&FULL.replace(r#""job_id":"j1""#, r#""job_id":"j1","outputs":[1,2]"#));
+        same(&FULL.replace(
+            r#""run_mode":"queue","source":"gui","settings""#,
+            r#""run_mode":"queue","styles":["s"],"source":"gui","settings""#,
+        ));
+        same(&FULL.replace(r#""clip_skip":2"#, r#""clip_skip":2,"hires":{"on":true}"#));
+        same(&FULL.replace(r#""status":"completed""#, r#""status":"paused""#));
+        // Errors come from the careful path, unchanged.
+        same(&FULL.replace(r#""job_id":"j1","#, ""));
+        same(&FULL.replace(
+            r#""config_hash":"abc""#,
+            r#""config_hash":"abc","config_hash":"x""#,
+        ));
+        same(&FULL.replace(r#""steps":42"#, r#""steps":-42"#));
+        same(&FULL.replace(
+            r#""created_at":"2022-01-03T09:01:53.049756Z""#,
+            r#""created_at":"2022-02-30T09:01:53Z""#,
+        ));
+        same(&format!("{FULL} x"));
+        same(r#"{"job_id":"j","#);
+        same("[1,2]");
+        same(r#"{"job_id":7}"#);
+    }
+
+    #[test]
+    fn canonical_timestamps_parse_as_chrono_parses_them() {
+        for text in [
+            "2022-01-03T09:01:53.049756Z",
+            "2022-01-03T09:01:53Z",
+            "2022-01-03T09:01:53.1Z",
+            "2022-01-03T09:01:53.123456789Z",
+            "1999-12-31T23:59:59.999999999Z",
+            "2024-02-29T00:00:00Z",
+        ] {
+            let chrono: DateTime<Utc> = text
+                .parse::<DateTime<chrono::FixedOffset>>()
+                .unwrap()
+                .into();
+            assert_eq!(fast::canonical_utc(text.as_bytes()), Some(chrono), "{text}");
+        }
+        for text in [
+            "2023-02-29T00:00:00Z",
+            "2022-01-03T09:01:60Z",
+            "2022-01-03T09:01:53.1234567890Z",
+            "2022-01-03T09:01:53.Z",
+            "2022-01-03T09:01:53+00:00",
+            "2022-01-03 09:01:53Z",
+            "+2022-01-03T09:01:53Z",
+        ] {
+            assert_eq!(fast::canonical_utc(text.as_bytes()), None, "{text}");
         }
     }
 }

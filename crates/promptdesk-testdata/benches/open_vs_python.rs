@@ -13,9 +13,11 @@
 //! runs as a subprocess (`python3`, or `$PYTHON`) and times itself with `time.perf_counter`
 //! around `[json.loads(line) for line in file]`, so its start-up is not counted. The Rust side
 //! and the Python side alternate in two halves, so a load change on the machine hits both.
-//! Prints every repetition, min and median of each, and the ratio (Python / Rust).
+//! Prints every repetition, min and median of each, and the ratio (Python / Rust). With
+//! `OPEN_BREAKDOWN=1`, first prints where the open's time goes (read, parse on one thread and
+//! on every core, with and without the unknown-field capture).
 
-use promptdesk_core::HistoryStore;
+use promptdesk_core::{HistoryStore, JobRecord};
 use promptdesk_testdata as testdata;
 use std::hint::black_box;
 use std::path::Path;
@@ -55,6 +57,9 @@ fn main() {
         rayon::current_num_threads(),
     );
 
+    if std::env::var_os("OPEN_BREAKDOWN").is_some() {
+        breakdown(&path);
+    }
     let first = reps / 2;
     let mut rust = rust_open(&path, first, lines);
     let mut python = python_loads(&path, first, lines);
@@ -78,6 +83,60 @@ fn main() {
         p_min.as_secs_f64() / r_min.as_secs_f64(),
         p_med.as_secs_f64() / r_med.as_secs_f64()
     );
+}
+
+/// Where `HistoryStore::open`'s time goes, on the same file: reading it, and parsing its lines
+/// with `JobRecord::from_json_line` (what the store does) and with plain serde_json (no
+/// unknown-field capture), on one thread and on every core.
+fn breakdown(path: &Path) {
+    use rayon::prelude::*;
+    let best = |f: &dyn Fn() -> usize| {
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                black_box(f());
+                start.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    };
+    let bytes = std::fs::read(path).expect("read");
+    let lines: Vec<&[u8]> = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let read = best(&|| std::fs::read(path).expect("read").len());
+    let line_1 = best(&|| {
+        lines
+            .iter()
+            .map(|l| JobRecord::from_json_line(l).expect("a record"))
+            .collect::<Vec<_>>()
+            .len()
+    });
+    let plain_1 = best(&|| {
+        lines
+            .iter()
+            .map(|l| serde_json::from_slice::<JobRecord>(l).expect("a record"))
+            .collect::<Vec<_>>()
+            .len()
+    });
+    let line_par = best(&|| {
+        lines
+            .par_iter()
+            .with_min_len(64)
+            .map(|l| JobRecord::from_json_line(l).expect("a record"))
+            .collect::<Vec<_>>()
+            .len()
+    });
+    println!("breakdown (best of 3, same file):");
+    for (what, t) in [
+        ("std::fs::read", read),
+        ("from_json_line, 1 thread", line_1),
+        ("serde_json::from_slice, 1 thread", plain_1),
+        ("from_json_line, rayon", line_par),
+    ] {
+        println!("  {what:<34} {:.3} s", t.as_secs_f64());
+    }
 }
 
 fn rust_open(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
