@@ -79,8 +79,18 @@ pub fn is_temp_name_for(name: &OsStr, file_name: &OsStr) -> bool {
 /// Creates `path` as a new file (never opening or following anything already there), for
 /// reading and writing, with mode 0600 on Unix.
 pub fn create_new_private(path: &Path) -> io::Result<File> {
+    create_new_private_with(path, false)
+}
+
+/// [`create_new_private`], for appending (`O_APPEND`) when `append`.
+fn create_new_private_with(path: &Path, append: bool) -> io::Result<File> {
     let mut options = OpenOptions::new();
-    options.read(true).write(true).create_new(true);
+    options.read(true).create_new(true);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -102,17 +112,39 @@ pub fn write_atomically<T>(
     target: &Path,
     write: impl FnOnce(&mut File) -> io::Result<T>,
 ) -> io::Result<T> {
+    // The temp name is gone; the lock goes with the handle.
+    replace_atomically(target, false, write).map(|(_file, value)| value)
+}
+
+/// Like [`write_atomically`], but the new file is opened for reading and appending
+/// (`O_APPEND`: every later write through it goes to its end) and is handed back after the
+/// rename and the folder sync, still open and still locked: the caller goes on using the file
+/// now at `target` (the history's compaction keeps it as its locked handle) and unlocks it
+/// when done. On an error before the rename the temp file is removed and `target` is as it
+/// was; an error from syncing the folder comes after the rename (the handle is then dropped).
+pub fn write_atomically_keep_open<T>(
+    target: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<T>,
+) -> io::Result<(File, T)> {
+    replace_atomically(target, true, write)
+}
+
+/// The one atomic replace: a private temp file beside `target` (appending when `append`),
+/// locked, filled by `write`, flushed and synced, renamed over `target`, the folder synced.
+fn replace_atomically<T>(
+    target: &Path,
+    append: bool,
+    write: impl FnOnce(&mut File) -> io::Result<T>,
+) -> io::Result<(File, T)> {
     let temp = temp_path_for(target)?;
-    let mut file = create_new_private(&temp)?;
+    let mut file = create_new_private_with(&temp, append)?;
     let result = fill_and_rename(&mut file, &temp, target, write);
     if result.is_err() {
         let _ = fs::remove_file(&temp);
     }
     let value = result?;
-    // The temp name is gone; the lock goes with the handle.
-    drop(file);
     sync_dir(parent_dir(target))?;
-    Ok(value)
+    Ok((file, value))
 }
 
 fn fill_and_rename<T>(
@@ -405,6 +437,45 @@ mod tests {
         assert_eq!(fs::read(&target).unwrap(), b"one\n");
         write_atomically(&target, |f| f.write_all(b"two\n")).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"two\n");
+        assert!(temps_in(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_kept_file_is_the_renamed_one_locked_and_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("history.jsonl");
+        fs::write(&target, b"old\n").unwrap();
+        let (mut file, n) = write_atomically_keep_open(&target, |f| {
+            f.write_all(b"new\n")?;
+            Ok(4)
+        })
+        .unwrap();
+        assert_eq!(n, 4);
+        assert!(temps_in(dir.path()).is_empty());
+        // Still locked by us: another handle cannot take the lock.
+        let other = File::open(&target).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(fs::TryLockError::WouldBlock)
+        ));
+        // Appending: a write lands at the end even after someone else appended.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&target)
+            .unwrap()
+            .write_all(b"theirs\n")
+            .unwrap();
+        file.write_all(b"ours\n").unwrap();
+        file.unlock().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new\ntheirs\nours\n");
+        // A failed write leaves the target and no temp.
+        let err = write_atomically_keep_open(&target, |f| {
+            f.write_all(b"half")?;
+            Err::<(), _>(io::Error::other("disk on fire"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("disk on fire"));
+        assert_eq!(fs::read(&target).unwrap(), b"new\ntheirs\nours\n");
         assert!(temps_in(dir.path()).is_empty());
     }
 
