@@ -36,11 +36,11 @@
 
 mod codec;
 mod compact;
-pub mod error;
+mod error;
 mod file;
 mod index;
 mod recovery;
-pub mod report;
+mod report;
 
 pub use error::HistoryError;
 pub use file::quarantine_path_for;
