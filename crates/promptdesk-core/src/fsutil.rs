@@ -105,9 +105,10 @@ fn create_new_private_with(path: &Path, append: bool) -> io::Result<File> {
 /// `write` gets the temp file (see the module docs; write-locked for the whole call). After it
 /// returns, the temp file is flushed and synced, renamed over `target` and the folder synced.
 /// On any error the temp file is removed. A new file gets mode 0600 on Unix; a file that
-/// is replaced keeps its permission bits. `target` itself is replaced (a symlink at `target`
-/// is replaced by the file, never written through). An error from syncing the folder comes
-/// after the rename: the new file is then in place but may not survive a power cut.
+/// is replaced keeps its permission bits (where the file system lets them be set). `target`
+/// itself is replaced (a symlink at `target` is replaced by the file, never written through).
+/// An error from syncing the folder comes after the rename: the new file is then in place but
+/// may not survive a power cut.
 pub fn write_atomically<T>(
     target: &Path,
     write: impl FnOnce(&mut File) -> io::Result<T>,
@@ -168,12 +169,14 @@ fn fill_and_rename<T>(
             ));
         }
     }
+    // Best effort: where modes cannot be set (some mounted file systems), the new file stays
+    // private (0600), the safe side.
     #[cfg(unix)]
     if let Ok(meta) = fs::metadata(target) {
         use std::os::unix::fs::PermissionsExt;
         if meta.is_file() {
             let mode = meta.permissions().mode() & 0o777;
-            file.set_permissions(fs::Permissions::from_mode(mode))?;
+            let _ = file.set_permissions(fs::Permissions::from_mode(mode));
         }
     }
     let value = write(file)?;

@@ -29,7 +29,7 @@
 //!
 //! # Layout
 //!
-//! [`error`] (the error type), [`report`] (what loads and compactions found), `codec` (what a
+//! `error` ([`HistoryError`]), `report` ([`LoadReport`], [`CompactReport`], ...), `codec` (what a
 //! line is), `file` (opening, positioned reads, the lock loop, appends cut back on failure),
 //! `index` (the jobs in memory: last line wins, origin kept, undo positions; no disk),
 //! `recovery` (torn tail, quarantine), `compact` (the rewrite), and here the store itself.
