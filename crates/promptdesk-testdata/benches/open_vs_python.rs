@@ -13,6 +13,8 @@
 //! runs as a subprocess (`python3`, or `$PYTHON`) and times itself with `time.perf_counter`
 //! around `[json.loads(line) for line in file]`, so its start-up is not counted. The Rust side
 //! and the Python side alternate in two halves, so a load change on the machine hits both.
+//! Every repetition runs in a fresh process on both sides (as an app start does), so none pays
+//! for freeing the previous one's records.
 //! Prints every repetition, min and median of each, and the ratio (Python / Rust). With
 //! `OPEN_BREAKDOWN=1`, first prints where the open's time goes (read, parse on one thread and
 //! on every core, with and without the unknown-field capture).
@@ -23,6 +25,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PYTHON_LOADS: &str = r#"
 import json, sys, time
@@ -37,6 +43,11 @@ for _ in range(reps):
 "#;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--open-once") {
+        open_once(Path::new(&args[i + 1]));
+        return;
+    }
     // `cargo bench` passes `--bench`; only plain numbers are ours.
     let numbers: Vec<u64> = std::env::args()
         .skip(1)
@@ -50,11 +61,16 @@ fn main() {
     let lines = testdata::count_lines(&bytes);
     drop(bytes);
     println!(
-        "open_vs_python: {} ({} lines, {:.1} MB), {} threads, {reps} repetitions each",
+        "open_vs_python: {} ({} lines, {:.1} MB), {} threads, {reps} repetitions each, {} allocator",
         path.display(),
         lines,
         std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6,
         rayon::current_num_threads(),
+        if cfg!(feature = "mimalloc") {
+            "mimalloc"
+        } else {
+            "the system"
+        },
     );
 
     if std::env::var_os("OPEN_BREAKDOWN").is_some() {
@@ -139,33 +155,69 @@ fn breakdown(path: &Path) {
     }
 }
 
+/// Each repetition opens the history in a fresh process (this bench run again with
+/// `--open-once PATH`), as the app does at start: no repetition pays for freeing the one before.
 fn rust_open(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
+    let me = std::env::current_exe().expect("this bench's path");
     (0..reps)
         .map(|_| {
-            let (cpu0, start) = (testdata::process_cpu(), Instant::now());
-            let store = black_box(HistoryStore::open(path).expect("open the history"));
-            let took = start.elapsed();
-            let cpu = testdata::process_cpu() - cpu0;
-            assert_eq!(store.len(), lines, "one record per line");
-            drop(store);
-            println!(
-                "  rust   open {:.3} s  (cpu {:.3} s, {:.2} cores)",
-                took.as_secs_f64(),
-                cpu.as_secs_f64(),
-                cpu.as_secs_f64() / took.as_secs_f64()
+            let out = Command::new(&me)
+                .arg("--open-once")
+                .arg(path)
+                .output()
+                .expect("run the bench again");
+            assert!(
+                out.status.success(),
+                "open failed: {}",
+                String::from_utf8_lossy(&out.stderr)
             );
-            took
+            let text = String::from_utf8_lossy(&out.stdout);
+            let fields: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            let [took, cpu, n] = fields[..] else {
+                panic!("unexpected output of --open-once: {text}");
+            };
+            assert_eq!(n as usize, lines, "one record per line");
+            println!(
+                "  rust   open {took:.3} s  (cpu {cpu:.3} s, {:.2} cores)",
+                cpu / took
+            );
+            Duration::from_secs_f64(took)
         })
         .collect()
 }
 
+/// `--open-once PATH`: opens the history once and prints "seconds cpu-seconds records".
+fn open_once(path: &Path) {
+    let (cpu0, start) = (testdata::process_cpu(), Instant::now());
+    let store = black_box(HistoryStore::open(path).expect("open the history"));
+    let took = start.elapsed();
+    let cpu = testdata::process_cpu() - cpu0;
+    println!(
+        "{:.6} {:.6} {}",
+        took.as_secs_f64(),
+        cpu.as_secs_f64(),
+        store.len()
+    );
+    std::mem::forget(store); // the process ends: no need to free it
+}
+
+/// Each repetition in a fresh `python3` process too (start-up not timed).
 fn python_loads(path: &Path, reps: u64, lines: usize) -> Vec<Duration> {
+    (0..reps)
+        .flat_map(|_| python_loads_once(path, lines))
+        .collect()
+}
+
+fn python_loads_once(path: &Path, lines: usize) -> Vec<Duration> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let out = Command::new(&python)
         .arg("-c")
         .arg(PYTHON_LOADS)
         .arg(path)
-        .arg(reps.to_string())
+        .arg("1")
         .output()
         .unwrap_or_else(|e| panic!("run {python}: {e}"));
     assert!(
