@@ -157,7 +157,7 @@ impl AppState {
                 if self.view.selected.as_deref() == Some(record.job_id.as_str()) {
                     self.view.selected = None;
                 }
-                self.view.last_deleted = Some(record);
+                self.view.last_deleted = Some(*record);
             }
             Outcome::Restored(_) => self.message = Some(Message::Info("Job restored.".into())),
             Outcome::Imported { path, report: r } => {

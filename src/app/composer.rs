@@ -5,20 +5,22 @@
 //! directly; Submit and the mode switch are commands (they read or change the selection).
 
 use super::commands::{Command, CommandQueue};
-use super::state::{ViewContext, draft_run_config, submit_blocker};
+use super::state::{ViewContext, draft_run_config, submit_blocker, testing_pub_struct};
 use super::widgets;
 use crate::run_config::{GenerationSettings, PromptSource};
 use egui::RichText;
 
-/// The composer's inputs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Composer {
-    pub mode: PromptSource,
-    pub prompt: String,
-    pub negative: String,
-    pub settings: GenerationSettings,
-    /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
-    pub random_seed: bool,
+testing_pub_struct! {
+    /// The composer's inputs.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Composer {
+        mode: PromptSource,
+        prompt: String,
+        negative: String,
+        settings: GenerationSettings,
+        /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
+        random_seed: bool,
+    }
 }
 
 impl Default for Composer {

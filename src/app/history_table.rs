@@ -7,7 +7,7 @@
 //! commands.
 
 use super::commands::{Command, CommandQueue};
-use super::state::{ViewContext, damage, short_id};
+use super::state::{ViewContext, damage, short_id, testing_pub_struct};
 use super::widgets;
 use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
@@ -17,21 +17,24 @@ use egui::RichText;
 use egui_extras::{Column, TableBuilder};
 use std::sync::atomic::Ordering;
 
-/// The history table's view: filter, sort, the cached rows they give, and the selected job.
-#[derive(Debug, Default)]
-pub struct HistoryView {
-    pub filter: HistoryFilter,
-    pub sort_column: SortColumn,
-    pub sort_descending: bool,
-    /// Indices into the store's records, in display order.
-    pub rows: Vec<u32>,
-    /// The (filter, sort, store generation) `rows` was computed for.
-    pub rows_key: Option<(HistoryFilter, SortColumn, bool, u64)>,
-    pub selected: Option<String>,
-    /// A job the table should scroll to once its row is there (a new submission).
-    pub scroll_to: Option<String>,
-    /// The last deleted record, for undo.
-    pub last_deleted: Option<JobRecord>,
+testing_pub_struct! {
+    /// The history table's view: filter, sort, the cached rows they give, and the selected
+    /// job.
+    #[derive(Debug, Default)]
+    pub struct HistoryView {
+        filter: HistoryFilter,
+        sort_column: SortColumn,
+        sort_descending: bool,
+        /// Indices into the store's records, in display order.
+        rows: Vec<u32>,
+        /// The (filter, sort, store generation) `rows` was computed for.
+        rows_key: Option<(HistoryFilter, SortColumn, bool, u64)>,
+        selected: Option<String>,
+        /// A job the table should scroll to once its row is there (a new submission).
+        scroll_to: Option<String>,
+        /// The last deleted record, for undo.
+        last_deleted: Option<JobRecord>,
+    }
 }
 
 const COLUMNS: &[(SortColumn, &str)] = &[

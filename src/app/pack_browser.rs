@@ -9,17 +9,19 @@
 //! it matches; selecting a pack, checking a prompt and choosing a folder are commands.
 
 use super::commands::{Command, CommandQueue};
-use super::state::ViewContext;
+use super::state::{ViewContext, testing_pub_struct};
 use super::widgets;
 use crate::packs::escape_control as esc;
 use egui::RichText;
 
-/// The pack browser's state.
-#[derive(Debug, Default)]
-pub struct PackBrowserState {
-    pub search: String,
-    /// (search text, packs version, matching indices).
-    filter_cache: Option<(String, u64, Vec<usize>)>,
+testing_pub_struct! {
+    /// The pack browser's state.
+    #[derive(Debug, Default)]
+    pub struct PackBrowserState {
+        search: String,
+        /// (search text, packs version, matching indices).
+        filter_cache: Option<(String, u64, Vec<usize>)>,
+    }
 }
 
 impl PackBrowserState {

@@ -18,7 +18,7 @@ use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
 use crate::history::{
     HistoryFilter, HistoryStore, InterruptedImport, SortColumn, interrupted_imports,
 };
-use crate::job_record::{JobRecord, JobStatus};
+use crate::job_record::JobRecord;
 use crate::packs::{PackError, PromptPack};
 use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
 use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
@@ -45,16 +45,16 @@ pub const SUBMIT_RETRY_INTERVAL: Duration = super::writer::RETRY_INTERVAL;
 macro_rules! testing_pub_struct {
     (
         $(#[$meta:meta])*
-        pub struct $name:ident {
+        pub struct $name:ident $(<$lt:lifetime>)? {
             $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)?
         }
     ) => {
         #[cfg(feature = "testing")]
         $(#[$meta])*
-        pub struct $name { $( $(#[$fmeta])* pub $field: $ty ),* }
+        pub struct $name $(<$lt>)? { $( $(#[$fmeta])* pub $field: $ty ),* }
         #[cfg(not(feature = "testing"))]
         $(#[$meta])*
-        pub struct $name { $( $(#[$fmeta])* pub(crate) $field: $ty ),* }
+        pub struct $name $(<$lt>)? { $( $(#[$fmeta])* pub(crate) $field: $ty ),* }
     };
 }
 pub(crate) use testing_pub_struct;
@@ -122,13 +122,15 @@ impl CentralView {
     }
 }
 
-/// A request sent to the history writer and not answered yet.
-#[derive(Debug, Clone)]
-pub struct InFlight {
-    pub id: u64,
-    pub kind: RequestKind,
-    /// The history was found locked by another process: the writer retries by itself.
-    pub waiting: bool,
+testing_pub_struct! {
+    /// A request sent to the history writer and not answered yet.
+    #[derive(Debug, Clone)]
+    pub struct InFlight {
+        id: u64,
+        kind: RequestKind,
+        /// The history was found locked by another process: the writer retries by itself.
+        waiting: bool,
+    }
 }
 
 /// The interrupted imports last found, and when.
@@ -185,37 +187,41 @@ testing_pub_struct! {
     }
 }
 
+testing_pub_struct! {
 /// What the panels read while they draw (nothing in it is the drawing panel's own state).
 pub struct ViewContext<'a> {
-    pub packs_dir: &'a Path,
-    pub packs: &'a [PromptPack],
-    pub pack_errors: &'a [PackError],
-    pub pack_warnings: &'a [Vec<String>],
-    pub packs_version: u64,
-    pub scanning_packs: bool,
-    pub selected_pack: Option<&'a PromptPack>,
-    pub checked_keys: &'a [String],
-    pub store: Option<&'a Arc<RwLock<HistoryStore>>>,
-    pub history: HistoryStatus<'a>,
-    pub message: Option<&'a Message>,
+    packs_dir: &'a Path,
+    packs: &'a [PromptPack],
+    pack_errors: &'a [PackError],
+    pack_warnings: &'a [Vec<String>],
+    packs_version: u64,
+    scanning_packs: bool,
+    selected_pack: Option<&'a PromptPack>,
+    checked_keys: &'a [String],
+    store: Option<&'a Arc<RwLock<HistoryStore>>>,
+    history: HistoryStatus<'a>,
+    message: Option<&'a Message>,
     /// A deleted job can be restored.
-    pub can_undo: bool,
-    pub theme: ThemeChoice,
-    pub query_busy: bool,
+    can_undo: bool,
+    theme: ThemeChoice,
+    query_busy: bool,
     /// The rows are newest first while a large history streams in.
-    pub rows_provisional: bool,
-    pub interrupted: &'a [InterruptedImport],
+    rows_provisional: bool,
+    interrupted: &'a [InterruptedImport],
+}
 }
 
+testing_pub_struct! {
 /// The history's state as the panels see it.
 #[derive(Clone, Copy, Default)]
 pub struct HistoryStatus<'a> {
-    pub loading: Option<&'a LoadProgress>,
-    pub error: Option<&'a str>,
+    loading: Option<&'a LoadProgress>,
+    error: Option<&'a str>,
     /// A Submit is being recorded.
-    pub submitting: bool,
+    submitting: bool,
     /// A Submit waits for a busy history (retried by itself).
-    pub submit_waiting: bool,
+    submit_waiting: bool,
+}
 }
 
 impl<'a> ViewContext<'a> {
@@ -650,7 +656,7 @@ impl AppState {
 
     /// A job can be cancelled only while it is queued.
     pub fn can_cancel(record: &JobRecord) -> bool {
-        record.status == JobStatus::Queued
+        record.status.is_cancellable()
     }
 }
 

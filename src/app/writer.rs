@@ -131,7 +131,7 @@ pub enum Outcome {
     },
     StatusSet(String),
     Cancelled(String),
-    Deleted(JobRecord),
+    Deleted(Box<JobRecord>),
     Restored(String),
     Imported {
         path: PathBuf,
@@ -574,7 +574,7 @@ impl Writer {
             }
             WriteRequest::Delete(job_id) => {
                 let record = self.locked_change(request, |s| s.delete(job_id))?;
-                Ok(Outcome::Deleted(record))
+                Ok(Outcome::Deleted(Box::new(record)))
             }
             WriteRequest::ImportStableNew(file) => self.import(request, file),
             WriteRequest::Export { path, format, rows } => {

@@ -1,0 +1,275 @@
+//! The window stays responsive while another holder has the history's file lock: Submit,
+//! Delete and Import (StableNew) are handed to the history writer, the frame returns to
+//! drawing at once and says the change waits, and every change lands once the lock is
+//! released.
+//!
+//! The lock is taken with `std::fs::File::lock` on a second handle: flock locks belong to an
+//! open file description, so it blocks the app's own handles exactly as another process would.
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use promptdesk::app::state::{Command, Message};
+use promptdesk::app::writer::RequestKind;
+use promptdesk::app::{AppConfig, PromptDeskApp};
+use promptdesk::{
+    HistoryStore, RunConfig, build_run_config_for_manual_prompt, job_record_from_run_config,
+};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const FIXTURE_PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ui/packs");
+
+/// The longest one frame may take while the lock is held. Generous for a debug build on a
+/// loaded machine, and still below the 750 ms one write used to block the frame for (and far
+/// below the store's 10 s lock timeout).
+const FRAME_BOUND: Duration = Duration::from_millis(700);
+
+fn history_file(data: &Path) -> PathBuf {
+    data.join("history.jsonl")
+}
+
+fn records_on_disk(path: &Path) -> Vec<promptdesk::JobRecord> {
+    HistoryStore::open(path).unwrap().records().to_vec()
+}
+
+fn seed_history(path: &Path) {
+    let mut store = HistoryStore::open(path).unwrap();
+    for (i, prompt) in ["alpha sunrise", "beta harbour", "gamma forest"]
+        .into_iter()
+        .enumerate()
+    {
+        let cfg = build_run_config_for_manual_prompt(prompt, "", Some(RunConfig::default()));
+        let mut record = job_record_from_run_config(&format!("job-{i}"), &cfg);
+        record.created_at += chrono::Duration::seconds(i as i64);
+        store.append(&record).unwrap();
+    }
+}
+
+/// A StableNew history with two jobs.
+fn write_stablenew(path: &Path) {
+    let lines: Vec<String> = (0..2)
+        .map(|i| {
+            serde_json::json!({
+                "job_id": format!("sn-{i}"),
+                "created_at": format!("2025-11-01T08:00:0{i}.000000"),
+                "status": "completed",
+                "payload_summary": "callable payload",
+                "started_at": format!("2025-11-01T08:00:0{i}.500000"),
+                "completed_at": format!("2025-11-01T08:00:1{i}.000000"),
+                "error_message": null,
+                "worker_id": "local",
+                "run_mode": "queue",
+                "result": {"config": {
+                    "prompt": format!("imported lighthouse {i}"),
+                    "negative_prompt": "blurry",
+                    "model": "coastXL",
+                    "sampler": "Euler a",
+                    "width": 512, "height": 512, "steps": 20, "cfg_scale": 7.0, "seed": i,
+                }},
+                "prompt_source": "manual",
+                "prompt_pack_id": null,
+                "prompt_keys": null,
+                "snapshot": null,
+                "duration_ms": 9500,
+            })
+            .to_string()
+        })
+        .collect();
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn settle(harness: &mut Harness<'static, PromptDeskApp>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        harness.step();
+        if !harness.state().state.is_busy() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the app never finished its work");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    harness.run();
+}
+
+/// Runs `action` and then one `harness.run()`, and checks that drawing came back at once.
+fn responsive(
+    harness: &mut Harness<'static, PromptDeskApp>,
+    what: &str,
+    action: impl FnOnce(&mut Harness<'static, PromptDeskApp>),
+) {
+    let started = Instant::now();
+    action(harness);
+    harness.run();
+    let took = started.elapsed();
+    assert!(took < FRAME_BOUND, "{what}: the frame waited {took:?}");
+}
+
+fn message(harness: &Harness<'static, PromptDeskApp>) -> String {
+    match &harness.state().state.message {
+        Some(Message::Info(m) | Message::Error(m)) => m.clone(),
+        None => String::new(),
+    }
+}
+
+#[test]
+fn submit_delete_and_import_do_not_wait_for_another_holder_of_the_history_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&packs).unwrap();
+    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
+    }
+    let history = history_file(&data);
+    seed_history(&history);
+    let stablenew = dir.path().join("job_history.jsonl");
+    write_stablenew(&stablenew);
+
+    let config = AppConfig {
+        data_dir: data.clone(),
+        packs_dir: packs,
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    settle(&mut harness, Duration::from_secs(30));
+    harness.get_by_label("3 records, 3 shown");
+
+    // Compose a pack job and select a row before the lock is taken.
+    harness.get_by_label_contains("harbour_scenes").click();
+    harness.run();
+    harness.get_by_label_contains("1: a red lighthouse").click();
+    harness.run();
+    harness.get_by_label("beta harbour").click();
+    harness.run();
+    assert_eq!(
+        harness.state().state.view.selected.as_deref(),
+        Some("job-1")
+    );
+
+    let holder = std::fs::File::options()
+        .read(true)
+        .append(true)
+        .open(&history)
+        .unwrap();
+    holder.lock().unwrap();
+
+    // Submit: the frame comes back, the job waits, the composer keeps its keys.
+    responsive(&mut harness, "Submit", |h| h.get_by_label("Submit").click());
+    let state = &harness.state().state;
+    assert!(state.submit_retry_pending());
+    assert_eq!(state.checked_keys, vec!["1"]);
+    let text = message(&harness);
+    assert!(
+        text.contains("busy") && text.contains("records the job by itself"),
+        "{text}"
+    );
+
+    // Delete: the same; the row stays until the delete is written.
+    responsive(&mut harness, "Delete", |h| h.get_by_label("Delete").click());
+    assert!(harness.state().state.write_waiting(RequestKind::Delete));
+    let text = message(&harness);
+    assert!(text.contains("deletes the job by itself"), "{text}");
+
+    // Import (the menu's file dialog answers with this command).
+    responsive(&mut harness, "Import", |h| {
+        h.state_mut()
+            .push(Command::ImportStableNew(stablenew.clone()))
+    });
+    assert!(harness.state().state.write_waiting(RequestKind::Import));
+    let text = message(&harness);
+    assert!(text.contains("imports the file by itself"), "{text}");
+
+    // While the lock is held (past one automatic retry), every frame stays short and nothing
+    // is written.
+    let until = Instant::now() + Duration::from_millis(2600);
+    let mut frames = 0;
+    while Instant::now() < until {
+        let started = Instant::now();
+        harness.step();
+        let took = started.elapsed();
+        assert!(took < FRAME_BOUND, "frame {frames} waited {took:?}");
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(frames > 10, "only {frames} frames in 2.6 s");
+    assert!(harness.state().state.is_busy());
+    assert!(harness.state().state.submit_retry_pending());
+    assert_eq!(records_on_disk(&history).len(), 3);
+    harness.get_by_label("3 records, 3 shown");
+
+    // Released: everything lands, in order.
+    holder.unlock().unwrap();
+    settle(&mut harness, Duration::from_secs(60));
+    let records = records_on_disk(&history);
+    let ids: Vec<&str> = records.iter().map(|r| r.job_id.as_str()).collect();
+    assert!(!ids.contains(&"job-1"), "deleted: {ids:?}");
+    assert!(
+        ids.contains(&"sn-0") && ids.contains(&"sn-1"),
+        "imported: {ids:?}"
+    );
+    assert_eq!(records.len(), 5, "{ids:?}");
+    let submitted: Vec<_> = records
+        .iter()
+        .filter(|r| r.prompt_pack_id.as_deref() == Some("harbour_scenes"))
+        .collect();
+    assert_eq!(submitted.len(), 1, "recorded once");
+    assert_eq!(submitted[0].prompt_keys, vec!["1"]);
+    let text = message(&harness);
+    assert!(text.contains("Imported 2 job(s)"), "{text}");
+    let state = &harness.state().state;
+    assert!(!state.submit_retry_pending());
+    assert_eq!(state.counts().0, 5, "the window shows what was written");
+    assert_eq!(
+        state.view.last_deleted.as_ref().map(|r| r.job_id.as_str()),
+        Some("job-1"),
+        "the delete can be undone"
+    );
+    harness.get_by_label("5 records, 5 shown");
+}
+
+/// An append does not need the history: Submit is enabled and records the job while a large
+/// history is still streaming in.
+#[test]
+fn submit_works_while_the_history_is_still_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let history = history_file(&data);
+    // About 24 MB: several load steps.
+    {
+        let mut store = HistoryStore::open(&history).unwrap();
+        let text = "a lighthouse ".repeat(2000);
+        let cfg = build_run_config_for_manual_prompt(&text, "", Some(RunConfig::default()));
+        let records: Vec<_> = (0..900)
+            .map(|i| job_record_from_run_config(&format!("big-{i:05}"), &cfg))
+            .collect();
+        store.append_many(&records).unwrap();
+    }
+    let config = AppConfig {
+        data_dir: data.clone(),
+        packs_dir: dir.path().join("packs"),
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    harness.step();
+    harness.state_mut().state.composer.mode = promptdesk::PromptSource::Manual;
+    harness.state_mut().state.composer.prompt = "while loading".to_owned();
+    assert_eq!(
+        harness.state().state.submit_blocker(),
+        None,
+        "Submit is not blocked by the load"
+    );
+    harness.state_mut().push(Command::Submit);
+    harness.step();
+    settle(&mut harness, Duration::from_secs(60));
+    let records = records_on_disk(&history);
+    assert_eq!(records.len(), 901);
+    assert_eq!(records[900].first_prompt(), "while loading");
+    assert_eq!(harness.state().state.counts().0, 901);
+}
