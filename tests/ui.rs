@@ -218,6 +218,27 @@ fn submit_is_disabled_with_its_reason() {
     assert!(!submit_is_disabled(&harness));
 }
 
+#[test]
+fn compose_is_the_default_view_and_the_other_views_are_not_there_yet() {
+    let setup = setup();
+    let harness = harness(&setup);
+    assert!(
+        !harness
+            .get_by_label("Compose")
+            .accesskit_node()
+            .is_disabled()
+    );
+    for title in ["Queue", "Gallery", "Insights"] {
+        assert!(
+            harness.get_by_label(title).accesskit_node().is_disabled(),
+            "{title} is not available yet"
+        );
+    }
+    // The composer is what the central area shows.
+    harness.get_by_label("Submit");
+    harness.get_by_label("Manual");
+}
+
 fn seed_history(setup: &Setup) -> Vec<String> {
     let mut store = HistoryStore::open(history_file(setup)).unwrap();
     let mut ids = Vec::new();

@@ -121,13 +121,33 @@ impl AppState {
     /// now (one non-blocking look), the status line says at once that it waits.
     fn write(&mut self, request: WriteRequest) {
         let kind = request.kind();
-        let id = self.writer.send(request);
+        let starting = match &request {
+            WriteRequest::ImportStableNew(path) => Some(format!(
+                "Importing {}...",
+                crate::packs::escape_control(&path.display().to_string())
+            )),
+            WriteRequest::Export { path, rows, .. } => Some(format!(
+                "Exporting {} record(s) to {}...",
+                rows.len(),
+                crate::packs::escape_control(&path.display().to_string())
+            )),
+            _ => None,
+        };
+        let Some(id) = self.writer.send(request) else {
+            self.message = Some(Message::Error(
+                "The history writer stopped unexpectedly; restart promptdesk to save changes."
+                    .into(),
+            ));
+            return;
+        };
         let busy = match kind {
             RequestKind::Export => None,
             _ => lock_held_elsewhere(&self.history_path()),
         };
         if let Some(e) = &busy {
             self.message = Some(Message::Error(busy_now(kind, e)));
+        } else if let Some(text) = starting {
+            self.message = Some(Message::Info(text));
         }
         self.writes.push(InFlight {
             id,

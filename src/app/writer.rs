@@ -241,12 +241,12 @@ impl HistoryWriter {
         &self.progress
     }
 
-    /// Queues a request; returns its id (events name it).
-    pub fn send(&mut self, request: WriteRequest) -> u64 {
+    /// Queues a request; returns its id (events name it), or `None` when the writer thread
+    /// is gone.
+    pub fn send(&mut self, request: WriteRequest) -> Option<u64> {
         let id = self.next_id;
         self.next_id += 1;
-        let _ = self.tx.send((id, request));
-        id
+        self.tx.send((id, request)).ok().map(|()| id)
     }
 
     /// The next event, if any (never waits).
@@ -656,5 +656,103 @@ fn failure_message(request: &WriteRequest, error: &str, gave_up: bool) -> String
         ),
         WriteRequest::Append { .. } => format!("Could not record the job: {error}"),
         _ => error.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prompt_packs::build_run_config_for_manual_prompt;
+
+    fn next(writer: &mut HistoryWriter) -> WriteEvent {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(event) = writer.next_event() {
+                return event;
+            }
+            assert!(Instant::now() < deadline, "the writer said nothing");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn record(id: &str) -> JobRecord {
+        let cfg = build_run_config_for_manual_prompt("a harbour at dawn", "", None);
+        crate::job_record::job_record_from_run_config(id, &cfg)
+    }
+
+    /// While another holder has the file lock, the writer waits without holding the shared
+    /// store: readers always get in. The changes land in order once the lock is released.
+    #[test]
+    fn a_held_file_lock_never_blocks_readers_and_requests_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        HistoryStore::open(&path)
+            .unwrap()
+            .append(&record("old"))
+            .unwrap();
+        let mut writer = HistoryWriter::start(path.clone(), &Repaint::default(), Arc::default());
+        let store = match next(&mut writer) {
+            WriteEvent::Opened(store) => store,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(next(&mut writer), WriteEvent::Loaded));
+
+        let holder = std::fs::File::options()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        holder.lock().unwrap();
+        assert!(lock_held_elsewhere(&path).is_some());
+        let delete = writer.send(WriteRequest::Delete("old".into())).unwrap();
+        let append = writer
+            .send(WriteRequest::Append {
+                record: record("new"),
+                summary: "manual prompt".into(),
+            })
+            .unwrap();
+        // The writer tries for GUI_LOCK_TIMEOUT; readers are never shut out meanwhile.
+        let until = Instant::now() + GUI_LOCK_TIMEOUT + Duration::from_millis(300);
+        while Instant::now() < until {
+            assert!(store.try_read().is_ok(), "a reader waited for the writer");
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        match next(&mut writer) {
+            WriteEvent::Waiting {
+                id, kind, error, ..
+            } => {
+                assert_eq!((id, kind), (delete, RequestKind::Delete));
+                assert!(error.is_transient());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(store.read().unwrap().len(), 1);
+
+        holder.unlock().unwrap();
+        match next(&mut writer) {
+            WriteEvent::Done {
+                id,
+                outcome: Outcome::Deleted(r),
+            } => assert_eq!((id, r.job_id.as_str()), (delete, "old")),
+            other => panic!("{other:?}"),
+        }
+        match next(&mut writer) {
+            WriteEvent::Done {
+                id,
+                outcome: Outcome::Recorded { job_id, .. },
+            } => assert_eq!((id, job_id.as_str()), (append, "new")),
+            other => panic!("{other:?}"),
+        }
+        let ids: Vec<String> = store
+            .read()
+            .unwrap()
+            .records()
+            .iter()
+            .map(|r| r.job_id.clone())
+            .collect();
+        assert_eq!(ids, ["new"]);
+        let on_disk = HistoryStore::open(&path).unwrap();
+        assert_eq!(on_disk.len(), 1);
+        assert!(on_disk.get("new").is_some());
     }
 }
