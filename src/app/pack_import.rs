@@ -2,9 +2,9 @@
 //! packs folder on a background task (`AppState` runs [`import_pack_files`] as a
 //! [`super::tasks::Task`]), so the UI never waits for a slow disk.
 //!
-//! A source must be a pack file (one of [`crate::packs::PACK_EXTENSIONS`]) that is a regular file, or a
-//! symbolic link to one, of at most [`MAX_PACK_FILE_BYTES`]. It is checked exactly as the
-//! packs folder scan checks its files ([`open_pack_file`]): a FIFO, a device such as
+//! A source must be a pack file (one of [`crate::packs::PACK_EXTENSIONS`]) that is a regular
+//! file, or a symbolic link to one, of at most [`MAX_PACK_FILE_BYTES`]. It is checked exactly
+//! as the packs folder scan checks its files ([`open_pack_file`]): a FIFO, a device such as
 //! `/dev/zero`, a folder, a link loop or a dangling link is refused with the same reason and
 //! never opened (so the copy can neither block on a FIFO nor fill the disk). The copy is
 //! created with `create_new`: an existing file, or a symbolic link, at the target is never

@@ -188,40 +188,41 @@ testing_pub_struct! {
 }
 
 testing_pub_struct! {
-/// What the panels read while they draw (nothing in it is the drawing panel's own state).
-pub struct ViewContext<'a> {
-    packs_dir: &'a Path,
-    packs: &'a [PromptPack],
-    pack_errors: &'a [PackError],
-    pack_warnings: &'a [Vec<String>],
-    packs_version: u64,
-    scanning_packs: bool,
-    selected_pack: Option<&'a PromptPack>,
-    checked_keys: &'a [String],
-    store: Option<&'a Arc<RwLock<HistoryStore>>>,
-    history: HistoryStatus<'a>,
-    message: Option<&'a Message>,
-    /// A deleted job can be restored.
-    can_undo: bool,
-    theme: ThemeChoice,
-    query_busy: bool,
-    /// The rows are newest first while a large history streams in.
-    rows_provisional: bool,
-    interrupted: &'a [InterruptedImport],
-}
+    /// What the panels read while they draw (nothing in it is the drawing panel's own state).
+    pub struct ViewContext<'a> {
+        packs_dir: &'a Path,
+        /// The packs found, sorted by id.
+        packs: &'a [PromptPack],
+        pack_errors: &'a [PackError],
+        pack_warnings: &'a [Vec<String>],
+        packs_version: u64,
+        scanning_packs: bool,
+        selected_pack: Option<&'a PromptPack>,
+        checked_keys: &'a [String],
+        store: Option<&'a Arc<RwLock<HistoryStore>>>,
+        history: HistoryStatus<'a>,
+        message: Option<&'a Message>,
+        /// A deleted job can be restored.
+        can_undo: bool,
+        theme: ThemeChoice,
+        query_busy: bool,
+        /// The rows are newest first while a large history streams in.
+        rows_provisional: bool,
+        interrupted: &'a [InterruptedImport],
+    }
 }
 
 testing_pub_struct! {
-/// The history's state as the panels see it.
-#[derive(Clone, Copy, Default)]
-pub struct HistoryStatus<'a> {
-    loading: Option<&'a LoadProgress>,
-    error: Option<&'a str>,
-    /// A Submit is being recorded.
-    submitting: bool,
-    /// A Submit waits for a busy history (retried by itself).
-    submit_waiting: bool,
-}
+    /// The history's state as the panels see it.
+    #[derive(Clone, Copy, Default)]
+    pub struct HistoryStatus<'a> {
+        loading: Option<&'a LoadProgress>,
+        error: Option<&'a str>,
+        /// A Submit is being recorded.
+        submitting: bool,
+        /// A Submit waits for a busy history (retried by itself).
+        submit_waiting: bool,
+    }
 }
 
 impl<'a> ViewContext<'a> {
