@@ -53,7 +53,12 @@ fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let records = numbers.first().copied().unwrap_or(100_000);
+    // Without `--bench` (`cargo test --benches`), a quick smoke run on a small file.
+    let benching = args.iter().any(|a| a == "--bench");
+    let records = numbers
+        .first()
+        .copied()
+        .unwrap_or(if benching { 100_000 } else { 2_000 });
     let reps = numbers.get(1).copied().unwrap_or(7).max(2);
 
     let path = testdata::cached_imported_stablenew(records);
