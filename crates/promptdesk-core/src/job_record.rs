@@ -873,7 +873,10 @@ mod fast_path_tests {
 
     #[test]
     fn the_fast_path_reads_what_the_careful_one_reads() {
-        assert!(fast::parse(FULL.as_bytes()).is_some(), "a plain line takes the fast path");
+        assert!(
+            fast::parse(FULL.as_bytes()).is_some(),
+            "a plain line takes the fast path"
+        );
         same(FULL);
         // Defaults and nulls.
         same(
