@@ -30,11 +30,21 @@ pub enum JobStatus {
 
 impl<'de> Deserialize<'de> for JobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        Ok(JobStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .unwrap_or(JobStatus::Unknown))
+        /// Matches the text where it lies (no copy of it is made).
+        struct StatusVisitor;
+        impl serde::de::Visitor<'_> for StatusVisitor {
+            type Value = JobStatus;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<JobStatus, E> {
+                Ok(JobStatus::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == text)
+                    .unwrap_or(JobStatus::Unknown))
+            }
+        }
+        d.deserialize_str(StatusVisitor)
     }
 }
 
