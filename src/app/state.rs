@@ -764,7 +764,8 @@ fn waiting_message(kind: RequestKind, err: &crate::history::HistoryError, attemp
     let what = match kind {
         RequestKind::Append => {
             return format!(
-                "The history is busy: {err}. promptdesk records the job by itself in {secs} s{tries}; your prompt stays in the composer."
+                "The history is busy: {}. promptdesk records the job by itself in {secs} s{tries}; your prompt stays in the composer.",
+                busy_cause(err)
             );
         }
         RequestKind::SetStatus => "changes the job",
@@ -774,7 +775,25 @@ fn waiting_message(kind: RequestKind, err: &crate::history::HistoryError, attemp
         RequestKind::Import => "imports the file",
         RequestKind::Export => "exports the rows",
     };
-    format!("The history is busy: {err}. promptdesk {what} by itself in {secs} s{tries}; waiting.")
+    format!(
+        "The history is busy: {}. promptdesk {what} by itself in {secs} s{tries}; waiting.",
+        busy_cause(err)
+    )
+}
+
+/// Why the history is busy, without the CLI's "try again" (the app retries by itself).
+fn busy_cause(err: &crate::history::HistoryError) -> String {
+    use crate::history::HistoryError;
+    match err {
+        HistoryError::Locked { path, .. } => {
+            format!("another promptdesk process is writing {}", path.display())
+        }
+        HistoryError::Busy { path, .. } => format!(
+            "other promptdesk processes keep compacting {}",
+            path.display()
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// The message when a request is sent while another process holds the history.

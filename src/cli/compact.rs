@@ -30,13 +30,14 @@ pub(crate) fn run(
     if c.foreign_kept > 0 {
         writeln!(
             out,
-            "{} from another version kept as {} (this version cannot read them)",
+            "{} from another version kept as {} (this version cannot read {})",
             plural(c.foreign_kept, "line"),
             if c.foreign_kept == 1 {
                 "it was"
             } else {
                 "they were"
-            }
+            },
+            if c.foreign_kept == 1 { "it" } else { "them" }
         )?;
     }
     if damaged > 0 {
