@@ -275,3 +275,76 @@ fn submit_works_while_the_history_is_still_loading() {
     assert_eq!(records[900].first_prompt(), "while loading");
     assert_eq!(harness.state().state.counts().0, 901);
 }
+
+/// Closing the window while a submitted job still waits for a busy history asks first, and
+/// closes by itself once the job is recorded: nothing the user submitted is lost on quit.
+#[test]
+fn closing_with_a_job_still_waiting_asks_first_and_the_job_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&packs).unwrap();
+    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
+    }
+    let history = history_file(&data);
+    seed_history(&history);
+    let config = AppConfig {
+        data_dir: data.clone(),
+        packs_dir: packs,
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    settle(&mut harness, Duration::from_secs(30));
+    harness.get_by_label_contains("harbour_scenes").click();
+    harness.run();
+    harness.get_by_label_contains("1: a red lighthouse").click();
+    harness.run();
+
+    let holder = std::fs::File::options()
+        .read(true)
+        .append(true)
+        .open(&history)
+        .unwrap();
+    holder.lock().unwrap();
+    harness.get_by_label("Submit").click();
+    harness.step();
+    assert_eq!(harness.state().state.writes_in_flight(), 1);
+
+    // The user closes the window.
+    harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .events
+        .push(egui::ViewportEvent::Close);
+    harness.step();
+    harness.step();
+    harness.get_by_label_contains("not recorded yet");
+    harness.get_by_label("Quit anyway (lose them)");
+
+    // The lock goes; the job lands and the question goes away by itself.
+    holder.unlock().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while harness.state().state.writes_in_flight() > 0 && Instant::now() < deadline {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    harness.step();
+    assert_eq!(harness.state().state.writes_in_flight(), 0);
+    assert!(
+        harness
+            .query_by_label_contains("not recorded yet")
+            .is_none()
+    );
+    assert_eq!(
+        records_on_disk(&history).len(),
+        4,
+        "the waiting job was recorded"
+    );
+}

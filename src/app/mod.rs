@@ -50,6 +50,10 @@ testing_pub_struct! {
         state: AppState,
         commands: CommandQueue,
         applied_theme: Option<ThemeChoice>,
+        /// Closing was asked for while history changes were still with the writer.
+        confirm_quit: bool,
+        /// The user chose to quit anyway.
+        quit_anyway: bool,
     }
 }
 
@@ -81,7 +85,44 @@ impl PromptDeskApp {
             state,
             commands: CommandQueue::default(),
             applied_theme: None,
+            confirm_quit: false,
+            quit_anyway: false,
         }
+    }
+
+    /// Closing the window while changes to the history are still with the writer (a busy
+    /// history being retried) would lose them: ask first. When they are done meanwhile, the
+    /// window closes by itself.
+    fn guard_close(&mut self, ctx: &egui::Context) {
+        let pending = self.state.writes_in_flight();
+        if ctx.input(|i| i.viewport().close_requested()) && pending > 0 && !self.quit_anyway {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
+        if !self.confirm_quit {
+            return;
+        }
+        if pending == 0 {
+            self.confirm_quit = false;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return;
+        }
+        egui::Modal::new(egui::Id::unique("confirm_quit")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.heading("Changes are still waiting");
+            ui.label(format!(
+                "{pending} change(s) to the history are not recorded yet: the history is busy (another promptdesk process holds it) and promptdesk retries by itself. The window closes by itself once they are recorded."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Wait").clicked() {
+                    self.confirm_quit = false;
+                }
+                if ui.button("Quit anyway (lose them)").clicked() {
+                    self.quit_anyway = true;
+                    ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+        });
     }
 
     /// Queues a command, applied after the current frame.
@@ -165,6 +206,7 @@ impl eframe::App for PromptDeskApp {
         self.state.poll();
         self.handle_shortcuts(&ctx);
         self.panels(ui);
+        self.guard_close(&ctx);
         for command in self.commands.take() {
             if command == Command::Quit {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);

@@ -352,6 +352,11 @@ impl AppState {
             || !self.writes.is_empty()
     }
 
+    /// Changes sent to the history writer and not answered yet.
+    pub fn writes_in_flight(&self) -> usize {
+        self.writes.len()
+    }
+
     /// True while a submitted job waits to be retried (the history was busy).
     pub fn submit_retry_pending(&self) -> bool {
         self.writes
