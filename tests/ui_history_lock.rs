@@ -348,3 +348,56 @@ fn closing_with_a_job_still_waiting_asks_first_and_the_job_lands() {
         "the waiting job was recorded"
     );
 }
+
+/// Undo of a delete never overwrites a job that is live again (another process wrote it back
+/// meanwhile, with a newer status): the restore is refused and the newer state stays.
+#[test]
+fn undo_never_overwrites_a_job_that_came_back_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let packs = dir.path().join("packs");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&packs).unwrap();
+    let history = history_file(&data);
+    seed_history(&history);
+    let config = AppConfig {
+        data_dir: data.clone(),
+        packs_dir: packs,
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    settle(&mut harness, Duration::from_secs(30));
+    harness.get_by_label("beta harbour").click();
+    harness.run();
+    harness.get_by_label("Delete").click();
+    settle(&mut harness, Duration::from_secs(30));
+    assert!(
+        records_on_disk(&history)
+            .iter()
+            .all(|r| r.job_id != "job-1")
+    );
+
+    // Another process brings job-1 back, completed.
+    let mut other = HistoryStore::open(&history).unwrap();
+    let mut back = records_on_disk(&history)[0].clone();
+    back.job_id = "job-1".to_owned();
+    back.status = promptdesk::JobStatus::Completed;
+    other.restore(&back).unwrap();
+    drop(other);
+
+    harness.state_mut().push(Command::UndoDelete);
+    settle(&mut harness, Duration::from_secs(30));
+    let job = records_on_disk(&history)
+        .into_iter()
+        .find(|r| r.job_id == "job-1")
+        .expect("job-1 is live");
+    assert_eq!(
+        job.status,
+        promptdesk::JobStatus::Completed,
+        "the newer state was overwritten by the undo"
+    );
+    let text = message(&harness);
+    assert!(text.contains("already in the history"), "{text}");
+}

@@ -111,7 +111,7 @@ impl PromptDeskApp {
             ui.set_max_width(420.0);
             ui.heading("Changes are still waiting");
             ui.label(format!(
-                "{pending} change(s) to the history are not recorded yet: the history is busy (another promptdesk process holds it) and promptdesk retries by itself. The window closes by itself once they are recorded."
+                "{pending} change(s) to the history are not recorded yet (still being written, or waiting while another promptdesk process holds the history; promptdesk retries by itself). The window closes by itself once they are recorded."
             ));
             ui.horizontal(|ui| {
                 if ui.button("Wait").clicked() {

@@ -118,7 +118,9 @@ impl WriteRequest {
 
     /// Appends need none of the history (they can run while it loads).
     fn needs_full_history(&self) -> bool {
-        !matches!(self, WriteRequest::Append { .. } | WriteRequest::Restore(_))
+        // A restore must see the whole history: the job may be live again (another process,
+        // an import), and writing it blindly would overwrite its newer state.
+        !matches!(self, WriteRequest::Append { .. })
     }
 }
 
@@ -561,7 +563,8 @@ impl Writer {
                 })
             }
             WriteRequest::Restore(record) => {
-                self.append(request, record)?;
+                // Through the full store: it refuses a job that is live again.
+                self.locked_change(request, |s| s.restore(record))?;
                 Ok(Outcome::Restored(record.job_id.clone()))
             }
             WriteRequest::SetStatus { job_id, status } => {

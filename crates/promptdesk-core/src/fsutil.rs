@@ -122,7 +122,7 @@ pub fn write_atomically<T>(
 /// rename and the folder sync, still open and still locked: the caller goes on using the file
 /// now at `target` (the history's compaction keeps it as its locked handle) and unlocks it
 /// when done. On an error before the rename the temp file is removed and `target` is as it
-/// was; an error from syncing the folder comes after the rename (the handle is then dropped).
+/// was; after the rename, a failed folder sync is not an error (the file is in place).
 pub fn write_atomically_keep_open<T>(
     target: &Path,
     write: impl FnOnce(&mut File) -> io::Result<T>,
@@ -144,7 +144,10 @@ fn replace_atomically<T>(
         let _ = fs::remove_file(&temp);
     }
     let value = result?;
-    sync_dir(parent_dir(target))?;
+    // The rename has happened: the new file is in place whatever the folder sync says. A
+    // failure here only means the rename may not survive a power cut; it must not make the
+    // caller believe the old file is still there (a compaction would drop the new one).
+    let _ = sync_dir(parent_dir(target));
     Ok((file, value))
 }
 
@@ -156,9 +159,9 @@ fn fill_and_rename<T>(
 ) -> io::Result<T> {
     match file.try_lock() {
         Ok(()) => {}
-        // A file system without locks: the age check of the cleaner still protects us.
-        Err(fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {}
-        Err(fs::TryLockError::Error(e)) => return Err(e),
+        // A file system without working locks (unsupported, ENOLCK on NFS): the age check of
+        // the cleaner still protects the temp file.
+        Err(fs::TryLockError::Error(_)) => {}
         Err(fs::TryLockError::WouldBlock) => {
             return Err(io::Error::new(
                 io::ErrorKind::WouldBlock,
