@@ -440,8 +440,33 @@ impl Writer {
         }
     }
 
-    /// Reads what other processes appended.
+    /// Reads what other processes appended. A file another process replaced (compacted) is
+    /// read again into a fresh store outside every lock, then swapped in, so the UI's readers
+    /// never wait for a whole re-read.
     fn reload(&mut self) {
+        let replaced = self
+            .shared
+            .as_ref()
+            .and_then(|shared| shared.read().ok().map(|s| s.needs_full_reread()))
+            .unwrap_or(false);
+        if replaced {
+            match HistoryStore::open(&self.path) {
+                Ok(mut fresh) => {
+                    fresh.set_lock_timeout(GUI_LOCK_TIMEOUT);
+                    self.with_write(|shared| {
+                        std::mem::swap(shared, &mut fresh);
+                        if let Ok(mut cache) = self.index_cache.lock() {
+                            *cache = None;
+                        }
+                    });
+                    // The old contents are freed here, outside the lock.
+                    drop(fresh);
+                    self.repaint.request();
+                }
+                Err(e) => self.send(WriteEvent::ReloadFailed(e.to_string())),
+            }
+            return;
+        }
         match self.with_write(HistoryStore::reload) {
             Some(Ok(0)) | None => {}
             Some(Ok(_)) => self.repaint.request(),

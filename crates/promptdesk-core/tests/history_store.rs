@@ -1008,3 +1008,19 @@ fn the_edit_count_changes_on_edits_but_not_when_jobs_are_added() {
     store.restore(&gone).unwrap();
     assert_ne!(store.edit_count(), after_delete, "a restore moves jobs");
 }
+
+#[test]
+fn a_store_knows_when_another_process_replaced_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = HistoryStore::open(dir.path()).unwrap();
+    a.append(&manual("one")).unwrap();
+    assert!(!a.needs_full_reread());
+    let mut b = HistoryStore::open(dir.path()).unwrap();
+    b.append(&manual("two")).unwrap();
+    assert!(!a.needs_full_reread(), "an append is read incrementally");
+    b.compact().unwrap();
+    assert!(a.needs_full_reread(), "a compaction replaced the file");
+    a.reload().unwrap();
+    assert!(!a.needs_full_reread());
+    assert_eq!(a.len(), 2);
+}

@@ -483,6 +483,16 @@ impl HistoryStore {
         self.append(record)
     }
 
+    /// True when [`HistoryStore::reload`] would read the whole file again (another process
+    /// replaced it by compacting, or it no longer ends where this store stopped reading). A
+    /// caller that shares the store (the app) can then open a fresh store without holding
+    /// any lock and swap it in, instead of re-reading under its own lock.
+    pub fn needs_full_reread(&self) -> bool {
+        self.stale
+            || !self.same_file().unwrap_or(false)
+            || !self.offset_still_valid().unwrap_or(false)
+    }
+
     /// Applies the lines other processes appended since this store last read (reading only
     /// the new bytes; a file replaced by another process's compaction is read again in
     /// full). Returns the number of lines applied (or, after a full re-read, records loaded).
