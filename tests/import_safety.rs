@@ -613,6 +613,9 @@ fn the_app_shows_a_banner_for_an_interrupted_import() {
         restore_packs_dir: false,
     };
     let mut harness = Harness::builder()
+        // Background work (pack scan, queries, the history writer) finishing during run() asks for
+        // a few more frames; do not fail for that on a slow machine.
+        .with_max_steps(64)
         .with_size([1400.0, 950.0])
         .build_eframe(move |cc| PromptDeskApp::new(cc, config));
     for _ in 0..1000 {

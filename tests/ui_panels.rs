@@ -33,17 +33,22 @@ fn composer_harness(pack: Option<PromptPack>, checked: &[&str]) -> Harness<'stat
         checked: checked.iter().map(|s| s.to_string()).collect(),
         commands: CommandQueue::default(),
     };
-    Harness::builder().with_size([900.0, 700.0]).build_ui_state(
-        |ui, t: &mut ComposerTest| {
-            let ctx = ViewContext {
-                selected_pack: t.pack.as_ref(),
-                checked_keys: &t.checked,
-                ..ViewContext::empty(Path::new("/packs"))
-            };
-            t.composer.show(&ctx, ui, &mut t.commands);
-        },
-        state,
-    )
+    Harness::builder()
+        // Background work (pack scan, queries, the history writer) finishing during run() asks for
+        // a few more frames; do not fail for that on a slow machine.
+        .with_max_steps(64)
+        .with_size([900.0, 700.0])
+        .build_ui_state(
+            |ui, t: &mut ComposerTest| {
+                let ctx = ViewContext {
+                    selected_pack: t.pack.as_ref(),
+                    checked_keys: &t.checked,
+                    ..ViewContext::empty(Path::new("/packs"))
+                };
+                t.composer.show(&ctx, ui, &mut t.commands);
+            },
+            state,
+        )
 }
 
 fn submit_is_disabled<S>(harness: &Harness<'_, S>) -> bool {
@@ -158,6 +163,9 @@ fn table_harness(dir: &Path) -> Harness<'static, TableTest> {
         commands: CommandQueue::default(),
     };
     Harness::builder()
+        // Background work (pack scan, queries, the history writer) finishing during run() asks for
+        // a few more frames; do not fail for that on a slow machine.
+        .with_max_steps(64)
         .with_size([1200.0, 500.0])
         .build_ui_state(
             |ui, t: &mut TableTest| {
