@@ -417,8 +417,15 @@ impl Writer {
     /// Reads the next step of the history.
     fn load_step(&mut self) {
         let step = self.with_write(|s| {
-            s.load_more(STEP_BYTES)
-                .map(|done| (done, s.load_progress()))
+            // The last step may check a partial last line under the file lock: under the
+            // shared write lock, never wait long for another process (a busy end is noted
+            // in the load report and repaired by the next write).
+            s.set_lock_timeout(RACE_LOCK_TIMEOUT);
+            let step = s
+                .load_more(STEP_BYTES)
+                .map(|done| (done, s.load_progress()));
+            s.set_lock_timeout(GUI_LOCK_TIMEOUT);
+            step
         });
         match step {
             Some(Ok((done, progress))) => {
