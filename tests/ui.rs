@@ -517,3 +517,24 @@ fn a_submit_the_history_is_too_busy_for_is_retried_by_itself() {
     assert!(message.contains("Recorded job"), "{message}");
     assert!(!submit_is_disabled(&harness));
 }
+
+/// A line a newer promptdesk wrote that this version cannot read is not hidden silently: the
+/// window says it is kept, and the readable jobs show as usual (issue 8, item 2).
+#[test]
+fn lines_of_a_newer_version_are_announced_not_hidden() {
+    let setup = setup();
+    let cfg = build_run_config_for_manual_prompt("a readable job", "", None);
+    let record = job_record_from_run_config("readable-1", &cfg);
+    std::fs::write(
+        history_file(&setup),
+        format!(
+            "{}\n{}\n",
+            record.to_json_line(),
+            r#"{"job_id":"from-the-future","prompt_source":"wildcard"}"#
+        ),
+    )
+    .unwrap();
+    let mut harness = harness(&setup);
+    harness.get_by_label_contains("written by another (newer) version");
+    harness.get_by_label("1 records, 1 shown");
+}

@@ -7,7 +7,7 @@
 //! commands.
 
 use super::commands::{Command, CommandQueue};
-use super::state::{ViewContext, damage, short_id, testing_pub_struct};
+use super::state::{ViewContext, damage, foreign_lines, short_id, testing_pub_struct};
 use super::widgets;
 use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
@@ -102,6 +102,15 @@ fn banners(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             )
         };
         ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
+    }
+    let foreign = ctx.store.map_or(0, |s| foreign_lines(s));
+    if foreign > 0 {
+        ui.label(
+            RichText::new(format!(
+                "ℹ {foreign} line(s) in the history were written by another (newer) version of promptdesk and cannot be shown by this one. They are kept in the file as they are (`promptdesk verify` lists them)."
+            ))
+            .color(ui.visuals().weak_text_color()),
+        );
     }
     interrupted_import_banners(ctx, ui);
 }

@@ -676,6 +676,11 @@ pub(crate) fn selected_pack<'a>(
 }
 
 /// The damage banner's facts for this store.
+/// How many lines of another (newer) version the history holds that this one cannot show.
+pub(crate) fn foreign_lines(store: &RwLock<HistoryStore>) -> usize {
+    store.read().map_or(0, |s| s.load_report().foreign.len())
+}
+
 pub(crate) fn damage(store: &RwLock<HistoryStore>) -> Option<(usize, usize, Option<String>)> {
     let store = store.read().ok()?;
     let report = store.load_report();
