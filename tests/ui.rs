@@ -534,7 +534,7 @@ fn lines_of_a_newer_version_are_announced_not_hidden() {
         ),
     )
     .unwrap();
-    let mut harness = harness(&setup);
+    let harness = harness(&setup);
     harness.get_by_label_contains("written by another (newer) version");
     harness.get_by_label("1 records, 1 shown");
 }
