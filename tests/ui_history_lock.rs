@@ -24,6 +24,32 @@ const FIXTURE_PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures
 /// below the store's 10 s lock timeout).
 const FRAME_BOUND: Duration = Duration::from_millis(700);
 
+/// A packs folder under `dir` holding the UI fixture packs.
+fn fixture_packs(dir: &Path) -> PathBuf {
+    let packs = dir.join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
+    }
+    packs
+}
+
+/// The real app on these folders, in a 1400 x 950 window.
+fn app(data: &Path, packs: &Path) -> Harness<'static, PromptDeskApp> {
+    let config = AppConfig {
+        data_dir: data.to_path_buf(),
+        packs_dir: packs.to_path_buf(),
+        restore_packs_dir: false,
+    };
+    Harness::builder()
+        // Background work (pack scan, queries, the history writer) finishing during run() asks
+        // for a few more frames; do not fail for that on a slow machine.
+        .with_max_steps(64)
+        .with_size([1400.0, 950.0])
+        .build_eframe(move |cc| PromptDeskApp::new(cc, config))
+}
+
 fn history_file(data: &Path) -> PathBuf {
     data.join("history.jsonl")
 }
@@ -117,29 +143,14 @@ fn message(harness: &Harness<'static, PromptDeskApp>) -> String {
 fn submit_delete_and_import_do_not_wait_for_another_holder_of_the_history_lock() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let packs = dir.path().join("packs");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::create_dir_all(&packs).unwrap();
-    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
-    }
+    let packs = fixture_packs(dir.path());
     let history = history_file(&data);
     seed_history(&history);
     let stablenew = dir.path().join("job_history.jsonl");
     write_stablenew(&stablenew);
 
-    let config = AppConfig {
-        data_dir: data.clone(),
-        packs_dir: packs,
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        // Background work (pack scan, queries, the history writer) finishing during run() asks for
-        // a few more frames; do not fail for that on a slow machine.
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    let mut harness = app(&data, &packs);
     settle(&mut harness, Duration::from_secs(30));
     harness.get_by_label("3 records, 3 shown");
 
@@ -254,17 +265,7 @@ fn submit_works_while_the_history_is_still_loading() {
             .collect();
         store.append_many(&records).unwrap();
     }
-    let config = AppConfig {
-        data_dir: data.clone(),
-        packs_dir: dir.path().join("packs"),
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        // Background work (pack scan, queries, the history writer) finishing during run() asks for
-        // a few more frames; do not fail for that on a slow machine.
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    let mut harness = app(&data, &dir.path().join("packs"));
     harness.step();
     harness.state_mut().state.composer.mode = promptdesk::PromptSource::Manual;
     harness.state_mut().state.composer.prompt = "while loading".to_owned();
@@ -288,26 +289,11 @@ fn submit_works_while_the_history_is_still_loading() {
 fn closing_with_a_job_still_waiting_asks_first_and_the_job_lands() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let packs = dir.path().join("packs");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::create_dir_all(&packs).unwrap();
-    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
-    }
+    let packs = fixture_packs(dir.path());
     let history = history_file(&data);
     seed_history(&history);
-    let config = AppConfig {
-        data_dir: data.clone(),
-        packs_dir: packs,
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        // Background work (pack scan, queries, the history writer) finishing during run() asks for
-        // a few more frames; do not fail for that on a slow machine.
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    let mut harness = app(&data, &packs);
     settle(&mut harness, Duration::from_secs(30));
     harness.get_by_label_contains("harbour_scenes").click();
     harness.run();
@@ -369,17 +355,7 @@ fn undo_never_overwrites_a_job_that_came_back_meanwhile() {
     std::fs::create_dir_all(&packs).unwrap();
     let history = history_file(&data);
     seed_history(&history);
-    let config = AppConfig {
-        data_dir: data.clone(),
-        packs_dir: packs,
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        // Background work (pack scan, queries, the history writer) finishing during run() asks for
-        // a few more frames; do not fail for that on a slow machine.
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+    let mut harness = app(&data, &packs);
     settle(&mut harness, Duration::from_secs(30));
     harness.get_by_label("beta harbour").click();
     harness.run();

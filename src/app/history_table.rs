@@ -341,11 +341,8 @@ fn table(
                     status_label(ui, record);
                 });
                 row.col(|ui| {
-                    ui.label(
-                        RichText::new(record.config_hash.chars().take(10).collect::<String>())
-                            .monospace(),
-                    )
-                    .on_hover_text(&record.config_hash);
+                    ui.label(RichText::new(hash_prefix(&record.config_hash)).monospace())
+                        .on_hover_text(&record.config_hash);
                 });
                 if row.response().clicked() {
                     commands.push(Command::SelectJob(Some(record.job_id.clone())));
@@ -390,4 +387,12 @@ fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             ui.weak(format!("· selected {}", short_id(id)));
         }
     });
+}
+
+/// The first 10 characters of a config hash, borrowed (a foreign hash may hold multi-byte
+/// text, so the cut is on a character boundary).
+fn hash_prefix(hash: &str) -> &str {
+    hash.char_indices()
+        .nth(10)
+        .map_or(hash, |(i, _)| &hash[..i])
 }

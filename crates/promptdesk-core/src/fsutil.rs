@@ -271,16 +271,58 @@ pub fn remove_stale_temps(
     removed
 }
 
-/// Opens `path` for reading without following a symlink and without blocking on a FIFO.
-fn open_no_follow(path: &Path) -> io::Result<File> {
+/// Open options that never block on a FIFO (Unix `O_NONBLOCK`; regular files ignore it),
+/// create files private (0600), and, with `no_follow`, refuse a symbolic link as the last
+/// path component (`O_NOFOLLOW`).
+pub fn safe_options(no_follow: bool) -> OpenOptions {
+    #[allow(unused_mut)]
     let mut options = OpenOptions::new();
-    options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        let mut flags = libc::O_NONBLOCK;
+        if no_follow {
+            flags |= libc::O_NOFOLLOW;
+        }
+        options.custom_flags(flags).mode(0o600);
     }
-    options.open(path)
+    #[cfg(not(unix))]
+    let _ = no_follow;
+    options
+}
+
+/// Opens `path` for reading without following a symlink and without blocking on a FIFO.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    safe_options(true).read(true).open(path)
+}
+
+/// What a file that is not a regular one is, in words ("a folder", "a FIFO (named pipe)",
+/// "a device", ...), or `None` for a regular file.
+pub fn describe_non_regular(meta: &fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a folder");
+    }
+    if t.is_symlink() {
+        return Some("a symbolic link");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
 }
 
 #[cfg(unix)]

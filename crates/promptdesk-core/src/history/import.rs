@@ -317,18 +317,6 @@ fn is_marker_name(name: &std::ffi::OsStr, prefix: &str) -> bool {
         .is_some_and(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Opens a marker for reading without following a symlink or blocking.
-fn open_marker(path: &Path) -> io::Result<File> {
-    let mut options = fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    options.open(path)
-}
-
 /// The markers of the history at `history_path` that no process holds, locked by us (so a
 /// caller can remove them safely), oldest first.
 fn unheld_markers(history_path: &Path) -> Vec<(InterruptedImport, File)> {
@@ -346,7 +334,7 @@ fn unheld_markers(history_path: &Path) -> Vec<(InterruptedImport, File)> {
         if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
             continue;
         }
-        let Ok(mut file) = open_marker(&path) else {
+        let Ok(mut file) = crate::fsutil::open_no_follow(&path) else {
             continue;
         };
         // Held: its import is running. Locks unsupported: we cannot tell, say nothing.
@@ -527,31 +515,6 @@ fn select_new(
     (fresh, report)
 }
 
-/// What `meta` is when it is not a regular file.
-fn not_a_file(meta: &fs::Metadata) -> Option<&'static str> {
-    let kind = meta.file_type();
-    if kind.is_file() {
-        return None;
-    }
-    if kind.is_dir() {
-        return Some("a folder");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if kind.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if kind.is_char_device() || kind.is_block_device() {
-            return Some("a device");
-        }
-        if kind.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("a special file")
-}
-
 /// Reads the whole file at `path`, refusing (before opening it) anything but a regular file.
 fn read_regular_file(path: &Path) -> Result<Vec<u8>, ImportError> {
     let io_error = |e| HistoryError::from_io(path, "read the StableNew history", e);
@@ -568,7 +531,7 @@ fn read_regular_file(path: &Path) -> Result<Vec<u8>, ImportError> {
         }
         Err(e) => return Err(io_error(e).into()),
     };
-    if let Some(what) = not_a_file(&meta) {
+    if let Some(what) = crate::fsutil::describe_non_regular(&meta) {
         return Err(refuse(what));
     }
     // Opened without blocking (in case the path was swapped for a FIFO meanwhile), then checked
@@ -582,7 +545,7 @@ fn read_regular_file(path: &Path) -> Result<Vec<u8>, ImportError> {
     }
     let mut file = options.open(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
-    if let Some(what) = not_a_file(&meta) {
+    if let Some(what) = crate::fsutil::describe_non_regular(&meta) {
         return Err(refuse(what));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));

@@ -6,62 +6,11 @@
 //!   may be a link into a synced folder) are never reached through a symbolic link.
 //! * A FIFO or a device is never opened for reading: it would block or never end.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::Path;
 
-/// Creates `dir` and its missing parents; the folders created are private (0700 on Unix).
-pub(crate) fn create_private_dir_all(dir: &Path) -> io::Result<()> {
-    crate::fsutil::create_private_dir_all(dir)
-}
-
-/// What a non-regular file is, in words ("a folder", "a FIFO (named pipe)", ...), or `None`
-/// for a regular file.
-pub(crate) fn describe_non_regular(meta: &fs::Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_file() {
-        return None;
-    }
-    if t.is_dir() {
-        return Some("a folder");
-    }
-    if t.is_symlink() {
-        return Some("a symbolic link");
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return Some("a FIFO (named pipe)");
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return Some("a device");
-        }
-        if t.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("not a regular file")
-}
-
-/// Options that never block on a FIFO (Unix `O_NONBLOCK`; regular files ignore it) and, with
-/// `no_follow`, refuse a symbolic link as the last path component (`O_NOFOLLOW`).
-pub(crate) fn safe_options(no_follow: bool) -> OpenOptions {
-    #[allow(unused_mut)]
-    let mut o = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut flags = libc::O_NONBLOCK;
-        if no_follow {
-            flags |= libc::O_NOFOLLOW;
-        }
-        o.custom_flags(flags).mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = no_follow;
-    o
-}
+pub(crate) use crate::fsutil::{describe_non_regular, safe_options};
 
 /// True when an open failed because the last component is a symbolic link (`O_NOFOLLOW`).
 pub(crate) fn is_symlink_refusal(err: &io::Error, path: &Path) -> bool {

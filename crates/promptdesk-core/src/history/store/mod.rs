@@ -154,7 +154,7 @@ impl HistoryStore {
             .filter(|d| !d.as_os_str().is_empty() && !inspect_only)
         {
             let op = "create the data folder";
-            super::private_fs::create_private_dir_all(dir).map_err(|e| {
+            crate::fsutil::create_private_dir_all(dir).map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
                     // The folder's name is taken by a file.
                     HistoryError::NotAFolder {
