@@ -5,78 +5,16 @@
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use promptdesk::app::{AppConfig, PromptDeskApp};
+use promptdesk::app::PromptDeskApp;
 use promptdesk::{
     GenerationSettings, HistoryStore, JobStatus, PromptSource, RunConfig,
     build_run_config_for_manual_prompt, job_record_from_run_config,
 };
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-const FIXTURE_PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ui/packs");
-const BROKEN_PACK: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ui/broken_pack.json"
-);
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    data_dir: PathBuf,
-    packs_dir: PathBuf,
-}
-
-fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let packs_dir = dir.path().join("packs");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    std::fs::create_dir_all(&packs_dir).unwrap();
-    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs_dir.join(entry.file_name())).unwrap();
-    }
-    Setup {
-        _dir: dir,
-        data_dir,
-        packs_dir,
-    }
-}
-
-fn history_file(setup: &Setup) -> PathBuf {
-    setup.data_dir.join("history.jsonl")
-}
-
-fn harness(setup: &Setup) -> Harness<'static, PromptDeskApp> {
-    let config = AppConfig {
-        data_dir: setup.data_dir.clone(),
-        packs_dir: setup.packs_dir.clone(),
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        // Background work (pack scan, queries, the history writer) finishing during run() asks for
-        // a few more frames; do not fail for that on a slow machine.
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
-    settle(&mut harness);
-    harness
-}
-
-/// Steps frames until background loading and queries are done, then lets the UI settle.
-fn settle(harness: &mut Harness<'static, PromptDeskApp>) {
-    for _ in 0..1000 {
-        harness.step();
-        if !harness.state().state.is_busy() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(
-        !harness.state().state.is_busy(),
-        "the app never finished loading"
-    );
-    harness.run();
-}
+mod support;
+use support::*;
 
 /// Focuses a text field (as a click would) and types into it.
 fn type_into(harness: &mut Harness<'static, PromptDeskApp>, role: Role, label: &str, text: &str) {

@@ -6,9 +6,7 @@ use super::commands::Command;
 use super::state::{AppState, InFlight, Message, busy_now, short_id};
 use super::tasks::Task;
 use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
-use crate::history::{ExportFormat, HistoryStore, SortColumn, infotext_for_record};
-use crate::job_record::job_record_from_run_config;
-use crate::run_config::PromptSource;
+use crate::history::{ExportFormat, SortColumn, infotext_for_record};
 use std::path::PathBuf;
 
 impl AppState {
@@ -84,42 +82,17 @@ impl AppState {
             Command::DismissMessage => self.message = None,
             Command::Quit => {}
             Command::ScrolledToSelection => self.view.scroll_to = None,
-            Command::PickPacksFolder => {
-                let start = self.packs_dir.clone();
-                self.dialog(move || {
-                    rfd::FileDialog::new()
-                        .set_directory(start)
-                        .pick_folder()
-                        .map(Command::SetPacksDir)
-                });
-            }
-            Command::PickPackFiles => self.dialog(|| {
-                rfd::FileDialog::new()
-                    .add_filter("Prompt packs", &crate::packs::PACK_EXTENSIONS)
-                    .pick_files()
-                    .map(Command::ImportPackFiles)
-            }),
-            Command::PickStableNewFile => self.dialog(|| {
-                rfd::FileDialog::new()
-                    .add_filter("StableNew job history", &["jsonl", "json"])
-                    .pick_file()
-                    .map(Command::ImportStableNew)
-            }),
-            Command::PickExportFile(format) => self.dialog(move || {
-                let (label, ext) = export_label(format);
-                rfd::FileDialog::new()
-                    .set_file_name(format!("promptdesk-history.{ext}"))
-                    .add_filter(label, &[ext])
-                    .save_file()
-                    .map(|path| Command::Export(path, format))
-            }),
+            Command::PickPacksFolder
+            | Command::PickPackFiles
+            | Command::PickStableNewFile
+            | Command::PickExportFile(_) => self.pick(command),
         }
         self.refresh_rows();
     }
 
     /// Sends a change to the history writer. When another process holds the history right
     /// now (one non-blocking look), the status line says at once that it waits.
-    fn write(&mut self, request: WriteRequest) {
+    pub(crate) fn write(&mut self, request: WriteRequest) {
         let kind = request.kind();
         let starting = match &request {
             WriteRequest::ImportStableNew(path) => Some(format!(
@@ -211,108 +184,6 @@ impl AppState {
         }
     }
 
-    fn select_pack(&mut self, id: String) {
-        if self.selected_pack.as_ref() != Some(&id) {
-            self.checked_keys.clear();
-        }
-        if let Some(pack) = self.packs.iter().find(|p| p.id == id) {
-            pack.defaults.apply_to(&mut self.composer.settings);
-            if pack.defaults.seed.is_some_and(|s| s >= 0) {
-                self.composer.random_seed = false;
-            }
-        }
-        self.selected_pack = Some(id);
-        self.composer.mode = PromptSource::Pack;
-    }
-
-    /// Sends the job to the writer. The composer keeps everything: a failed write leaves it
-    /// as it is.
-    fn submit(&mut self) {
-        if let Some(reason) = self.submit_blocker() {
-            self.message = Some(Message::Error(reason));
-            return;
-        }
-        let cfg = match self.draft_run_config() {
-            Ok(cfg) => cfg,
-            Err(e) => {
-                self.message = Some(Message::Error(e));
-                return;
-            }
-        };
-        let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
-        let summary = match cfg.prompt_source {
-            PromptSource::Pack => format!(
-                "pack {}, keys {}",
-                cfg.prompt_pack_id.as_deref().unwrap_or_default(),
-                cfg.prompt_keys.join(", ")
-            ),
-            PromptSource::Manual => "manual prompt".to_owned(),
-        };
-        self.write(WriteRequest::Append { record, summary });
-    }
-
-    fn load_into_composer(&mut self, id: &str) {
-        let Some(record) = self.record(id) else {
-            return;
-        };
-        self.composer.settings = record.run_config.settings.clone();
-        self.composer.random_seed = record.run_config.settings.seed < 0;
-        match record.prompt_source {
-            PromptSource::Pack => {
-                let pack_id = record.prompt_pack_id.clone().unwrap_or_default();
-                self.composer.mode = PromptSource::Pack;
-                match self.packs.iter().find(|p| p.id == pack_id) {
-                    Some(pack) => {
-                        let missing: Vec<&String> = record
-                            .prompt_keys
-                            .iter()
-                            .filter(|k| pack.get(k).is_none())
-                            .collect();
-                        self.selected_pack = Some(pack_id.clone());
-                        self.checked_keys = record
-                            .prompt_keys
-                            .iter()
-                            .filter(|k| pack.get(k).is_some())
-                            .cloned()
-                            .collect();
-                        self.message = Some(if missing.is_empty() {
-                            Message::Info(format!("Loaded job {} into the composer.", short_id(id)))
-                        } else {
-                            Message::Error(format!(
-                                "Pack {pack_id} no longer has key(s) {}.",
-                                missing
-                                    .iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ))
-                        });
-                    }
-                    None => {
-                        self.message = Some(Message::Error(format!(
-                            "Pack {pack_id:?} is not in the packs folder; its settings were loaded."
-                        )))
-                    }
-                }
-            }
-            PromptSource::Manual => {
-                let (prompt, negative) = record
-                    .run_config
-                    .prompt_pairs()
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
-                self.composer.mode = PromptSource::Manual;
-                self.composer.prompt = prompt;
-                self.composer.negative = negative;
-                self.message = Some(Message::Info(format!(
-                    "Loaded job {} into the composer.",
-                    short_id(id)
-                )));
-            }
-        }
-    }
-
     /// Starts copying pack files into the packs folder on a background task (see
     /// [`super::pack_import`]: only regular pack files within the size limit are copied, never
     /// over an existing file); [`Self::finish_pack_imports`] reports the result.
@@ -349,27 +220,6 @@ impl AppState {
                 Message::Error(report.message())
             });
             self.pack_scan.restart(self.packs_dir.clone());
-        }
-    }
-
-    /// Opens a file dialog on its own thread; its answer arrives as a command.
-    fn dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
-        self.dialogs
-            .push(Task::spawn("file-dialog", &self.repaint, pick));
-    }
-
-    /// Applies the answers of closed file dialogs.
-    pub(crate) fn finish_dialogs(&mut self) {
-        let mut answers = Vec::new();
-        self.dialogs.retain(|task| match task.poll() {
-            Some(answer) => {
-                answers.extend(answer.ok().flatten());
-                false
-            }
-            None => true,
-        });
-        for command in answers {
-            self.apply(command);
         }
     }
 

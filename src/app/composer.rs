@@ -5,6 +5,7 @@
 //! directly; Submit and the mode switch are commands (they read or change the selection).
 
 use super::commands::{Command, CommandQueue};
+use super::persist::Persisted;
 use super::state::{ViewContext, draft_run_config, submit_blocker, testing_pub_struct};
 use super::widgets;
 use crate::run_config::{GenerationSettings, PromptSource};
@@ -57,6 +58,24 @@ const SCHEDULERS: &[&str] = &[
 ];
 
 impl Composer {
+    /// The composer as the last run left it.
+    pub fn restored(persisted: &Persisted) -> Composer {
+        let mut composer = Composer::default();
+        if let Some(settings) = &persisted.settings {
+            composer.settings = settings.clone();
+        }
+        if let Some(random) = persisted.random_seed {
+            composer.random_seed = random;
+        }
+        composer
+    }
+
+    /// Saves what the next run restores ([`Composer::restored`]).
+    pub fn save(&self, persisted: &mut Persisted) {
+        persisted.settings = Some(self.settings.clone());
+        persisted.random_seed = Some(self.random_seed);
+    }
+
     /// Draws the composer into `ui` (the central area gives it a scroll area).
     pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
         mode_switch(self, ui, commands);

@@ -16,11 +16,16 @@ mod central;
 mod command_handling;
 pub mod commands;
 mod composer;
+mod composer_commands;
 mod details;
+mod dialogs;
+mod fonts;
 mod history_table;
 mod menu;
 mod pack_browser;
 pub mod pack_import;
+mod persist;
+mod shortcuts;
 pub mod state;
 pub mod tasks;
 mod widgets;
@@ -69,6 +74,7 @@ impl PromptDeskApp {
         if !config.restore_packs_dir {
             persisted.packs_dir = None;
         }
+        fonts::install(&cc.egui_ctx);
         let repaint = tasks::Repaint::default();
         repaint.set(&cc.egui_ctx);
         PromptDeskApp::with_state(AppState::with_repaint(
@@ -130,33 +136,6 @@ impl PromptDeskApp {
         self.commands.push(command);
     }
 
-    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
-        use egui::{Key, KeyboardShortcut, Modifiers};
-        let submit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
-        let undo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
-        let reload = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
-        if ctx.input_mut(|i| i.consume_shortcut(&submit)) {
-            self.commands.push(Command::Submit);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&undo)) {
-            self.commands.push(Command::UndoDelete);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&reload)) {
-            self.commands.push(Command::ReloadPacks);
-        }
-        let dropped: Vec<PathBuf> = ctx.input(|i| {
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        });
-        if !dropped.is_empty() {
-            self.commands.push(Command::ImportPackFiles(dropped));
-        }
-    }
-
     fn apply_theme(&mut self, ctx: &egui::Context) {
         if self.applied_theme != Some(self.state.theme) {
             self.applied_theme = Some(self.state.theme);
@@ -204,8 +183,9 @@ impl eframe::App for PromptDeskApp {
         self.state.repaint.set(&ctx);
         self.apply_theme(&ctx);
         self.state.poll();
-        self.handle_shortcuts(&ctx);
+        shortcuts::handle(&ctx, &mut self.commands);
         self.panels(ui);
+        dialogs::show(&mut self.state.dialogs, &ctx, &mut self.commands);
         self.guard_close(&ctx);
         for command in self.commands.take() {
             if command == Command::Quit {

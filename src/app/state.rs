@@ -15,13 +15,10 @@
 use super::pack_import::ImportReport as PackImportReport;
 use super::tasks::{PackScan, QueryWorker, Repaint, Task};
 use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
-use crate::history::{
-    HistoryFilter, HistoryStore, InterruptedImport, SortColumn, interrupted_imports,
-};
+use crate::history::{HistoryStore, InterruptedImport, interrupted_imports};
 use crate::job_record::JobRecord;
 use crate::packs::{PackError, PromptPack};
-use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
-use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
+use crate::run_config::RunConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -29,9 +26,11 @@ use std::time::{Duration, Instant};
 
 pub use super::commands::{Command, CommandQueue};
 pub use super::composer::Composer;
+pub use super::composer_commands::{draft_run_config, submit_blocker};
 pub use super::details::DetailsState;
 pub use super::history_table::HistoryView;
 pub use super::pack_browser::PackBrowserState;
+pub use super::persist::Persisted;
 pub use super::writer::{GUI_LOCK_TIMEOUT, POLL_INTERVAL};
 
 /// Above this many records, filtering and sorting run on the query worker thread.
@@ -66,19 +65,6 @@ pub enum ThemeChoice {
     System,
     Dark,
     Light,
-}
-
-/// What survives a restart (through eframe persistence).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Persisted {
-    pub packs_dir: Option<PathBuf>,
-    pub filter: HistoryFilter,
-    pub sort_column: SortColumn,
-    pub sort_descending: Option<bool>,
-    pub theme: ThemeChoice,
-    pub settings: Option<GenerationSettings>,
-    pub random_seed: Option<bool>,
 }
 
 /// A message shown in the window's status line (errors stay until dismissed).
@@ -177,7 +163,7 @@ testing_pub_struct! {
         interrupted: InterruptedWatch,
         query_worker: QueryWorker,
         /// File dialogs open on their own threads; each answers with a command.
-        dialogs: Vec<Task<Option<Command>>>,
+        dialogs: super::dialogs::Dialogs,
         theme: ThemeChoice,
         message: Option<Message>,
         /// Text for the clipboard, taken by the UI after the frame.
@@ -272,13 +258,7 @@ impl AppState {
         repaint: Repaint,
     ) -> AppState {
         let history_path = crate::paths::history_path(&data_dir);
-        let mut composer = Composer::default();
-        if let Some(settings) = persisted.settings {
-            composer.settings = settings;
-        }
-        if let Some(random) = persisted.random_seed {
-            composer.random_seed = random;
-        }
+        let composer = Composer::restored(&persisted);
         let packs_dir = persisted
             .packs_dir
             .filter(|p| p.is_dir())
@@ -313,7 +293,7 @@ impl AppState {
             writes: Vec::new(),
             interrupted: InterruptedWatch::default(),
             query_worker,
-            dialogs: Vec::new(),
+            dialogs: Default::default(),
             theme: persisted.theme,
             message: None,
             clipboard: None,
@@ -326,15 +306,16 @@ impl AppState {
 
     /// What to save for the next start.
     pub fn persisted(&self) -> Persisted {
-        Persisted {
+        let mut persisted = Persisted {
             packs_dir: Some(self.packs_dir.clone()),
             filter: self.view.filter.clone(),
             sort_column: self.view.sort_column,
             sort_descending: Some(self.view.sort_descending),
             theme: self.theme,
-            settings: Some(self.composer.settings.clone()),
-            random_seed: Some(self.composer.random_seed),
-        }
+            ..Persisted::default()
+        };
+        self.composer.save(&mut persisted);
+        persisted
     }
 
     /// The history file.
@@ -691,76 +672,6 @@ pub(crate) fn damage(store: &RwLock<HistoryStore>) -> Option<(usize, usize, Opti
             report.warnings.first().cloned(),
         )
     })
-}
-
-/// Why Submit is disabled, or None when it can run. A history still loading does not block
-/// it (the writer appends without reading the history).
-pub fn submit_blocker(
-    composer: &Composer,
-    pack: Option<&PromptPack>,
-    checked_keys: &[String],
-    history: &HistoryStatus<'_>,
-) -> Option<String> {
-    if history.submit_waiting {
-        return Some(
-            "Waiting to record the previous job: the history is busy (it is retried by itself)."
-                .to_owned(),
-        );
-    }
-    if history.submitting {
-        return Some("Recording the previous job…".to_owned());
-    }
-    if let Some(e) = history.error {
-        return Some(format!("The history could not be opened: {e}"));
-    }
-    match composer.mode {
-        PromptSource::Pack => match pack {
-            None => Some("Select a pack on the left.".to_owned()),
-            Some(_) if checked_keys.is_empty() => {
-                Some("Check at least one prompt of the pack.".to_owned())
-            }
-            Some(_) => None,
-        },
-        PromptSource::Manual if composer.prompt.trim().is_empty() => {
-            Some("Type a prompt first.".to_owned())
-        }
-        PromptSource::Manual => None,
-    }
-}
-
-/// The RunConfig Submit would record now.
-pub fn draft_run_config(
-    composer: &Composer,
-    pack: Option<&PromptPack>,
-    checked_keys: &[String],
-) -> Result<RunConfig, String> {
-    let mut settings = composer.settings.clone();
-    if composer.random_seed {
-        settings.seed = -1;
-    }
-    let base = RunConfig {
-        run_mode: RunMode::Direct,
-        source: RunSource::Gui,
-        settings,
-        ..RunConfig::default()
-    };
-    match composer.mode {
-        PromptSource::Manual => Ok(build_run_config_for_manual_prompt(
-            &composer.prompt,
-            &composer.negative,
-            Some(base),
-        )),
-        PromptSource::Pack => {
-            let pack = pack.ok_or_else(|| "Select a pack on the left.".to_owned())?;
-            // Submit in the pack's key order, whatever order they were checked in.
-            let keys: Vec<&str> = pack
-                .keys()
-                .into_iter()
-                .filter(|k| checked_keys.iter().any(|c| c == k))
-                .collect();
-            build_run_config_from_prompt_pack(pack, &keys, Some(base)).map_err(|e| e.to_string())
-        }
-    }
 }
 
 /// The message while a request waits for a busy history.
