@@ -24,7 +24,11 @@ pub fn show(
         .show(ui, |ui| {
             message_bar(ctx, ui, commands);
             match view {
-                CentralView::Compose => composer.show(ctx, ui, commands),
+                CentralView::Compose => {
+                    composer.show_header(ctx, ui, commands);
+                    ui.add_space(6.0);
+                    composer.show(ctx, ui, commands);
+                }
                 // Not available yet: the switch never selects them.
                 CentralView::Queue | CentralView::Gallery | CentralView::Insights => {
                     ui.weak("Coming soon.");

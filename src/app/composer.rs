@@ -76,11 +76,21 @@ impl Composer {
         persisted.random_seed = Some(self.random_seed);
     }
 
-    /// Draws the composer into `ui` (the central area gives it a scroll area).
-    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    /// Draws the composer's header: the Pack / Manual switch and the Submit row (the central
+    /// area keeps it in view; the rest, [`Composer::show`], scrolls).
+    pub fn show_header(
+        &mut self,
+        ctx: &ViewContext<'_>,
+        ui: &mut egui::Ui,
+        commands: &mut CommandQueue,
+    ) {
         mode_switch(self, ui, commands);
         submit_row(self, ctx, ui, commands);
-        ui.add_space(6.0);
+    }
+
+    /// Draws the composer's body (prompts, settings, preview) into `ui` (the central area gives
+    /// it a scroll area).
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
         match self.mode {
             PromptSource::Manual => manual_inputs(self, ui),
             PromptSource::Pack => pack_summary(ctx, ui),
