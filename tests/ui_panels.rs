@@ -45,6 +45,7 @@ fn composer_harness(pack: Option<PromptPack>, checked: &[&str]) -> Harness<'stat
                     checked_keys: &t.checked,
                     ..ViewContext::empty(Path::new("/packs"))
                 };
+                t.composer.show_header(&ctx, ui, &mut t.commands);
                 t.composer.show(&ctx, ui, &mut t.commands);
             },
             state,

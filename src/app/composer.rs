@@ -90,7 +90,7 @@ impl Composer {
 
     /// Draws the composer's body (prompts, settings, preview) into `ui` (the central area gives
     /// it a scroll area).
-    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, _commands: &mut CommandQueue) {
         match self.mode {
             PromptSource::Manual => manual_inputs(self, ui),
             PromptSource::Pack => pack_summary(ctx, ui),
