@@ -3,7 +3,7 @@
 use super::command_error::CommandError;
 use super::context::Context;
 use super::filter_args::FilterArgs;
-use super::output::{plural, summarize_keys, truncate, write_table};
+use super::output::{clean, plural, summarize_keys, truncate, write_table};
 use crate::history::{SortColumn, first_prompt_line, query_indices};
 use crate::job_record::JobRecord;
 use clap::Args;
@@ -82,6 +82,6 @@ fn history_row(r: &JobRecord) -> [String; 9] {
         truncate(if model.is_empty() { "-" } else { model }, 24),
         r.run_config.settings.steps.to_string(),
         truncate(&r.status_text(), 16),
-        r.job_id.clone(),
+        clean(&r.job_id),
     ]
 }

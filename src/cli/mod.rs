@@ -21,6 +21,7 @@ mod history;
 mod import_stablenew;
 mod output;
 mod packs;
+mod prompt_file;
 mod submit;
 mod verify;
 
@@ -114,8 +115,8 @@ struct Cli {
 enum Command {
     /// List every prompt pack (id, format, prompt count, keys) and every bad pack file.
     Packs(packs::PacksArgs),
-    /// Add a queued job from pack keys (--pack ID --keys K1,K2) or a typed prompt (--prompt);
-    /// prints its job id.
+    /// Add a queued job from pack keys (--pack ID --keys K1,K2) or a typed prompt (--prompt,
+    /// or --prompt-file FILE, `-` for stdin); prints its job id.
     Submit(submit::SubmitArgs),
     /// Show the history, newest first.
     History(history::HistoryArgs),

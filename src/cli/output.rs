@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 use std::path::Path;
+use unicode_width::UnicodeWidthChar;
 
 /// `1 job`, `3 jobs`.
 pub(crate) fn plural(n: usize, what: &str) -> String {
@@ -22,16 +23,39 @@ pub(crate) fn one_line(msg: &str) -> String {
         .join(" ")
 }
 
-/// At most `max` characters, with `…` marking a cut; control characters become spaces.
-pub(crate) fn truncate(text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
+/// How many terminal columns `text` takes: wide (CJK, most emoji) characters take two,
+/// combining marks none.
+pub(crate) fn display_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| UnicodeWidthChar::width(c).unwrap_or(0))
+        .sum()
+}
+
+/// Control characters as spaces (a cell must not move the cursor or reach the terminal raw).
+pub(crate) fn clean(text: &str) -> String {
+    text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if clean.chars().count() <= max {
+        .collect()
+}
+
+/// At most `max` terminal columns (see [`display_width`]), with `…` marking a cut; control
+/// characters become spaces. A wide character that would not fit whole is left out.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    let clean = clean(text);
+    if display_width(&clean) <= max {
         return clean;
     }
-    let mut cut: String = clean.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(1);
+    let mut cut = String::new();
+    let mut width = 0;
+    for c in clean.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if width + w > room {
+            break;
+        }
+        width += w;
+        cut.push(c);
+    }
     cut.truncate(cut.trim_end().len());
     cut.push('…');
     cut
@@ -66,7 +90,8 @@ pub(crate) fn summarize_keys(keys: &[&str]) -> String {
     parts.join(", ")
 }
 
-/// Writes rows as columns separated by two spaces; `right[i]` right-aligns column i.
+/// Writes rows as columns separated by two spaces, padded by display width (so wide CJK
+/// characters keep the columns straight); `right[i]` right-aligns column i.
 pub(crate) fn write_table<const N: usize>(
     out: &mut dyn Write,
     rows: &[[String; N]],
@@ -75,7 +100,7 @@ pub(crate) fn write_table<const N: usize>(
     let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(display_width(cell));
         }
     }
     let mut line = String::new();
@@ -85,7 +110,7 @@ pub(crate) fn write_table<const N: usize>(
             if i > 0 {
                 line.push_str("  ");
             }
-            let pad = widths[i] - cell.chars().count();
+            let pad = widths[i] - display_width(cell);
             if right[i] {
                 line.extend(std::iter::repeat_n(' ', pad));
                 line.push_str(cell);
@@ -166,6 +191,13 @@ mod tests {
         assert_eq!(truncate("short", 10), "short");
         assert_eq!(truncate("a\tb", 10), "a b");
         assert_eq!(truncate("abcdef ghij", 8), "abcdef…");
+        // Cut by terminal columns: each of these takes two.
+        assert_eq!(display_width("港の灯台"), 8);
+        assert_eq!(truncate("港の灯台", 8), "港の灯台");
+        assert_eq!(truncate("港の灯台と漁船", 8), "港の灯…");
+        // A wide character that does not fit whole is left out.
+        assert_eq!(truncate("港の灯台と漁船", 7), "港の灯…");
+        assert_eq!(display_width(&truncate("a港の灯台と漁船", 8)), 8);
         assert_eq!(
             summarize_keys(&["1", "2", "3", "4", "7", "8", "a,b", "09"]),
             "1-4, 7, 8, \"a,b\", 09"
@@ -184,5 +216,20 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "ID        N  X\nlong-id  12\n"
         );
+    }
+
+    #[test]
+    fn wide_characters_keep_the_columns_straight() {
+        let mut out = Vec::new();
+        let rows = [
+            ["PACK".to_owned(), "N".to_owned()],
+            ["港の灯台".to_owned(), "3".to_owned()],
+            ["harbour".to_owned(), "12".to_owned()],
+        ];
+        write_table(&mut out, &rows, &[false, true]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "PACK       N\n港の灯台   3\nharbour   12\n");
+        let widths: Vec<usize> = text.lines().map(display_width).collect();
+        assert_eq!(widths, [12, 12, 12]);
     }
 }

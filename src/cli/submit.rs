@@ -3,6 +3,7 @@
 use super::command_error::CommandError;
 use super::context::Context;
 use super::output::{one_line, summarize_keys, truncate};
+use super::prompt_file::read_prompt_file;
 use crate::history::HistoryStore;
 use crate::job_record::job_record_from_run_config;
 use crate::packs::{DiscoveredPacks, PromptPack};
@@ -11,7 +12,7 @@ use crate::run_config::{RunConfig, RunMode, RunSource};
 use crate::settings_override::SettingsOverride;
 use clap::Args;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub(crate) struct SubmitArgs {
@@ -24,11 +25,41 @@ pub(crate) struct SubmitArgs {
     /// A typed prompt (instead of --pack).
     #[arg(long, value_name = "TEXT")]
     prompt: Option<String>,
+    /// The typed prompt, read from FILE (UTF-8; `-` reads stdin): for prompts too long for
+    /// the command line.
+    #[arg(long, value_name = "FILE", conflicts_with = "prompt")]
+    prompt_file: Option<PathBuf>,
     /// The negative prompt of a typed prompt.
     #[arg(long, value_name = "TEXT")]
     negative: Option<String>,
+    /// The negative prompt, read from FILE (UTF-8; `-` reads stdin).
+    #[arg(long, value_name = "FILE", conflicts_with = "negative")]
+    negative_file: Option<PathBuf>,
     #[command(flatten)]
     settings: SettingsArgs,
+}
+
+impl SubmitArgs {
+    /// The typed prompt and negative prompt, from the command line or read from their files.
+    fn typed_prompts(&self) -> Result<(Option<String>, Option<String>), CommandError> {
+        let stdin = Path::new("-");
+        if self.prompt_file.as_deref() == Some(stdin) && self.negative_file.as_deref() == Some(stdin)
+        {
+            return Err(CommandError::usage(
+                "--prompt-file and --negative-file cannot both read stdin (-); give one of them a file",
+            ));
+        }
+        let read = |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file)
+        {
+            (Some(text), _) => Ok(Some(text.clone())),
+            (None, Some(file)) => read_prompt_file(flag, file).map(Some),
+            (None, None) => Ok(None),
+        };
+        Ok((
+            read(&self.prompt, &self.prompt_file, "--prompt-file")?,
+            read(&self.negative, &self.negative_file, "--negative-file")?,
+        ))
+    }
 }
 
 /// Generation settings; for a pack they override the pack's defaults.
@@ -97,19 +128,35 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let usage = |m: &str| Err(CommandError::usage(m));
-    let mut cfg = match (&args.pack, &args.prompt) {
+    if args.pack.is_some() && (args.negative.is_some() || args.negative_file.is_some()) {
+        return usage(
+            "--negative (or --negative-file) goes with --prompt; a pack's prompts bring their own negatives",
+        );
+    }
+    if args.pack.is_some() && args.prompt_file.is_some() {
+        return usage("give either --pack ID --keys K1,K2 or --prompt-file FILE, not both");
+    }
+    let (prompt, negative) = args.typed_prompts()?;
+    let mut cfg = match (&args.pack, &prompt) {
         (Some(_), Some(_)) => {
-            return usage("give either --pack ID --keys K1,K2 or --prompt TEXT, not both");
+            return usage(
+                "give either --pack ID --keys K1,K2 or --prompt TEXT (or --prompt-file FILE), not both",
+            );
         }
         (None, None) => {
-            return usage("nothing to submit: give --pack ID --keys K1,K2 or --prompt TEXT");
+            return usage(
+                "nothing to submit: give --pack ID --keys K1,K2, --prompt TEXT or --prompt-file FILE",
+            );
         }
         (None, Some(prompt)) => {
             if !args.keys.is_empty() {
                 return usage("--keys goes with --pack, not with --prompt");
             }
             if prompt.trim().is_empty() {
-                return usage("the prompt is empty");
+                return Err(CommandError::usage(match &args.prompt_file {
+                    Some(file) => format!("the prompt in {} is empty", file.display()),
+                    None => "the prompt is empty".to_owned(),
+                }));
             }
             let base = RunConfig {
                 source: RunSource::Cli,
@@ -118,16 +165,11 @@ pub(crate) fn run(
             };
             build_run_config_for_manual_prompt(
                 prompt,
-                args.negative.as_deref().unwrap_or(""),
+                negative.as_deref().unwrap_or(""),
                 Some(base),
             )
         }
         (Some(pack_id), None) => {
-            if args.negative.is_some() {
-                return usage(
-                    "--negative goes with --prompt; a pack's prompts bring their own negatives",
-                );
-            }
             let found = ctx.discover()?;
             let pack = find_pack(&found, pack_id, &ctx.packs_dir)?;
             if args.keys.iter().all(|k| k.trim().is_empty()) {
