@@ -377,7 +377,7 @@ fn a_running_import_is_not_reported_a_killed_one_is_until_that_file_is_imported(
         "the history writer never answered"
     );
     assert!(
-        matches!(&state.message, Some(Message::Info(m)) if m.contains("Imported 10 job(s)") && m.contains("now complete")),
+        matches!(&state.message, Some(Message::Info(m)) if m.contains("10 imported") && m.contains("now complete")),
         "{:?}",
         state.message
     );

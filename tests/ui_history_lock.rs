@@ -235,12 +235,12 @@ fn submit_delete_and_import_do_not_wait_for_another_holder_of_the_history_lock()
     assert_eq!(submitted.len(), 1, "recorded once");
     assert_eq!(submitted[0].prompt_keys, vec!["1"]);
     let text = message(&harness);
-    assert!(text.contains("Imported 2 job(s)"), "{text}");
+    assert!(text.contains("2 imported"), "{text}");
     let state = &harness.state().state;
     assert!(!state.submit_retry_pending());
     assert_eq!(state.counts().0, 5, "the window shows what was written");
     assert_eq!(
-        state.view.last_deleted.as_ref().map(|r| r.job_id.as_str()),
+        state.view.last_deleted.last().map(|r| r.job_id.as_str()),
         Some("job-1"),
         "the delete can be undone"
     );

@@ -9,6 +9,9 @@ use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
 use crate::history::{ExportFormat, SortColumn, infotext_for_record};
 use std::path::PathBuf;
 
+/// How many deletes Undo can take back, the last first.
+pub const UNDO_DEPTH: usize = 100;
+
 impl AppState {
     /// Carries out one command.
     pub fn apply(&mut self, command: Command) {
@@ -29,7 +32,10 @@ impl AppState {
             Command::CheckNoKeys => self.checked_keys.clear(),
             Command::SetMode(mode) => self.composer.mode = mode,
             Command::Submit => self.submit(),
-            Command::SelectJob(id) => self.view.selected = id,
+            Command::SelectJob(id) => {
+                self.view.selected = id;
+                self.details.scroll_to_top();
+            }
             Command::LoadIntoComposer(id) => self.load_into_composer(&id),
             Command::CopyPrompt(id) => {
                 if let Some(r) = self.record(&id) {
@@ -52,12 +58,7 @@ impl AppState {
             }
             Command::CancelJob(id) => self.write(WriteRequest::Cancel(id)),
             Command::DeleteJob(id) => self.write(WriteRequest::Delete(id)),
-            Command::UndoDelete => {
-                if let Some(record) = self.view.last_deleted.take() {
-                    self.view.selected = Some(record.job_id.clone());
-                    self.write(WriteRequest::Restore(record));
-                }
-            }
+            Command::UndoDelete => self.undo_delete(),
             Command::SortBy(column) => {
                 if self.view.sort_column == column {
                     self.view.sort_descending = !self.view.sort_descending;
@@ -143,29 +144,37 @@ impl AppState {
             Outcome::StatusSet(_) => self.message = Some(Message::Info("Job updated.".into())),
             Outcome::Cancelled(_) => self.message = Some(Message::Info("Job cancelled.".into())),
             Outcome::Deleted(record) => {
-                self.message = Some(Message::Info(format!(
-                    "Deleted job {}. Press Ctrl+Z or Undo to restore it.",
-                    short_id(&record.job_id)
-                )));
                 if self.view.selected.as_deref() == Some(record.job_id.as_str()) {
                     self.view.selected = None;
                 }
-                self.view.last_deleted = Some(*record);
+                let deleted = &mut self.view.last_deleted;
+                deleted.push(*record);
+                if deleted.len() > UNDO_DEPTH {
+                    deleted.remove(0);
+                }
+                self.message = Some(Message::Info(self.deleted_message()));
             }
-            Outcome::Restored(_) => self.message = Some(Message::Info("Job restored.".into())),
-            Outcome::Imported { path, report: r } => {
-                self.message = Some(Message::Info(format!(
-                    "Imported {} job(s) from {} ({} already present, {} line(s) skipped){}.",
-                    r.imported,
-                    path.display(),
-                    r.already_present,
-                    r.skipped.len(),
-                    if r.completed_interrupted {
-                        "; the interrupted import of this file is now complete"
-                    } else {
-                        ""
-                    }
-                )));
+            Outcome::Restored(job_id) => {
+                let mut text = format!("Restored job {}.", short_id(&job_id));
+                if let Some(next) = self.view.last_deleted.last() {
+                    text.push_str(&format!(
+                        " Ctrl+Z or Undo again restores job {}.",
+                        short_id(&next.job_id)
+                    ));
+                }
+                self.message = Some(Message::Info(text));
+            }
+            Outcome::Imported { path, report } => {
+                // The same words as the CLI's `import-stablenew`.
+                let mut text = format!(
+                    "Imported {}: {}.",
+                    crate::packs::escape_control(&path.display().to_string()),
+                    report.summary()
+                );
+                if let Some(skipped) = report.skipped_summary(3) {
+                    text.push_str(&format!(" {skipped}."));
+                }
+                self.message = Some(Message::Info(text));
                 // The interrupted-import banner may have to go (or come).
                 self.refresh_interrupted(true);
             }
@@ -181,6 +190,28 @@ impl AppState {
                     self.refresh_interrupted(true);
                 }
             }
+        }
+    }
+
+    /// Restores the job deleted last (the top of the undo stack), and selects it.
+    fn undo_delete(&mut self) {
+        if let Some(record) = self.view.last_deleted.pop() {
+            self.view.selected = Some(record.job_id.clone());
+            self.write(WriteRequest::Restore(record));
+        }
+    }
+
+    /// What the status line says after a delete: which job Undo restores, and how many can be.
+    fn deleted_message(&self) -> String {
+        let Some(last) = self.view.last_deleted.last() else {
+            return "Job deleted.".to_owned();
+        };
+        let id = short_id(&last.job_id);
+        match self.view.last_deleted.len() {
+            1 => format!("Deleted job {id}. Ctrl+Z or Undo restores it."),
+            n => format!(
+                "Deleted job {id}. Ctrl+Z or Undo restores it; {n} deleted jobs can be restored, the last deleted first."
+            ),
         }
     }
 

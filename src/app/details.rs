@@ -7,14 +7,41 @@
 use super::commands::{Command, CommandQueue};
 use super::state::{AppState, ViewContext};
 use super::widgets;
-use crate::job_record::JobRecord;
-use crate::run_config::PromptSource;
+use crate::history::is_stablenew_import;
+use crate::job_record::{JobRecord, JobStatus};
+use crate::run_config::{PromptSource, RunMode, RunSource};
 use egui::RichText;
 
 /// The details panel's state: the shown record's text, kept while the record is unchanged.
 #[derive(Debug, Default)]
 pub struct DetailsState {
     shown: Option<Shown>,
+    /// Another job was selected: the next frame shows its details from the top.
+    scroll_to_top: bool,
+}
+
+/// One row of the details: a name, its value, and what it means (on hover).
+#[derive(Debug)]
+struct Field {
+    name: &'static str,
+    value: String,
+    help: Option<&'static str>,
+}
+
+fn field(name: &'static str, value: impl Into<String>) -> Field {
+    Field {
+        name,
+        value: value.into(),
+        help: None,
+    }
+}
+
+fn explained(name: &'static str, value: impl Into<String>, help: &'static str) -> Field {
+    Field {
+        name,
+        value: value.into(),
+        help: Some(help),
+    }
 }
 
 /// What the panel shows of one record.
@@ -24,10 +51,49 @@ struct Shown {
     generation: u64,
     source: PromptSource,
     cancellable: bool,
-    fields: Vec<(&'static str, String)>,
+    fields: Vec<Field>,
     /// (key, positive, negative) per prompt.
     prompts: Vec<(Option<String>, String, String)>,
 }
+
+/// Which program recorded the job, as a user knows them.
+fn created_by(record: &JobRecord) -> &'static str {
+    if is_stablenew_import(record) {
+        return "imported from StableNew";
+    }
+    match record.source {
+        RunSource::Gui => "promptdesk app",
+        RunSource::Cli => "promptdesk CLI (promptdesk submit)",
+        RunSource::Api => "another program (API)",
+    }
+}
+
+/// The run mode with what it means.
+fn run_mode_text(mode: RunMode) -> &'static str {
+    match mode {
+        RunMode::Direct => "direct (run at once)",
+        RunMode::Queue => "queue (waits its turn in a job queue)",
+    }
+}
+
+/// The name of the time a job ended, which depends on how it ended.
+fn end_time_name(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Completed => "Completed",
+        JobStatus::Failed => "Failed at",
+        JobStatus::Cancelled => "Cancelled at",
+        _ => "Ended",
+    }
+}
+
+const CREATED_HELP: &str = "When the job was submitted (for an imported job: when StableNew created it).";
+const SOURCE_HELP: &str =
+    "Where the prompt came from: the checked keys of a pack (PACK) or typed by hand (MANUAL).";
+const CREATED_BY_HELP: &str = "Which program recorded the job: the promptdesk app, the promptdesk CLI (`promptdesk submit`), or an import of a StableNew history (File > Import StableNew history).";
+const RUN_MODE_HELP: &str = "How the job was to be run: direct = at once, queue = after the jobs before it in the front end's queue. The promptdesk app records direct, `promptdesk submit` queue; imported jobs keep StableNew's. It does not change the image.";
+const HASH_HELP: &str = "SHA-256 of the generation settings only (model, sampler, scheduler, steps, CFG, size, seed, batch, clip skip), not of the prompts: jobs with the same settings share it.";
+const FORMAT_HELP: &str = "The version of the history's record format this job was written in.";
+const NOTE_HELP: &str = "Why the job ended this way.";
 
 impl Shown {
     fn of(record: &JobRecord, generation: u64) -> Shown {
@@ -37,16 +103,20 @@ impl Shown {
         } else {
             s.seed.to_string()
         };
-        let mut fields: Vec<(&'static str, String)> = vec![
-            ("Job id", record.job_id.clone()),
-            ("Created", when(record.created_at)),
-            ("Status", record.status.to_string()),
-            ("Source", record.prompt_source.as_str().to_uppercase()),
-            (
+        let source = match record.prompt_source {
+            PromptSource::Pack => "PACK (a pack's prompts)",
+            PromptSource::Manual => "MANUAL (a typed prompt)",
+        };
+        let mut fields = vec![
+            field("Job id", record.job_id.clone()),
+            explained("Created", when(record.created_at), CREATED_HELP),
+            field("Status", record.status_text()),
+            explained("Source", source, SOURCE_HELP),
+            field(
                 "Pack",
                 record.prompt_pack_id.clone().unwrap_or_else(|| "—".into()),
             ),
-            (
+            field(
                 "Keys",
                 if record.prompt_keys.is_empty() {
                     "—".into()
@@ -54,38 +124,50 @@ impl Shown {
                     record.prompt_keys.join(", ")
                 },
             ),
-            ("Run mode", record.run_mode.as_str().into()),
-            ("Created by", record.source.as_str().into()),
-            (
+            explained("Created by", created_by(record), CREATED_BY_HELP),
+            explained("Run mode", run_mode_text(record.run_mode), RUN_MODE_HELP),
+            field(
                 "Model",
                 if s.model.is_empty() {
-                    "—".into()
+                    "— (the front end's current one)".into()
                 } else {
                     s.model.clone()
                 },
             ),
-            ("Sampler", s.sampler.clone()),
-            ("Scheduler", s.scheduler.clone()),
-            ("Steps", s.steps.to_string()),
-            ("CFG scale", super::history_table::format_cfg(s.cfg_scale)),
-            ("Size", format!("{}×{}", s.width, s.height)),
-            ("Seed", seed),
-            ("Batch", format!("{} × {}", s.batch_size, s.batch_count)),
-            ("Clip skip", s.clip_skip.to_string()),
-            ("Config hash", record.config_hash.clone()),
-            ("Schema", record.schema_version.to_string()),
+            field("Sampler", s.sampler.clone()),
+            field("Scheduler", s.scheduler.clone()),
+            field("Steps", s.steps.to_string()),
+            field("CFG scale", super::history_table::format_cfg(s.cfg_scale)),
+            field("Size", format!("{}×{}", s.width, s.height)),
+            field("Seed", seed),
+            field(
+                "Batch",
+                format!("{} × {} (size × count)", s.batch_size, s.batch_count),
+            ),
+            field("Clip skip", s.clip_skip.to_string()),
+            explained("Config hash", record.config_hash.clone(), HASH_HELP),
+            explained(
+                "Record format",
+                format!("version {}", record.schema_version),
+                FORMAT_HELP,
+            ),
         ];
         if let Some(t) = record.started_at {
-            fields.push(("Started", when(t)));
+            fields.push(field("Started", when(t)));
         }
         if let Some(t) = record.completed_at {
-            fields.push(("Completed", when(t)));
+            fields.push(field(end_time_name(record.status), when(t)));
         }
         if let Some(d) = record.duration_ms {
-            fields.push(("Duration", format!("{:.1} s", d as f64 / 1000.0)));
+            fields.push(field("Duration", format!("{:.1} s", d as f64 / 1000.0)));
         }
         if let Some(e) = &record.error_message {
-            fields.push(("Error", e.clone()));
+            let name = if record.status == JobStatus::Failed {
+                "Error"
+            } else {
+                "Note"
+            };
+            fields.push(explained(name, e.clone(), NOTE_HELP));
         }
         let prompts = record
             .run_config
@@ -108,6 +190,12 @@ impl Shown {
 }
 
 impl DetailsState {
+    /// Shows the next job's details from the top (a new selection, even of the job shown
+    /// before the panel was closed).
+    pub(crate) fn scroll_to_top(&mut self) {
+        self.scroll_to_top = true;
+    }
+
     /// Brings the shown text up to date with the record `job_id` in the store (formats it
     /// again only when the selection or the store changed). False when there is no such
     /// record.
@@ -121,6 +209,8 @@ impl DetailsState {
             .as_ref()
             .is_some_and(|s| s.job_id == job_id && s.generation == generation);
         if !fresh {
+            let another = self.shown.as_ref().is_none_or(|s| s.job_id != job_id);
+            self.scroll_to_top |= another;
             self.shown = store.get(job_id).map(|r| Shown::of(r, generation));
         }
         self.shown.is_some()
@@ -174,24 +264,32 @@ impl DetailsState {
             }
             if ui
                 .button(RichText::new("Delete").color(ui.visuals().error_fg_color))
-                .on_hover_text("Delete this record (undo with Ctrl+Shift+Z)")
+                .on_hover_text("Delete this record (Ctrl+Z or Undo in the status line restores it)")
                 .clicked()
             {
                 commands.push(Command::DeleteJob(id.clone()));
             }
         });
         ui.separator();
-        egui::ScrollArea::vertical()
+        let mut scroll = egui::ScrollArea::vertical()
             .id_salt("details_scroll")
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
+            .auto_shrink([false, false]);
+        if std::mem::take(&mut self.scroll_to_top) {
+            scroll = scroll.vertical_scroll_offset(0.0);
+        }
+        scroll.show(ui, |ui| {
                 egui::Grid::new("details_grid")
                     .num_columns(2)
                     .striped(true)
                     .show(ui, |ui| {
-                        for (name, value) in &shown.fields {
-                            ui.label(RichText::new(*name).strong());
-                            ui.add(egui::Label::new(RichText::new(value).monospace()).wrap());
+                        for f in &shown.fields {
+                            let name = ui.label(RichText::new(f.name).strong());
+                            let value = ui
+                                .add(egui::Label::new(RichText::new(&f.value).monospace()).wrap());
+                            if let Some(help) = f.help {
+                                name.on_hover_text(help);
+                                value.on_hover_text(help);
+                            }
                             ui.end_row();
                         }
                     });

@@ -32,8 +32,8 @@ testing_pub_struct! {
         selected: Option<String>,
         /// A job the table should scroll to once its row is there (a new submission).
         scroll_to: Option<String>,
-        /// The last deleted record, for undo.
-        last_deleted: Option<JobRecord>,
+        /// Deleted records, oldest first: each Undo restores the last one.
+        last_deleted: Vec<JobRecord>,
     }
 }
 

@@ -578,7 +578,7 @@ impl AppState {
     pub fn split(&mut self) -> (ViewContext<'_>, Panels<'_>) {
         let submitting = self.write_pending(RequestKind::Append);
         let submit_waiting = self.submit_retry_pending();
-        let can_undo = self.view.last_deleted.is_some();
+        let can_undo = !self.view.last_deleted.is_empty();
         let query_busy = self.query_worker.is_busy();
         let rows_provisional = self.rows_are_provisional();
         let scanning_packs = self.pack_scan.is_running();

@@ -39,7 +39,7 @@
 use super::tasks::{IndexCache, Repaint, spawn_named};
 use crate::history::{
     ExportFormat, HistoryError, HistoryStore, ImportError, ImportReport, export_to_file,
-    import_stablenew,
+    import_stablenew, sort_for_export,
 };
 use crate::job_record::{JobRecord, JobStatus};
 use std::collections::VecDeque;
@@ -83,7 +83,8 @@ pub enum WriteRequest {
     Restore(JobRecord),
     /// Import a StableNew history file.
     ImportStableNew(PathBuf),
-    /// Export these rows (indices into the store's records).
+    /// Export these rows (indices into the store's records), written oldest first
+    /// ([`sort_for_export`]) whatever their order here.
     Export {
         path: PathBuf,
         format: ExportFormat,
@@ -618,8 +619,13 @@ impl Writer {
                     .read()
                     .map_err(|_| Failure::Failed(self.unavailable(request)))?;
                 let records = guard.records();
+                // The table's order is only how the rows are shown: every export is oldest
+                // first, as the CLI's.
+                let mut rows = rows.clone();
+                rows.retain(|&i| (i as usize) < records.len());
+                sort_for_export(records, &mut rows);
                 let result = export_to_file(
-                    rows.iter().filter_map(|&i| records.get(i as usize)),
+                    rows.iter().map(|&i| &records[i as usize]),
                     *format,
                     path,
                     guard.path(),

@@ -4,7 +4,7 @@ use super::command_error::CommandError;
 use super::context::Context;
 use super::filter_args::FilterArgs;
 use super::output::plural;
-use crate::history::{ExportFormat, SortColumn, export_to_file, query_indices};
+use crate::history::{ExportFormat, export_to_file, filter_indices, sort_for_export};
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,7 +33,8 @@ pub(crate) fn run(
     let output = &args.output;
     let store = ctx.open_store()?;
     let records = store.records();
-    let rows = query_indices(records, &args.filter.to_filter(), SortColumn::Time, false);
+    let mut rows = filter_indices(records, &args.filter.to_filter());
+    sort_for_export(records, &mut rows);
     // Refuses the history's own files (bad input, exit 2) and writes through the shared
     // atomic helper.
     let n = export_to_file(

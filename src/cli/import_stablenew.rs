@@ -6,7 +6,6 @@ use super::context::Context;
 use super::output::{one_line, plural};
 use crate::history::{import_stablenew, interrupted_imports};
 use clap::Args;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,38 +24,8 @@ pub(crate) fn run(
     let mut store = ctx.open_store()?;
     // Not a file (a folder, FIFO, device), or not StableNew's: exit 2, nothing written.
     let report = import_stablenew(&mut store, file)?;
-    let mut text = format!(
-        "{}: {} read, {} found; {} imported, {} already in the history",
-        file.display(),
-        plural(report.lines, "line"),
-        plural(report.jobs, "job"),
-        report.imported,
-        report.already_present,
-    );
-    if report.orphaned > 0 {
-        let _ = write!(
-            text,
-            "; {} left running by StableNew imported as failed",
-            report.orphaned
-        );
-    }
-    if report.never_ran > 0 {
-        let _ = write!(
-            text,
-            "; {} that never ran imported as cancelled",
-            report.never_ran
-        );
-    }
-    if report.renamed > 0 {
-        let _ = write!(
-            text,
-            "; {} with a reused id stored under a new id",
-            report.renamed
-        );
-    }
-    if report.completed_interrupted {
-        text.push_str("; the interrupted import of this file is now complete");
-    }
+    // The same words as the app's message.
+    let text = format!("{}: {}", file.display(), report.summary());
     writeln!(out, "{text}")?;
     if !report.skipped.is_empty() {
         writeln!(out, "skipped {}:", plural(report.skipped.len(), "line"))?;

@@ -26,11 +26,14 @@
 //! prompt can never put raw terminal escapes or NULs into a spreadsheet or a text file; see
 //! [`visible_controls`]. JSON Lines keeps them exact (JSON escapes them as `\u0000`).
 //!
+//! **Order**: oldest first, by submission ([`sort_for_export`]), in the CLI and the app alike.
+//!
 //! **Writing a file** ([`export_to_file`], used by the CLI and the app alike): the file is
 //! replaced atomically ([`crate::fsutil::write_atomically`]), and an output that is the live
 //! history or its quarantine file (by any path: relative, through a symlink or a hard link) is
 //! refused before anything is written ([`check_export_target`]).
 
+use super::query::{SortColumn, sort_indices};
 use super::store::quarantine_path_for;
 use crate::job_record::JobRecord;
 use crate::run_config::GenerationSettings;
@@ -187,6 +190,14 @@ pub fn check_export_target(output: &Path, history_path: &Path) -> Result<(), Exp
         }
     }
     Ok(())
+}
+
+/// Puts `rows` (indices into `records`) in the order every export writes, whatever the
+/// table's sort: oldest first, by submission (`created_at`, then the job's position in the
+/// history). The CLI's `export` and the app's Export history both call it, so the same rows
+/// give the same file in all three formats.
+pub fn sort_for_export(records: &[JobRecord], rows: &mut [u32]) {
+    sort_indices(records, rows, SortColumn::Time, false);
 }
 
 /// Exports `records` to the file `output` (the CLI's `export` and the app's Export history):

@@ -56,7 +56,8 @@
 //! the latest line that has it; settings no line names keep promptdesk's defaults. A sampler
 //! written the old A1111 way with its schedule (`DPM++ 2M Karras`) is split into sampler and
 //! scheduler when no scheduler is given, as A1111 does. Jobs are `RunSource::Gui` (StableNew is
-//! a GUI), run mode `queue` unless a line says `direct`.
+//! a GUI), run mode `queue` unless a line says `direct`, and carry
+//! `run_config.prompt_payload.imported_from = "StableNew"` ([`is_stablenew_import`]).
 
 use super::store::{HistoryError, HistoryStore};
 use crate::job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus};
@@ -93,6 +94,92 @@ pub struct ImportReport {
     /// True when this import completed an earlier, interrupted import of the same file (and
     /// removed its marker).
     pub completed_interrupted: bool,
+}
+
+impl ImportReport {
+    /// What the import did, in the words both the CLI (`import-stablenew`) and the app say it:
+    /// the counts, then what happened to particular jobs on the way in (jobs left running
+    /// imported as failed, never-ran jobs as cancelled, reused ids stored under new ids) and
+    /// whether an interrupted import was completed. Skipped lines are not in it: see
+    /// [`ImportReport::skipped_summary`].
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!(
+                "{} read, {} found",
+                plural(self.lines, "line"),
+                plural(self.jobs, "job")
+            ),
+            format!(
+                "{} imported, {} already in the history",
+                self.imported, self.already_present
+            ),
+        ];
+        if self.orphaned > 0 {
+            parts.push(format!(
+                "{} left running by StableNew imported as failed",
+                self.orphaned
+            ));
+        }
+        if self.never_ran > 0 {
+            parts.push(format!(
+                "{} that never ran imported as cancelled",
+                self.never_ran
+            ));
+        }
+        if self.renamed > 0 {
+            parts.push(format!(
+                "{} with a reused id stored under a new id",
+                self.renamed
+            ));
+        }
+        if self.completed_interrupted {
+            parts.push("the interrupted import of this file is now complete".to_owned());
+        }
+        parts.join("; ")
+    }
+
+    /// The skipped lines in one sentence, the first `max` with their line number and reason
+    /// (`2 lines skipped: line 4: not JSON; line 9: no job_id`), or None when none was.
+    pub fn skipped_summary(&self, max: usize) -> Option<String> {
+        if self.skipped.is_empty() {
+            return None;
+        }
+        let listed: Vec<String> = self
+            .skipped
+            .iter()
+            .take(max)
+            .map(|(line, reason)| format!("line {line}: {}", one_line(reason)))
+            .collect();
+        let more = self.skipped.len().saturating_sub(max);
+        let more = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} skipped: {}{more}",
+            plural(self.skipped.len(), "line"),
+            listed.join("; ")
+        ))
+    }
+}
+
+/// `1 line`, `3 lines`.
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Line breaks folded into spaces.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Why an import failed. In every case nothing was written.
@@ -144,6 +231,28 @@ fn not_stablenew_message(path: &Path, lines: usize, promptdesk_lines: usize) -> 
         "{} is not a StableNew job history ({none}{what}); nothing was imported",
         path.display()
     )
+}
+
+/// The `run_config.prompt_payload` key an imported job carries, naming where it came from.
+pub const IMPORTED_FROM_KEY: &str = "imported_from";
+/// Its value for a job imported from a StableNew history.
+pub const IMPORTED_FROM_STABLENEW: &str = "StableNew";
+
+/// True for a job imported from a StableNew history. Such a job is recorded with
+/// `"source": "gui"` (StableNew is a GUI) and StableNew's run mode; what tells it apart is
+/// `run_config.prompt_payload.imported_from` = "StableNew" (written since this version). Jobs
+/// imported before carry no such key: they are recognised by StableNew's `stablenew_summary`,
+/// or by a GUI source with run mode `queue`, which promptdesk's own app never records (its
+/// jobs are `direct`; `promptdesk submit` records `cli` + `queue`).
+pub fn is_stablenew_import(record: &JobRecord) -> bool {
+    let payload = &record.run_config.prompt_payload;
+    match payload.get(IMPORTED_FROM_KEY).and_then(Value::as_str) {
+        Some(from) => from == IMPORTED_FROM_STABLENEW,
+        None => {
+            payload.contains_key("stablenew_summary")
+                || (record.source == RunSource::Gui && record.run_mode == RunMode::Queue)
+        }
+    }
 }
 
 /// The error message of a job StableNew left running.
@@ -1220,6 +1329,10 @@ fn fold_group(
     if let Some(summary) = summary {
         payload.insert("stablenew_summary".to_owned(), Value::String(summary));
     }
+    payload.insert(
+        IMPORTED_FROM_KEY.to_owned(),
+        Value::String(IMPORTED_FROM_STABLENEW.to_owned()),
+    );
 
     let run_config = RunConfig {
         prompt_source,
