@@ -6,7 +6,9 @@ use super::commands::Command;
 use super::state::{AppState, InFlight, Message, busy_now, short_id};
 use super::tasks::Task;
 use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
-use crate::history::{ExportFormat, SortColumn, infotext_for_record};
+use super::widgets::truncate_chars;
+use crate::history::{ExportFormat, SortColumn, first_prompt_line, infotext_for_record};
+use crate::job_record::JobRecord;
 use std::path::PathBuf;
 
 /// How many deletes Undo can take back, the last first.
@@ -155,11 +157,14 @@ impl AppState {
                 self.message = Some(Message::Info(self.deleted_message()));
             }
             Outcome::Restored(job_id) => {
-                let mut text = format!("Restored job {}.", short_id(&job_id));
+                let restored = self
+                    .record(&job_id)
+                    .map_or_else(|| format!("job {}", short_id(&job_id)), |r| job_label(&r));
+                let mut text = format!("Restored {restored}.");
                 if let Some(next) = self.view.last_deleted.last() {
                     text.push_str(&format!(
-                        " Ctrl+Z or Undo again restores job {}.",
-                        short_id(&next.job_id)
+                        " Ctrl+Z or Undo again restores {}.",
+                        job_label(next)
                     ));
                 }
                 self.message = Some(Message::Info(text));
@@ -206,11 +211,11 @@ impl AppState {
         let Some(last) = self.view.last_deleted.last() else {
             return "Job deleted.".to_owned();
         };
-        let id = short_id(&last.job_id);
+        let job = job_label(last);
         match self.view.last_deleted.len() {
-            1 => format!("Deleted job {id}. Ctrl+Z or Undo restores it."),
+            1 => format!("Deleted {job}. Ctrl+Z or Undo restores it."),
             n => format!(
-                "Deleted job {id}. Ctrl+Z or Undo restores it; {n} deleted jobs can be restored, the last deleted first."
+                "Deleted {job}. Ctrl+Z or Undo restores it; {n} deleted jobs can be restored, the last deleted first."
             ),
         }
     }
@@ -262,6 +267,18 @@ impl AppState {
         }
         let rows = self.view.rows.clone();
         self.write(WriteRequest::Export { path, format, rows });
+    }
+}
+
+/// A job as the status line names it: its short id and the start of its prompt (ids alone,
+/// such as an imported `new-job@2025-11-02T08:00:00Z`, say little).
+fn job_label(record: &JobRecord) -> String {
+    let id = short_id(&record.job_id);
+    let prompt = first_prompt_line(record).trim();
+    if prompt.is_empty() {
+        format!("job {id}")
+    } else {
+        format!("job {id} (“{}”)", truncate_chars(prompt, 40))
     }
 }
 

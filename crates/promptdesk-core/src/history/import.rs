@@ -1362,3 +1362,55 @@ fn fold_group(
         unknown: Default::default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(source: RunSource, run_mode: RunMode) -> JobRecord {
+        let cfg = RunConfig {
+            source,
+            run_mode,
+            ..RunConfig::default()
+        };
+        crate::job_record::job_record_from_run_config("j", &cfg)
+    }
+
+    #[test]
+    fn imported_jobs_are_told_apart_from_the_apps_and_the_clis() {
+        // Marked by this version's import, whatever the run mode.
+        let mut marked = record(RunSource::Gui, RunMode::Direct);
+        marked.run_config.prompt_payload.insert(
+            IMPORTED_FROM_KEY.into(),
+            Value::String(IMPORTED_FROM_STABLENEW.into()),
+        );
+        assert!(is_stablenew_import(&marked));
+        // Imported before the mark: gui + queue, which the app never records.
+        assert!(is_stablenew_import(&record(RunSource::Gui, RunMode::Queue)));
+        assert!(!is_stablenew_import(&record(RunSource::Gui, RunMode::Direct)));
+        assert!(!is_stablenew_import(&record(RunSource::Cli, RunMode::Queue)));
+    }
+
+    #[test]
+    fn the_summary_names_every_fact_with_plurals() {
+        let report = ImportReport {
+            lines: 1,
+            jobs: 1,
+            imported: 1,
+            orphaned: 2,
+            never_ran: 1,
+            renamed: 1,
+            skipped: vec![(4, "not\nJSON".into()), (5, "x".into())],
+            ..ImportReport::default()
+        };
+        assert_eq!(
+            report.summary(),
+            "1 line read, 1 job found; 1 imported, 0 already in the history; 2 left running by StableNew imported as failed; 1 that never ran imported as cancelled; 1 with a reused id stored under a new id"
+        );
+        assert_eq!(
+            report.skipped_summary(1).unwrap(),
+            "2 lines skipped: line 4: not JSON; and 1 more"
+        );
+        assert_eq!(ImportReport::default().skipped_summary(3), None);
+    }
+}
