@@ -162,7 +162,10 @@ fn history_columns_line_up_with_wide_characters() {
     // The right-aligned STEPS column ends where its header ends.
     let end = column_of(lines[0], "STEPS") + "STEPS".len();
     for (line, steps) in lines[1..].iter().zip(["125", "8", "30"]) {
-        assert_eq!(column_of(line, &format!(" {steps} ")) + 1 + steps.len(), end);
+        assert_eq!(
+            column_of(line, &format!(" {steps} ")) + 1 + steps.len(),
+            end
+        );
     }
     // The long prompt is cut to 40 columns (not 40 characters), with an ellipsis.
     let prompt_at = column_of(lines[0], "PROMPT");
@@ -220,7 +223,10 @@ fn a_dash_reads_the_prompt_from_stdin() {
 #[test]
 fn bad_prompt_files_are_refused_naming_the_file_and_nothing_is_written() {
     let env = Env::new();
-    assert_eq!(env.run(&["submit", "--prompt", "first"]).status.code(), Some(0));
+    assert_eq!(
+        env.run(&["submit", "--prompt", "first"]).status.code(),
+        Some(0)
+    );
     let before = env.history_bytes();
     let latin1 = env.file("latin1.txt", b"a caf\xe9 at night\n");
     let bad_line = env.file("bad_line.txt", b"ok\nline two \xe6\xb8\xaf\xff");
@@ -261,11 +267,27 @@ fn bad_prompt_files_are_refused_naming_the_file_and_nothing_is_written() {
             &["--prompt-file"],
         ),
         (
-            &["submit", "--pack", "Harbour", "--keys", "1", "--prompt-file", empty],
+            &[
+                "submit",
+                "--pack",
+                "Harbour",
+                "--keys",
+                "1",
+                "--prompt-file",
+                empty,
+            ],
             &["not both"],
         ),
         (
-            &["submit", "--pack", "Harbour", "--keys", "1", "--negative-file", empty],
+            &[
+                "submit",
+                "--pack",
+                "Harbour",
+                "--keys",
+                "1",
+                "--negative-file",
+                empty,
+            ],
             &["--negative-file"],
         ),
     ];

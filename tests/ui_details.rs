@@ -7,7 +7,7 @@
 use egui::accesskit::Role;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use promptdesk::app::PromptDeskApp;
 use promptdesk::app::state::{Command, Message};
 use promptdesk::cli::{Outcome, run_from};
@@ -123,7 +123,10 @@ fn ctrl_z_and_ctrl_shift_z_restore_deleted_jobs_the_last_first() {
         "{text}"
     );
     // The restored job is selected.
-    assert_eq!(harness.state().state.view.selected.as_deref(), Some("job-1"));
+    assert_eq!(
+        harness.state().state.view.selected.as_deref(),
+        Some("job-1")
+    );
 
     press(&mut harness, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
     assert_eq!(live_ids(&setup), ["job-1", "job-2"]);
@@ -154,7 +157,9 @@ fn ctrl_z_in_a_text_field_is_the_fields_own_undo() {
     assert_eq!(live_ids(&setup), ["job-0", "job-2"]);
 
     let search = || (Role::TextInput, "Search history");
-    harness.get_by_role_and_label(search().0, search().1).focus();
+    harness
+        .get_by_role_and_label(search().0, search().1)
+        .focus();
     harness.run();
     harness
         .get_by_role_and_label(search().0, search().1)
@@ -167,7 +172,11 @@ fn ctrl_z_in_a_text_field_is_the_fields_own_undo() {
     );
     press(&mut harness, Modifiers::COMMAND, Key::Z);
     press(&mut harness, Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
-    assert_eq!(live_ids(&setup), ["job-0", "job-2"], "restored from a text field");
+    assert_eq!(
+        live_ids(&setup),
+        ["job-0", "job-2"],
+        "restored from a text field"
+    );
     assert_eq!(harness.state().state.view.last_deleted.len(), 1);
 
     // Out of the field (Esc), Ctrl+Z restores the job.
@@ -256,7 +265,11 @@ fn the_stablenew_import_message_says_what_the_cli_says() {
         text,
         format!(
             "Imported {cli_line}. 1 line skipped: line 7: {}.",
-            out.lines().nth(2).unwrap().trim().trim_start_matches("line 7: ")
+            out.lines()
+                .nth(2)
+                .unwrap()
+                .trim()
+                .trim_start_matches("line 7: ")
         )
     );
     for fact in [
@@ -374,7 +387,10 @@ fn the_details_of_another_job_start_at_the_top() {
     assert!(!first_field_visible(&harness), "the details did not scroll");
 
     select_row(&mut harness, "a short prompt");
-    assert_eq!(harness.state().state.view.selected.as_deref(), Some("job-1"));
+    assert_eq!(
+        harness.state().state.view.selected.as_deref(),
+        Some("job-1")
+    );
     assert!(first_field_visible(&harness));
 
     // Back to the long job: from the top again.
@@ -385,5 +401,8 @@ fn the_details_of_another_job_start_at_the_top() {
     harness.key_press(Key::Escape);
     settle(&mut harness);
     select_row(&mut harness, "line 1 of a long prompt");
-    assert!(first_field_visible(&harness), "reopened at the old position");
+    assert!(
+        first_field_visible(&harness),
+        "reopened at the old position"
+    );
 }

@@ -5,8 +5,8 @@
 use super::commands::Command;
 use super::state::{AppState, InFlight, Message, busy_now, short_id};
 use super::tasks::Task;
-use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
 use super::widgets::truncate_chars;
+use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
 use crate::history::{ExportFormat, SortColumn, first_prompt_line, infotext_for_record};
 use crate::job_record::JobRecord;
 use std::path::PathBuf;

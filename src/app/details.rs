@@ -86,7 +86,8 @@ fn end_time_name(status: JobStatus) -> &'static str {
     }
 }
 
-const CREATED_HELP: &str = "When the job was submitted (for an imported job: when StableNew created it).";
+const CREATED_HELP: &str =
+    "When the job was submitted (for an imported job: when StableNew created it).";
 const SOURCE_HELP: &str =
     "Where the prompt came from: the checked keys of a pack (PACK) or typed by hand (MANUAL).";
 const CREATED_BY_HELP: &str = "Which program recorded the job: the promptdesk app, the promptdesk CLI (`promptdesk submit`), or an import of a StableNew history (File > Import StableNew history).";
@@ -278,37 +279,37 @@ impl DetailsState {
             scroll = scroll.vertical_scroll_offset(0.0);
         }
         scroll.show(ui, |ui| {
-                egui::Grid::new("details_grid")
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        for f in &shown.fields {
-                            let name = ui.label(RichText::new(f.name).strong());
-                            let value = ui
-                                .add(egui::Label::new(RichText::new(&f.value).monospace()).wrap());
-                            if let Some(help) = f.help {
-                                name.on_hover_text(help);
-                                value.on_hover_text(help);
-                            }
-                            ui.end_row();
+            egui::Grid::new("details_grid")
+                .num_columns(2)
+                .striped(true)
+                .show(ui, |ui| {
+                    for f in &shown.fields {
+                        let name = ui.label(RichText::new(f.name).strong());
+                        let value =
+                            ui.add(egui::Label::new(RichText::new(&f.value).monospace()).wrap());
+                        if let Some(help) = f.help {
+                            name.on_hover_text(help);
+                            value.on_hover_text(help);
                         }
-                    });
-                ui.add_space(6.0);
-                for (key, positive, negative) in &shown.prompts {
-                    egui::Frame::group(ui.style()).show(ui, |ui| {
-                        ui.set_width(ui.available_width());
-                        match key {
-                            Some(key) => ui.strong(format!("Prompt (key {key})")),
-                            None => ui.strong("Prompt"),
-                        };
-                        widgets::highlighted_prompt(ui, positive);
-                        if !negative.is_empty() {
-                            ui.label(RichText::new("Negative").small().strong());
-                            widgets::highlighted_prompt(ui, negative);
-                        }
-                    });
-                }
-            });
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(6.0);
+            for (key, positive, negative) in &shown.prompts {
+                egui::Frame::group(ui.style()).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    match key {
+                        Some(key) => ui.strong(format!("Prompt (key {key})")),
+                        None => ui.strong("Prompt"),
+                    };
+                    widgets::highlighted_prompt(ui, positive);
+                    if !negative.is_empty() {
+                        ui.label(RichText::new("Negative").small().strong());
+                        widgets::highlighted_prompt(ui, negative);
+                    }
+                });
+            }
+        });
     }
 }
 

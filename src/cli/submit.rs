@@ -43,14 +43,14 @@ impl SubmitArgs {
     /// The typed prompt and negative prompt, from the command line or read from their files.
     fn typed_prompts(&self) -> Result<(Option<String>, Option<String>), CommandError> {
         let stdin = Path::new("-");
-        if self.prompt_file.as_deref() == Some(stdin) && self.negative_file.as_deref() == Some(stdin)
+        if self.prompt_file.as_deref() == Some(stdin)
+            && self.negative_file.as_deref() == Some(stdin)
         {
             return Err(CommandError::usage(
                 "--prompt-file and --negative-file cannot both read stdin (-); give one of them a file",
             ));
         }
-        let read = |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file)
-        {
+        let read = |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file) {
             (Some(text), _) => Ok(Some(text.clone())),
             (None, Some(file)) => read_prompt_file(flag, file).map(Some),
             (None, None) => Ok(None),

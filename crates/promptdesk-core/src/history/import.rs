@@ -1387,8 +1387,14 @@ mod tests {
         assert!(is_stablenew_import(&marked));
         // Imported before the mark: gui + queue, which the app never records.
         assert!(is_stablenew_import(&record(RunSource::Gui, RunMode::Queue)));
-        assert!(!is_stablenew_import(&record(RunSource::Gui, RunMode::Direct)));
-        assert!(!is_stablenew_import(&record(RunSource::Cli, RunMode::Queue)));
+        assert!(!is_stablenew_import(&record(
+            RunSource::Gui,
+            RunMode::Direct
+        )));
+        assert!(!is_stablenew_import(&record(
+            RunSource::Cli,
+            RunMode::Queue
+        )));
     }
 
     #[test]
