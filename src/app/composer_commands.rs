@@ -89,9 +89,8 @@ impl AppState {
             self.composer
                 .take_settings(&record.run_config.settings, None);
             return Message::Error(format!(
-                "Pack {pack_id:?} is not in the packs folder; only the settings of job {} were loaded ({}).",
+                "Pack {pack_id:?} is not in the packs folder; only the settings of job {} were loaded. {UNDO_HINT}",
                 short_id(&record.job_id),
-                UNDO_HINT
             ));
         };
         let missing: Vec<&str> = record
@@ -111,12 +110,12 @@ impl AppState {
             .take_settings(&record.run_config.settings, Some(pack));
         if missing.is_empty() {
             Message::Info(format!(
-                "Loaded job {} into the composer ({UNDO_HINT}).",
+                "Loaded job {} into the composer. {UNDO_HINT}",
                 short_id(&record.job_id)
             ))
         } else {
             Message::Error(format!(
-                "Pack {pack_id} no longer has key(s) {}; the others were loaded ({UNDO_HINT}).",
+                "Pack {pack_id} no longer has key(s) {}; the others were loaded. {UNDO_HINT}",
                 missing.join(", ")
             ))
         }
@@ -136,7 +135,7 @@ impl AppState {
         self.composer
             .take_settings(&record.run_config.settings, None);
         Message::Info(format!(
-            "Loaded job {} into the composer ({UNDO_HINT}).",
+            "Loaded job {} into the composer. {UNDO_HINT}",
             short_id(&record.job_id)
         ))
     }
@@ -166,7 +165,8 @@ impl AppState {
 }
 
 /// Said after every load.
-const UNDO_HINT: &str = "your previous prompt and settings: Undo load in the composer";
+const UNDO_HINT: &str =
+    "Undo load (in the composer) brings back your previous prompt, pack selection and settings.";
 
 /// Why Submit is disabled, or None when it can run. A history still loading does not block
 /// it (the writer appends without reading the history).

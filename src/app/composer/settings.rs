@@ -222,9 +222,11 @@ fn pack_color(ui: &egui::Ui) -> egui::Color32 {
     crate::app::widgets::source_color(PromptSource::Pack, ui.visuals().dark_mode)
 }
 
+const MARKER_WIDTH: f32 = 10.0;
+
 /// A small dot in the PACK colour (drawn: not every font has a bullet glyph).
 fn pack_dot(ui: &mut egui::Ui) -> egui::Response {
-    let size = egui::vec2(10.0, ui.spacing().interact_size.y);
+    let size = egui::vec2(MARKER_WIDTH, ui.spacing().interact_size.y);
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
     response.widget_info(|| {
         egui::WidgetInfo::labeled(egui::Role::Image, true, "from the pack's defaults")
@@ -237,8 +239,11 @@ fn pack_dot(ui: &mut egui::Ui) -> egui::Response {
 }
 
 /// The marker beside a field whose value came from the pack's defaults.
+/// Without one, the same space is left empty, so that the grid does not move when a pack
+/// with defaults is selected.
 fn pack_marker(ui: &mut egui::Ui, from_pack: bool, defaults: Option<&PackDefaultsInUse>) {
     let Some(p) = defaults.filter(|_| from_pack) else {
+        ui.add_space(MARKER_WIDTH);
         return;
     };
     pack_dot(ui).on_hover_text(format!(
@@ -312,6 +317,45 @@ pub(super) fn settings_section(composer: &mut Composer, ui: &mut egui::Ui) {
         });
 }
 
+/// The width of the label columns (the Model row lines up with the grid below it).
+const LABEL_WIDTH: f32 = 80.0;
+/// The spacing between the grid's columns.
+const COLUMN_GAP: f32 = 12.0;
+
+/// What an editable combo takes beside its text field: the drop-down button, the pack marker
+/// and the spacing between them.
+const COMBO_EXTRA: f32 = 44.0;
+
+/// Below this width the settings take one per row instead of two.
+const TWO_PER_ROW_MIN_WIDTH: f32 = 500.0;
+
+/// How many settings a grid row holds at this width.
+fn settings_per_row(available: f32) -> usize {
+    if available >= TWO_PER_ROW_MIN_WIDTH {
+        2
+    } else {
+        1
+    }
+}
+
+/// The width of the Sampler and Scheduler fields: the label columns and combos of a row
+/// share `available`, within limits that keep the names readable.
+fn combo_width(available: f32, per_row: usize) -> f32 {
+    let n = per_row as f32;
+    let labels = n * LABEL_WIDTH + (2.0 * n - 1.0) * COLUMN_GAP;
+    ((available - labels) / n - COMBO_EXTRA).clamp(110.0, 180.0)
+}
+
+/// A label taking the label column's width.
+fn label_cell(ui: &mut egui::Ui, text: &str) -> egui::Response {
+    let label = ui.label(text);
+    let rest = LABEL_WIDTH - label.rect.width();
+    if rest > 0.0 {
+        ui.add_space(rest);
+    }
+    label
+}
+
 fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
     let marks = composer.pack_defaults.clone();
     let marks = marks.as_ref();
@@ -322,32 +366,54 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
         suggestions,
         ..
     } = composer;
+    let per_row = settings_per_row(ui.available_width());
+    let combo_w = combo_width(ui.available_width(), per_row);
+    // Model names are long: the Model field has a row of its own, as wide as there is room.
+    ui.horizontal(|ui| {
+        ui.spacing_mut().item_spacing.x = COLUMN_GAP;
+        let label = label_cell(ui, "Model");
+        let width = (ui.available_width() - COMBO_EXTRA - COLUMN_GAP).clamp(combo_w, 480.0);
+        combo::editable_combo(
+            ui,
+            "Model",
+            &mut s.model,
+            "empty = current model",
+            width,
+            &suggestions.models,
+        )
+        .labelled_by(label.id)
+        .on_hover_text("The checkpoint to use; empty keeps the front end's current one");
+        ui.spacing_mut().item_spacing.x = 4.0;
+        pack_marker(ui, applied.model.is_some(), marks);
+    });
+    ui.add_space(2.0);
     egui::Grid::new("settings_grid")
-        .num_columns(4)
-        .spacing([12.0, 6.0])
+        .num_columns(2 * per_row)
+        .min_col_width(LABEL_WIDTH)
+        .spacing([COLUMN_GAP, 6.0])
         .show(ui, |ui| {
-            let label = ui.label("Model");
+            let mut placed = 0;
+            // Ends the grid row once it holds `per_row` settings.
+            let mut next = |ui: &mut egui::Ui| {
+                placed += 1;
+                if placed % per_row == 0 {
+                    ui.end_row();
+                }
+            };
+            let label = ui.label("Sampler");
             ui.horizontal(|ui| {
                 combo::editable_combo(
                     ui,
-                    "Model",
-                    &mut s.model,
-                    "empty = current model",
-                    200.0,
-                    &suggestions.models,
+                    "Sampler",
+                    &mut s.sampler,
+                    "",
+                    combo_w,
+                    &suggestions.samplers,
                 )
-                .labelled_by(label.id)
-                .on_hover_text("The checkpoint to use; empty keeps the front end's current one");
-                pack_marker(ui, applied.model.is_some(), marks);
-            });
-            let label = ui.label("Sampler");
-            ui.horizontal(|ui| {
-                combo::editable_combo(ui, "Sampler", &mut s.sampler, "", 150.0, &suggestions.samplers)
-                    .labelled_by(label.id);
+                .labelled_by(label.id);
                 pack_marker(ui, applied.sampler.is_some(), marks);
             });
-            ui.end_row();
-
+            next(ui);
             let label = ui.label("Scheduler");
             ui.horizontal(|ui| {
                 combo::editable_combo(
@@ -355,20 +421,20 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
                     "Scheduler",
                     &mut s.scheduler,
                     "",
-                    200.0,
+                    combo_w,
                     &suggestions.schedulers,
                 )
                 .labelled_by(label.id);
                 pack_marker(ui, applied.scheduler.is_some(), marks);
             });
+            next(ui);
             let label = ui.label("Steps");
             ui.horizontal(|ui| {
                 ui.add(egui::DragValue::new(&mut s.steps).range(1..=150))
                     .labelled_by(label.id);
                 pack_marker(ui, applied.steps.is_some(), marks);
             });
-            ui.end_row();
-
+            next(ui);
             let label = ui.label("CFG scale");
             ui.horizontal(|ui| {
                 ui.add(
@@ -380,12 +446,16 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
                 .labelled_by(label.id);
                 pack_marker(ui, applied.cfg_scale.is_some(), marks);
             });
-            ui.label("Size");
+            next(ui);
+            let label = ui.label("Width");
             ui.horizontal(|ui| {
-                size_field(ui, &mut s.width, "Width", " w");
+                size_field(ui, &mut s.width, "Width").labelled_by(label.id);
                 pack_marker(ui, applied.width.is_some(), marks);
-                ui.label("×");
-                size_field(ui, &mut s.height, "Height", " h");
+            });
+            next(ui);
+            let label = ui.label("Height");
+            ui.horizontal(|ui| {
+                size_field(ui, &mut s.height, "Height").labelled_by(label.id);
                 pack_marker(ui, applied.height.is_some(), marks);
                 if ui
                     .small_button("Swap")
@@ -394,13 +464,8 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
                 {
                     std::mem::swap(&mut s.width, &mut s.height);
                 }
-                if s.width % 8 != 0 || s.height % 8 != 0 {
-                    ui.label(RichText::new("⚠ not a multiple of 8").color(ui.visuals().warn_fg_color))
-                        .on_hover_text("AUTOMATIC1111 sizes go in steps of 8: this size may be rounded by the front end. Edit the field to round it.");
-                }
             });
-            ui.end_row();
-
+            next(ui);
             let label = ui.label("Seed");
             ui.horizontal(|ui| {
                 ui.add_enabled(
@@ -408,44 +473,49 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
                     egui::DragValue::new(&mut s.seed).range(0..=i64::from(u32::MAX)),
                 )
                 .labelled_by(label.id);
-                ui.checkbox(random_seed, "Random seed");
+                ui.checkbox(random_seed, "Random")
+                    .on_hover_text("A new random seed for every image (recorded as -1)");
                 pack_marker(ui, applied.seed.is_some(), marks);
             });
+            next(ui);
             let label = ui.label("Clip skip");
             ui.horizontal(|ui| {
                 ui.add(egui::DragValue::new(&mut s.clip_skip).range(1..=12))
                     .labelled_by(label.id);
                 pack_marker(ui, applied.clip_skip.is_some(), marks);
             });
-            ui.end_row();
-
+            next(ui);
             let label = ui.label("Batch size");
             ui.horizontal(|ui| {
                 ui.add(egui::DragValue::new(&mut s.batch_size).range(1..=64))
                     .labelled_by(label.id);
                 pack_marker(ui, applied.batch_size.is_some(), marks);
             });
+            next(ui);
             let label = ui.label("Batch count");
             ui.horizontal(|ui| {
                 ui.add(egui::DragValue::new(&mut s.batch_count).range(1..=100))
                     .labelled_by(label.id);
                 pack_marker(ui, applied.batch_count.is_some(), marks);
             });
-            ui.end_row();
+            next(ui);
         });
+    if s.width % 8 != 0 || s.height % 8 != 0 {
+        ui.label(
+            RichText::new(format!(
+                "⚠ {}×{} is not a multiple of 8: AUTOMATIC1111 may round it. Edit the field to round it.",
+                s.width, s.height
+            ))
+            .color(ui.visuals().warn_fg_color),
+        );
+    }
 }
 
 /// A width or height field: typed or dragged values are rounded to a multiple of 8 when the
 /// field is left.
-fn size_field(ui: &mut egui::Ui, value: &mut u32, name: &str, suffix: &str) -> egui::Response {
+fn size_field(ui: &mut egui::Ui, value: &mut u32, name: &str) -> egui::Response {
     let response = ui
-        .add(
-            egui::DragValue::new(value)
-                .range(64..=4096)
-                .speed(8)
-                .suffix(suffix),
-        )
-        .accessible_name(name)
+        .add(egui::DragValue::new(value).range(64..=4096).speed(8))
         .on_hover_text(format!(
             "{name} in pixels; rounded to a multiple of 8 (AUTOMATIC1111's step) when you leave the field"
         ));
