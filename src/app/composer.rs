@@ -183,7 +183,7 @@ impl RecordedPrompts {
     pub fn changed_keys<'a>(&'a self, pack: &PromptPack, checked: &[String]) -> Vec<&'a str> {
         self.prompts
             .iter()
-            .filter(|r| checked.iter().any(|c| *c == r.key))
+            .filter(|r| checked.contains(&r.key))
             .filter(|r| {
                 pack.get(&r.key)
                     .is_some_and(|p| p.positive != r.positive || p.negative != r.negative)
