@@ -89,6 +89,7 @@ impl AppState {
             | Command::PickPackFiles
             | Command::PickStableNewFile
             | Command::PickExportFile(_) => self.pick(command),
+            Command::UndoLoad => self.undo_load(),
         }
         self.refresh_rows();
     }

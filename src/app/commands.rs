@@ -46,6 +46,9 @@ pub enum Command {
     PickStableNewFile,
     /// Ask where to export the rows shown ([`Command::Export`]).
     PickExportFile(ExportFormat),
+    /// Bring back the composer and pack selection as they were before the last Load into
+    /// composer.
+    UndoLoad,
 }
 
 /// The commands pushed during one frame, in order.

@@ -2,78 +2,242 @@
 //! generation settings, a preview of the RunConfig, and Submit (Ctrl+Enter).
 //!
 //! Its state is [`Composer`]: the prompt, the settings and the mode are form fields bound
-//! directly; Submit and the mode switch are commands (they read or change the selection).
+//! directly; Submit, the mode switch and Undo load are commands (they read or change the
+//! selection). The settings are the user's own with the selected pack's defaults laid over
+//! them (see `composer/settings.rs` for the rule); after Load into composer, the recorded
+//! prompts of a pack job are used rather than the pack's current text, and the load can be
+//! undone.
+
+mod combo;
+mod settings;
 
 use super::commands::{Command, CommandQueue};
 use super::persist::Persisted;
-use super::state::{ViewContext, draft_run_config, submit_blocker, testing_pub_struct};
+use super::state::{ViewContext, draft_run_config, short_id, submit_blocker, testing_pub_struct};
 use super::widgets;
+use crate::job_record::JobRecord;
+use crate::packs::{PackPrompt, PromptPack};
 use crate::run_config::{GenerationSettings, PromptSource};
+use crate::settings_override::SettingsOverride;
 use egui::RichText;
+use std::collections::BTreeMap;
 
 testing_pub_struct! {
     /// The composer's inputs.
     #[derive(Debug, Clone, PartialEq)]
     pub struct Composer {
         mode: PromptSource,
+        /// The manual prompt (the draft: kept across restarts).
         prompt: String,
         negative: String,
+        /// What the fields show and Submit records: `baseline` with the applied pack defaults
+        /// laid over it.
         settings: GenerationSettings,
         /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
         random_seed: bool,
+        /// The user's own settings (set by hand, or taken from a loaded job): kept when packs
+        /// change and across restarts. Its seed is never negative (Random is the tick below).
+        baseline: GenerationSettings,
+        baseline_random_seed: bool,
+        /// The selected pack's defaults, while they are laid over the baseline.
+        pack_defaults: Option<PackDefaultsInUse>,
+        /// Per pack id, the settings of its defaults the user took over in this session (only
+        /// which settings are named counts, not their values).
+        taken_over: BTreeMap<String, SettingsOverride>,
+        /// The prompts a loaded pack job recorded, used instead of the pack's current text.
+        recorded: Option<RecordedPrompts>,
+        /// What Undo load brings back.
+        undo_load: Option<LoadUndo>,
+        /// The drop-down suggestions of the Model, Sampler and Scheduler fields.
+        suggestions: Suggestions,
+    }
+}
+
+testing_pub_struct! {
+    /// A pack's defaults laid over the user's own settings.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PackDefaultsInUse {
+        pack_id: String,
+        /// The file they come from (`Architecture.json`).
+        file: String,
+        /// Every setting the pack names.
+        defaults: SettingsOverride,
+        /// The ones that apply now (the user took over the others).
+        applied: SettingsOverride,
+    }
+}
+
+testing_pub_struct! {
+    /// The prompts a pack job recorded, by key.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct RecordedPrompts {
+        job_id: String,
+        pack_id: String,
+        prompts: Vec<PackPrompt>,
+    }
+}
+
+testing_pub_struct! {
+    /// The composer and selection as they were before a Load into composer.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct LoadUndo {
+        /// The job that was loaded.
+        job_id: String,
+        composer: Box<Composer>,
+        selected_pack: Option<String>,
+        checked_keys: Vec<String>,
+    }
+}
+
+testing_pub_struct! {
+    /// Suggestion lists of the editable combos (plain lists: a backend can replace them).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Suggestions {
+        samplers: Vec<String>,
+        schedulers: Vec<String>,
+        /// Models seen in the history and the packs (filled when the list is opened).
+        models: Vec<String>,
+        /// (history generation, packs version) the model list was made from.
+        models_key: Option<(u64, u64)>,
+    }
+}
+
+impl Default for Suggestions {
+    fn default() -> Self {
+        Suggestions {
+            samplers: combo::joined(combo::A1111_SAMPLERS, combo::COMFYUI_SAMPLERS),
+            schedulers: combo::joined(combo::A1111_SCHEDULERS, combo::COMFYUI_SCHEDULERS),
+            models: Vec::new(),
+            models_key: None,
+        }
     }
 }
 
 impl Default for Composer {
     fn default() -> Self {
+        let baseline = GenerationSettings {
+            seed: 0,
+            ..GenerationSettings::default()
+        };
         Composer {
             mode: PromptSource::Pack,
             prompt: String::new(),
             negative: String::new(),
-            settings: GenerationSettings::default(),
+            settings: baseline.clone(),
             random_seed: true,
+            baseline,
+            baseline_random_seed: true,
+            pack_defaults: None,
+            taken_over: BTreeMap::new(),
+            recorded: None,
+            undo_load: None,
+            suggestions: Suggestions::default(),
         }
     }
 }
 
-const SAMPLERS: &[&str] = &[
-    "Euler a",
-    "Euler",
-    "DPM++ 2M",
-    "DPM++ 2M SDE",
-    "DPM++ SDE",
-    "DPM++ 3M SDE",
-    "DDIM",
-    "UniPC",
-    "LMS",
-    "Heun",
-];
-const SCHEDULERS: &[&str] = &[
-    "Automatic",
-    "Karras",
-    "Exponential",
-    "SGM Uniform",
-    "Simple",
-    "Normal",
-];
+impl RecordedPrompts {
+    /// The prompts a pack job recorded (`{"prompts": {key: ..}}` of its payload), or None for
+    /// a job of no pack or with no recorded prompts.
+    pub fn from_record(record: &JobRecord) -> Option<RecordedPrompts> {
+        let cfg = &record.run_config;
+        let pack_id = cfg.prompt_pack_id.clone()?;
+        let map = cfg.prompt_payload.get("prompts")?.as_object()?;
+        let text = |v: Option<&serde_json::Value>| {
+            v.and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let prompts: Vec<PackPrompt> = map
+            .iter()
+            .map(|(key, entry)| {
+                let (positive, negative) = match entry {
+                    serde_json::Value::String(s) => (s.clone(), String::new()),
+                    other => (
+                        text(other.get("prompt")),
+                        text(other.get("negative_prompt")),
+                    ),
+                };
+                PackPrompt::from_texts(key.as_str(), positive.as_str(), negative.as_str(), None)
+                    .unwrap_or(PackPrompt {
+                        key: key.clone(),
+                        positive,
+                        negative,
+                        ..PackPrompt::default()
+                    })
+            })
+            .collect();
+        (!prompts.is_empty()).then(|| RecordedPrompts {
+            job_id: record.job_id.clone(),
+            pack_id,
+            prompts,
+        })
+    }
+
+    /// The recorded prompt of this key.
+    pub fn get(&self, key: &str) -> Option<&PackPrompt> {
+        self.prompts.iter().find(|p| p.key == key)
+    }
+
+    /// The checked keys whose text in `pack` differs from the recorded one.
+    pub fn changed_keys<'a>(&'a self, pack: &PromptPack, checked: &[String]) -> Vec<&'a str> {
+        self.prompts
+            .iter()
+            .filter(|r| checked.contains(&r.key))
+            .filter(|r| {
+                pack.get(&r.key)
+                    .is_some_and(|p| p.positive != r.positive || p.negative != r.negative)
+            })
+            .map(|r| r.key.as_str())
+            .collect()
+    }
+}
 
 impl Composer {
-    /// The composer as the last run left it.
+    /// The composer as the last run left it: the user's own settings and the draft.
     pub fn restored(persisted: &Persisted) -> Composer {
         let mut composer = Composer::default();
         if let Some(settings) = &persisted.settings {
-            composer.settings = settings.clone();
+            composer.baseline = settings.clone();
+            if settings.seed < 0 {
+                composer.baseline.seed = 0;
+                composer.baseline_random_seed = true;
+            }
         }
         if let Some(random) = persisted.random_seed {
-            composer.random_seed = random;
+            composer.baseline_random_seed = random;
         }
+        if let Some(prompt) = &persisted.prompt {
+            composer.prompt.clone_from(prompt);
+        }
+        if let Some(negative) = &persisted.negative {
+            composer.negative.clone_from(negative);
+        }
+        if let Some(mode) = persisted.mode {
+            composer.mode = mode;
+        }
+        composer.settings = composer.baseline.clone();
+        composer.random_seed = composer.baseline_random_seed;
         composer
     }
 
-    /// Saves what the next run restores ([`Composer::restored`]).
+    /// Saves what the next run restores ([`Composer::restored`]): the user's own settings
+    /// (never a pack's defaults) and the draft.
     pub fn save(&self, persisted: &mut Persisted) {
-        persisted.settings = Some(self.settings.clone());
-        persisted.random_seed = Some(self.random_seed);
+        let (settings, random) = self.own_settings();
+        persisted.settings = Some(settings);
+        persisted.random_seed = Some(random);
+        persisted.prompt = Some(self.prompt.clone());
+        persisted.negative = Some(self.negative.clone());
+        persisted.mode = Some(self.mode);
+    }
+
+    /// A copy without its own undo (what an undo snapshot holds).
+    pub(crate) fn without_undo(&self) -> Composer {
+        Composer {
+            undo_load: None,
+            ..self.clone()
+        }
     }
 
     /// Draws the composer's header: the Pack / Manual switch and the Submit row (the central
@@ -84,21 +248,53 @@ impl Composer {
         ui: &mut egui::Ui,
         commands: &mut CommandQueue,
     ) {
+        self.reconcile(ctx.selected_pack);
         mode_switch(self, ui, commands);
         submit_row(self, ctx, ui, commands);
     }
 
     /// Draws the composer's body (prompts, settings, preview) into `ui` (the central area gives
     /// it a scroll area).
-    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, _commands: &mut CommandQueue) {
+    pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        self.reconcile(ctx.selected_pack);
+        load_banner(self, ctx, ui, commands);
         match self.mode {
             PromptSource::Manual => manual_inputs(self, ui),
-            PromptSource::Pack => pack_summary(ctx, ui),
+            PromptSource::Pack => pack_summary(self, ctx, ui),
         }
         ui.add_space(8.0);
-        settings_grid(self, ui);
+        self.refresh_model_suggestions(ctx, ui);
+        settings::settings_section(self, ui);
+        // Take any edit made this frame into the user's own settings at once.
+        self.absorb_edits();
         ui.add_space(6.0);
         preview(self, ctx, ui);
+    }
+
+    /// Fills the Model suggestions from the history and the packs while its list is open
+    /// (again when either changed).
+    fn refresh_model_suggestions(&mut self, ctx: &ViewContext<'_>, ui: &egui::Ui) {
+        if !egui::Popup::is_id_open(ui.ctx(), combo::popup_id("Model")) {
+            return;
+        }
+        let loading = ctx.history.loading.is_some();
+        let generation = ctx
+            .store
+            .and_then(|s| s.read().ok().map(|s| s.generation()))
+            .unwrap_or(0);
+        let key = (generation, ctx.packs_version);
+        if !loading && self.suggestions.models_key == Some(key) {
+            return;
+        }
+        // A history still streaming in is left out until it is loaded.
+        let store = ctx.store.filter(|_| !loading).and_then(|s| s.read().ok());
+        let models = store.iter().flat_map(|s| {
+            s.records()
+                .iter()
+                .map(|r| r.run_config.settings.model.as_str())
+        });
+        self.suggestions.models = combo::models_seen(models, ctx.packs);
+        self.suggestions.models_key = (!loading).then_some(key);
     }
 }
 
@@ -122,6 +318,81 @@ fn mode_switch(composer: &Composer, ui: &mut egui::Ui, commands: &mut CommandQue
     });
 }
 
+/// After Load into composer: Undo load, and (pack jobs) a warning when the pack's text changed
+/// since the job was recorded, with Use current text.
+fn load_banner(
+    composer: &mut Composer,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let changed: Vec<String> = match (&composer.recorded, ctx.selected_pack) {
+        (Some(recorded), Some(pack)) if composer.mode == PromptSource::Pack => recorded
+            .changed_keys(pack, ctx.checked_keys)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let undo_job = composer.undo_load.as_ref().map(|u| u.job_id.clone());
+    if changed.is_empty() && undo_job.is_none() {
+        return;
+    }
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        if let (false, Some(recorded), Some(pack)) =
+            (changed.is_empty(), &composer.recorded, ctx.selected_pack)
+        {
+            let file = pack
+                .paths
+                .first()
+                .and_then(|p| p.file_name())
+                .map(|n| crate::packs::escape_control(&n.to_string_lossy()).into_owned())
+                .unwrap_or_else(|| pack.id.clone());
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!(
+                        "⚠ {file} has changed since job {} was recorded (key {}): the composer shows, and Submit records, the recorded text.",
+                        short_id(&recorded.job_id),
+                        changed.join(", ")
+                    ))
+                    .color(ui.visuals().warn_fg_color),
+                )
+                .wrap(),
+            );
+            if ui
+                .button("Use current text")
+                .on_hover_text(format!("Use the text as it is now in {file}"))
+                .clicked()
+            {
+                composer.recorded = None;
+            }
+        }
+        if let Some(job) = undo_job {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(format!("Loaded job {} into the composer.", short_id(&job)));
+                if ui
+                    .button("Undo load")
+                    .on_hover_text(
+                        "Bring back the prompt, mode, pack selection and settings you had before the load",
+                    )
+                    .clicked()
+                {
+                    commands.push(Command::UndoLoad);
+                }
+                if ui
+                    .small_button("Hide")
+                    .on_hover_text("Keep the loaded job and hide this (Undo load is no longer offered)")
+                    .clicked()
+                {
+                    composer.undo_load = None;
+                }
+            });
+        }
+    });
+    ui.add_space(4.0);
+}
+
 fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {
     let label = ui.label("Prompt");
     ui.add(
@@ -141,7 +412,7 @@ fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {
     .labelled_by(label.id);
 }
 
-fn pack_summary(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+fn pack_summary(composer: &Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     let Some(pack) = ctx.selected_pack else {
         ui.weak("Select a pack on the left and check the prompts to run.");
         return;
@@ -160,122 +431,33 @@ fn pack_summary(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             ui.label(format!("keys {}", keys.join(", ")));
         }
     });
+    let recorded = composer.recorded.as_ref().filter(|r| r.pack_id == pack.id);
     for key in ctx.checked_keys {
-        if let Some(prompt) = pack.get(key) {
-            egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                super::pack_browser::prompt_details(ui, prompt);
-            });
-        }
-    }
-}
-
-fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
-    let Composer {
-        settings: s,
-        random_seed,
-        ..
-    } = composer;
-    egui::CollapsingHeader::new(RichText::new("Generation settings").strong())
-        .id_salt("settings")
-        .default_open(true)
-        .show(ui, |ui| {
-            egui::Grid::new("settings_grid")
-                .num_columns(4)
-                .spacing([12.0, 6.0])
-                .show(ui, |ui| {
-                    let label = ui.label("Model");
-                    ui.add(
-                        egui::TextEdit::singleline(&mut s.model)
-                            .hint_text("checkpoint (empty = current)")
-                            .desired_width(220.0),
-                    )
-                    .labelled_by(label.id);
-                    let label = ui.label("Sampler");
-                    combo(ui, "sampler", &mut s.sampler, SAMPLERS).labelled_by(label.id);
-                    ui.end_row();
-
-                    let label = ui.label("Scheduler");
-                    combo(ui, "scheduler", &mut s.scheduler, SCHEDULERS).labelled_by(label.id);
-                    let label = ui.label("Steps");
-                    ui.add(egui::DragValue::new(&mut s.steps).range(1..=150))
-                        .labelled_by(label.id);
-                    ui.end_row();
-
-                    let label = ui.label("CFG scale");
-                    ui.add(
-                        egui::DragValue::new(&mut s.cfg_scale)
-                            .range(1.0..=30.0)
-                            .speed(0.1)
-                            .max_decimals(2),
-                    )
-                    .labelled_by(label.id);
-                    ui.label("Size");
-                    ui.horizontal(|ui| {
-                        ui.add(
-                            egui::DragValue::new(&mut s.width)
-                                .range(64..=4096)
-                                .speed(8)
-                                .suffix(" w"),
+        let Some(current) = pack.get(key) else {
+            continue;
+        };
+        let old = recorded.and_then(|r| r.get(key).map(|p| (r, p)));
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            match old {
+                Some((r, prompt)) => {
+                    super::pack_browser::prompt_details(ui, prompt);
+                    let differs =
+                        prompt.positive != current.positive || prompt.negative != current.negative;
+                    let note = if differs {
+                        format!(
+                            "As recorded by job {} (the pack's text is different now)",
+                            short_id(&r.job_id)
                         )
-                        .on_hover_text("Width");
-                        ui.label("×");
-                        ui.add(
-                            egui::DragValue::new(&mut s.height)
-                                .range(64..=4096)
-                                .speed(8)
-                                .suffix(" h"),
-                        )
-                        .on_hover_text("Height");
-                        if ui
-                            .small_button("Swap")
-                            .on_hover_text("Swap width and height")
-                            .clicked()
-                        {
-                            std::mem::swap(&mut s.width, &mut s.height);
-                        }
-                    });
-                    ui.end_row();
-
-                    let label = ui.label("Seed");
-                    ui.horizontal(|ui| {
-                        ui.add_enabled(
-                            !*random_seed,
-                            egui::DragValue::new(&mut s.seed).range(0..=i64::from(u32::MAX)),
-                        )
-                        .labelled_by(label.id);
-                        ui.checkbox(random_seed, "Random seed");
-                    });
-                    let label = ui.label("Clip skip");
-                    ui.add(egui::DragValue::new(&mut s.clip_skip).range(1..=12))
-                        .labelled_by(label.id);
-                    ui.end_row();
-
-                    let label = ui.label("Batch size");
-                    ui.add(egui::DragValue::new(&mut s.batch_size).range(1..=64))
-                        .labelled_by(label.id);
-                    let label = ui.label("Batch count");
-                    ui.add(egui::DragValue::new(&mut s.batch_count).range(1..=100))
-                        .labelled_by(label.id);
-                    ui.end_row();
-                });
+                    } else {
+                        format!("As recorded by job {}", short_id(&r.job_id))
+                    };
+                    ui.label(RichText::new(note).small().italics());
+                }
+                None => super::pack_browser::prompt_details(ui, current),
+            }
         });
-}
-
-fn combo(ui: &mut egui::Ui, id: &str, value: &mut String, options: &[&str]) -> egui::Response {
-    egui::ComboBox::from_id_salt(id)
-        .selected_text(value.as_str())
-        .width(160.0)
-        .show_ui(ui, |ui| {
-            for option in options {
-                ui.selectable_value(value, (*option).to_owned(), *option);
-            }
-            if !value.is_empty() && !options.contains(&value.as_str()) {
-                let current = value.clone();
-                ui.selectable_value(value, current.clone(), current);
-            }
-        })
-        .response
+    }
 }
 
 fn submit_row(

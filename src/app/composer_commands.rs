@@ -1,34 +1,38 @@
-//! Commands of the composer: selecting a pack (its defaults reach the settings), Submit and
-//! Load into composer.
+//! Commands of the composer: selecting a pack (its defaults are laid over the user's own
+//! settings), Submit, Load into composer and Undo load.
 
-use super::composer::Composer;
+use super::composer::{Composer, LoadUndo, RecordedPrompts};
 use super::state::{AppState, HistoryStatus, Message, short_id};
 use super::writer::WriteRequest;
 use crate::history::HistoryStore;
-use crate::job_record::job_record_from_run_config;
+use crate::job_record::{JobRecord, job_record_from_run_config};
 use crate::packs::PromptPack;
 use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
 use crate::run_config::PromptSource;
 use crate::run_config::{RunConfig, RunMode, RunSource};
+use serde_json::{Value, json};
 
 impl AppState {
     pub(crate) fn select_pack(&mut self, id: String) {
         if self.selected_pack.as_ref() != Some(&id) {
             self.checked_keys.clear();
         }
-        if let Some(pack) = self.packs.iter().find(|p| p.id == id) {
-            pack.defaults.apply_to(&mut self.composer.settings);
-            if pack.defaults.seed.is_some_and(|s| s >= 0) {
-                self.composer.random_seed = false;
-            }
-        }
         self.selected_pack = Some(id);
         self.composer.mode = PromptSource::Pack;
+        self.sync_composer();
+    }
+
+    /// Lays the selected pack's defaults (Pack mode) over the user's own settings, as the
+    /// composer does each frame; called before anything reads or replaces the settings.
+    fn sync_composer(&mut self) {
+        let pack = super::state::selected_pack(&self.packs, self.selected_pack.as_deref());
+        self.composer.reconcile(pack);
     }
 
     /// Sends the job to the writer. The composer keeps everything: a failed write leaves it
     /// as it is.
     pub(crate) fn submit(&mut self) {
+        self.sync_composer();
         if let Some(reason) = self.submit_blocker() {
             self.message = Some(Message::Error(reason));
             return;
@@ -52,68 +56,117 @@ impl AppState {
         self.write(WriteRequest::Append { record, summary });
     }
 
+    /// Puts a recorded job back into the composer: its origin, keys and recorded prompts, and
+    /// its settings (which become the user's own). What the composer held before can be
+    /// brought back with Undo load.
     pub(crate) fn load_into_composer(&mut self, id: &str) {
         let Some(record) = self.record(id) else {
             return;
         };
-        self.composer.settings = record.run_config.settings.clone();
-        self.composer.random_seed = record.run_config.settings.seed < 0;
-        match record.prompt_source {
-            PromptSource::Pack => {
-                let pack_id = record.prompt_pack_id.clone().unwrap_or_default();
-                self.composer.mode = PromptSource::Pack;
-                match self.packs.iter().find(|p| p.id == pack_id) {
-                    Some(pack) => {
-                        let missing: Vec<&String> = record
-                            .prompt_keys
-                            .iter()
-                            .filter(|k| pack.get(k).is_none())
-                            .collect();
-                        self.selected_pack = Some(pack_id.clone());
-                        self.checked_keys = record
-                            .prompt_keys
-                            .iter()
-                            .filter(|k| pack.get(k).is_some())
-                            .cloned()
-                            .collect();
-                        self.message = Some(if missing.is_empty() {
-                            Message::Info(format!("Loaded job {} into the composer.", short_id(id)))
-                        } else {
-                            Message::Error(format!(
-                                "Pack {pack_id} no longer has key(s) {}.",
-                                missing
-                                    .iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ))
-                        });
-                    }
-                    None => {
-                        self.message = Some(Message::Error(format!(
-                            "Pack {pack_id:?} is not in the packs folder; its settings were loaded."
-                        )))
-                    }
-                }
-            }
-            PromptSource::Manual => {
-                let (prompt, negative) = record
-                    .run_config
-                    .prompt_pairs()
-                    .into_iter()
-                    .next()
-                    .unwrap_or_default();
-                self.composer.mode = PromptSource::Manual;
-                self.composer.prompt = prompt;
-                self.composer.negative = negative;
-                self.message = Some(Message::Info(format!(
-                    "Loaded job {} into the composer.",
-                    short_id(id)
-                )));
-            }
+        self.sync_composer();
+        let undo = LoadUndo {
+            job_id: record.job_id.clone(),
+            composer: Box::new(self.composer.without_undo()),
+            selected_pack: self.selected_pack.clone(),
+            checked_keys: self.checked_keys.clone(),
+        };
+        self.message = Some(match record.prompt_source {
+            PromptSource::Pack => self.load_pack_job(&record),
+            PromptSource::Manual => self.load_manual_job(&record),
+        });
+        self.composer.recorded = RecordedPrompts::from_record(&record)
+            .filter(|r| self.selected_pack.as_deref() == Some(r.pack_id.as_str()));
+        self.composer.undo_load = Some(undo);
+    }
+
+    /// Selects the job's pack and keys, takes its settings; the message to show.
+    fn load_pack_job(&mut self, record: &JobRecord) -> Message {
+        let pack_id = record.prompt_pack_id.clone().unwrap_or_default();
+        self.composer.mode = PromptSource::Pack;
+        let Some(pack) = self.packs.iter().find(|p| p.id == pack_id) else {
+            self.selected_pack = None;
+            self.checked_keys.clear();
+            self.composer
+                .take_settings(&record.run_config.settings, None);
+            return Message::Error(format!(
+                "Pack {pack_id:?} is not in the packs folder; only the settings of job {} were loaded. {UNDO_HINT}",
+                short_id(&record.job_id),
+            ));
+        };
+        let missing: Vec<&str> = record
+            .prompt_keys
+            .iter()
+            .filter(|k| pack.get(k).is_none())
+            .map(String::as_str)
+            .collect();
+        self.selected_pack = Some(pack_id.clone());
+        self.checked_keys = record
+            .prompt_keys
+            .iter()
+            .filter(|k| pack.get(k).is_some())
+            .cloned()
+            .collect();
+        self.composer
+            .take_settings(&record.run_config.settings, Some(pack));
+        if missing.is_empty() {
+            Message::Info(format!(
+                "Loaded job {} into the composer. {UNDO_HINT}",
+                short_id(&record.job_id)
+            ))
+        } else {
+            Message::Error(format!(
+                "Pack {pack_id} no longer has key(s) {}; the others were loaded. {UNDO_HINT}",
+                missing.join(", ")
+            ))
         }
     }
+
+    /// Puts the job's prompt in the Manual boxes, takes its settings; the message to show.
+    fn load_manual_job(&mut self, record: &JobRecord) -> Message {
+        let (prompt, negative) = record
+            .run_config
+            .prompt_pairs()
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        self.composer.mode = PromptSource::Manual;
+        self.composer.prompt = prompt;
+        self.composer.negative = negative;
+        self.composer
+            .take_settings(&record.run_config.settings, None);
+        Message::Info(format!(
+            "Loaded job {} into the composer. {UNDO_HINT}",
+            short_id(&record.job_id)
+        ))
+    }
+
+    /// Brings back the composer and the pack selection as they were before the last load.
+    pub(crate) fn undo_load(&mut self) {
+        let Some(undo) = self.composer.undo_load.take() else {
+            return;
+        };
+        self.composer = *undo.composer;
+        let pack = super::state::selected_pack(&self.packs, undo.selected_pack.as_deref());
+        self.checked_keys = match pack {
+            Some(pack) => undo
+                .checked_keys
+                .into_iter()
+                .filter(|k| pack.get(k).is_some())
+                .collect(),
+            None => Vec::new(),
+        };
+        self.selected_pack = pack.map(|p| p.id.clone());
+        self.sync_composer();
+        self.message = Some(Message::Info(format!(
+            "Load of job {} undone: your previous prompt, pack selection and settings are back.",
+            short_id(&undo.job_id)
+        )));
+    }
 }
+
+/// Said after every load.
+const UNDO_HINT: &str =
+    "Undo load (in the composer) brings back your previous prompt, pack selection and settings.";
 
 /// Why Submit is disabled, or None when it can run. A history still loading does not block
 /// it (the writer appends without reading the history).
@@ -150,7 +203,8 @@ pub fn submit_blocker(
     }
 }
 
-/// The RunConfig Submit would record now.
+/// The RunConfig Submit would record now. After Load into composer, a pack job's recorded
+/// prompts stand in for the pack's current text (until Use current text).
 pub fn draft_run_config(
     composer: &Composer,
     pack: Option<&PromptPack>,
@@ -180,7 +234,28 @@ pub fn draft_run_config(
                 .into_iter()
                 .filter(|k| checked_keys.iter().any(|c| c == k))
                 .collect();
-            build_run_config_from_prompt_pack(pack, &keys, Some(base)).map_err(|e| e.to_string())
+            let mut cfg = build_run_config_from_prompt_pack(pack, &keys, Some(base))
+                .map_err(|e| e.to_string())?;
+            if let Some(recorded) = composer.recorded.as_ref().filter(|r| r.pack_id == pack.id) {
+                use_recorded_prompts(&mut cfg, recorded);
+            }
+            Ok(cfg)
+        }
+    }
+}
+
+/// Replaces the payload's prompts by the recorded ones, key by key.
+fn use_recorded_prompts(cfg: &mut RunConfig, recorded: &RecordedPrompts) {
+    let Some(prompts) = cfg
+        .prompt_payload
+        .get_mut("prompts")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (key, entry) in prompts.iter_mut() {
+        if let Some(old) = recorded.get(key) {
+            *entry = json!({"prompt": old.positive, "negative_prompt": old.negative});
         }
     }
 }

@@ -2,11 +2,12 @@
 
 use super::state::ThemeChoice;
 use crate::history::{HistoryFilter, SortColumn};
-use crate::run_config::GenerationSettings;
+use crate::run_config::{GenerationSettings, PromptSource};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// What survives a restart (through eframe persistence).
+/// What survives a restart (through eframe persistence). Every field has a default, so a file
+/// saved by an older version (missing fields) still loads.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Persisted {
@@ -15,6 +16,14 @@ pub struct Persisted {
     pub sort_column: SortColumn,
     pub sort_descending: Option<bool>,
     pub theme: ThemeChoice,
+    /// The user's own generation settings (never a pack's defaults laid over them).
     pub settings: Option<GenerationSettings>,
+    /// The Random seed tick of the user's own settings.
     pub random_seed: Option<bool>,
+    /// The composer's manual prompt (the draft).
+    pub prompt: Option<String>,
+    /// The composer's manual negative prompt.
+    pub negative: Option<String>,
+    /// Pack or Manual.
+    pub mode: Option<PromptSource>,
 }

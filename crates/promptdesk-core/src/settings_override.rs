@@ -95,6 +95,107 @@ impl SettingsOverride {
         take(&mut self.clip_skip, clip_skip);
     }
 
+    /// The settings that differ between `from` and `to`, with `to`'s values.
+    pub fn differences(from: &GenerationSettings, to: &GenerationSettings) -> SettingsOverride {
+        // Destructured so that a field added to the type cannot be forgotten here.
+        let GenerationSettings {
+            model,
+            sampler,
+            scheduler,
+            steps,
+            cfg_scale,
+            width,
+            height,
+            seed,
+            batch_size,
+            batch_count,
+            clip_skip,
+        } = to;
+        fn diff<T: Clone + PartialEq>(old: &T, new: &T) -> Option<T> {
+            (old != new).then(|| new.clone())
+        }
+        SettingsOverride {
+            model: diff(&from.model, model),
+            sampler: diff(&from.sampler, sampler),
+            scheduler: diff(&from.scheduler, scheduler),
+            steps: diff(&from.steps, steps),
+            cfg_scale: diff(&from.cfg_scale, cfg_scale),
+            width: diff(&from.width, width),
+            height: diff(&from.height, height),
+            seed: diff(&from.seed, seed),
+            batch_size: diff(&from.batch_size, batch_size),
+            batch_count: diff(&from.batch_count, batch_count),
+            clip_skip: diff(&from.clip_skip, clip_skip),
+        }
+    }
+
+    /// This override without the settings `names` names (whatever values `names` holds).
+    pub fn without(&self, names: &SettingsOverride) -> SettingsOverride {
+        let SettingsOverride {
+            model,
+            sampler,
+            scheduler,
+            steps,
+            cfg_scale,
+            width,
+            height,
+            seed,
+            batch_size,
+            batch_count,
+            clip_skip,
+        } = names;
+        fn keep<T: Clone, U>(mine: &Option<T>, named: &Option<U>) -> Option<T> {
+            if named.is_some() { None } else { mine.clone() }
+        }
+        SettingsOverride {
+            model: keep(&self.model, model),
+            sampler: keep(&self.sampler, sampler),
+            scheduler: keep(&self.scheduler, scheduler),
+            steps: keep(&self.steps, steps),
+            cfg_scale: keep(&self.cfg_scale, cfg_scale),
+            width: keep(&self.width, width),
+            height: keep(&self.height, height),
+            seed: keep(&self.seed, seed),
+            batch_size: keep(&self.batch_size, batch_size),
+            batch_count: keep(&self.batch_count, batch_count),
+            clip_skip: keep(&self.clip_skip, clip_skip),
+        }
+    }
+
+    /// The names (as a user reads them: "CFG scale", "batch count") of the settings this
+    /// override names, in the order of [`GenerationSettings`].
+    pub fn named_fields(&self) -> Vec<&'static str> {
+        let SettingsOverride {
+            model,
+            sampler,
+            scheduler,
+            steps,
+            cfg_scale,
+            width,
+            height,
+            seed,
+            batch_size,
+            batch_count,
+            clip_skip,
+        } = self;
+        [
+            ("model", model.is_some()),
+            ("sampler", sampler.is_some()),
+            ("scheduler", scheduler.is_some()),
+            ("steps", steps.is_some()),
+            ("CFG scale", cfg_scale.is_some()),
+            ("width", width.is_some()),
+            ("height", height.is_some()),
+            ("seed", seed.is_some()),
+            ("batch size", batch_size.is_some()),
+            ("batch count", batch_count.is_some()),
+            ("clip skip", clip_skip.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, named)| named.then_some(name))
+        .collect()
+    }
+
     /// Reads the settings from a StableNew `txt2img` object (`sampler_name`, `n_iter`, ...), as
     /// a pack's `preset_data.txt2img` or a v1 companion's stage settings hold them. Unknown or
     /// ill-typed fields are ignored.
@@ -227,6 +328,63 @@ mod tests {
         let mut empty = SettingsOverride::default();
         empty.merge(&full());
         assert_eq!(empty, full());
+    }
+
+    #[test]
+    fn differences_name_exactly_the_changed_settings_with_the_new_values() {
+        let from = GenerationSettings::default();
+        assert!(SettingsOverride::differences(&from, &from).is_empty());
+        let to = full().to_settings();
+        // Every field of `full()` differs from the defaults.
+        assert_eq!(SettingsOverride::differences(&from, &to), full());
+        let mut one = from.clone();
+        one.cfg_scale = 4.5;
+        assert_eq!(
+            SettingsOverride::differences(&from, &one),
+            SettingsOverride {
+                cfg_scale: Some(4.5),
+                ..SettingsOverride::default()
+            }
+        );
+        // Applying the differences to `from` gives `to`.
+        let mut applied = from.clone();
+        SettingsOverride::differences(&from, &to).apply_to(&mut applied);
+        assert_eq!(applied, to);
+    }
+
+    #[test]
+    fn without_drops_the_named_settings_whatever_their_values() {
+        let names = SettingsOverride {
+            steps: Some(0),
+            model: Some(String::new()),
+            ..SettingsOverride::default()
+        };
+        let rest = full().without(&names);
+        assert_eq!(rest.steps, None);
+        assert_eq!(rest.model, None);
+        assert_eq!(
+            rest,
+            SettingsOverride {
+                steps: None,
+                model: None,
+                ..full()
+            }
+        );
+        assert_eq!(full().without(&SettingsOverride::default()), full());
+        assert!(full().without(&full()).is_empty());
+    }
+
+    #[test]
+    fn named_fields_lists_what_is_named_in_settings_order() {
+        assert!(SettingsOverride::default().named_fields().is_empty());
+        assert_eq!(full().named_fields().len(), 11);
+        let some = SettingsOverride {
+            clip_skip: Some(2),
+            sampler: Some("Euler".into()),
+            cfg_scale: Some(5.0),
+            ..SettingsOverride::default()
+        };
+        assert_eq!(some.named_fields(), ["sampler", "CFG scale", "clip skip"]);
     }
 
     #[test]
