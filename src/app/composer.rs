@@ -164,7 +164,7 @@ fn pack_summary(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
         if let Some(prompt) = pack.get(key) {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_width(ui.available_width());
-                super::pack_browser::prompt_details(ui, prompt);
+                super::pack_browser::prompt_details(ui, prompt, pack.matrix.as_ref());
             });
         }
     }

@@ -21,6 +21,7 @@ mod details;
 mod dialogs;
 mod fonts;
 mod history_table;
+pub mod layout;
 mod menu;
 mod pack_browser;
 pub mod pack_import;
@@ -59,6 +60,8 @@ testing_pub_struct! {
         confirm_quit: bool,
         /// The user chose to quit anyway.
         quit_anyway: bool,
+        /// Where the central area (view switch, composer) was drawn last frame.
+        central_rect: egui::Rect,
     }
 }
 
@@ -93,6 +96,7 @@ impl PromptDeskApp {
             applied_theme: None,
             confirm_quit: false,
             quit_anyway: false,
+            central_rect: egui::Rect::NOTHING,
         }
     }
 
@@ -147,35 +151,76 @@ impl PromptDeskApp {
         }
     }
 
-    /// Draws every panel; each gets its own state, the context and the command queue.
+    /// Draws every panel; each gets its own state, the context and the command queue. The
+    /// status bar is at the bottom of the window; the side panels are fitted to the window
+    /// ([`layout`]) so the central area, with Submit, always has room.
     fn panels(&mut self, ui: &mut egui::Ui) {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
-        egui::Panel::left("pack_browser")
-            .resizable(true)
-            .default_size(320.0)
-            .size_range(220.0..=600.0)
-            .show(ui, |ui| panels.pack_browser.show(&ctx, ui, commands));
-        egui::Panel::bottom("history")
-            .resizable(true)
-            .default_size(380.0)
-            .size_range(140.0..=2000.0)
-            .show(ui, |ui| panels.view.show(&ctx, ui, commands));
-        if let Some(id) = panels.view.selected.as_deref()
-            && panels.details.refresh(&ctx, id)
-        {
-            egui::Panel::right("job_details")
-                .resizable(true)
-                .default_size(380.0)
-                .size_range(260.0..=800.0)
-                .show(ui, |ui| panels.details.show(&ctx, id, ui, commands));
+        if ctx.message.is_some() {
+            egui::Panel::bottom("status_bar")
+                .resizable(false)
+                .show(ui, |ui| central::status_bar(&ctx, ui, commands));
         }
-        egui::CentralPanel::default().show(ui, |ui| {
+        let details_id = panels
+            .view
+            .selected
+            .clone()
+            .filter(|id| panels.details.refresh(&ctx, id));
+        let room = ui.available_rect_before_wrap().size();
+        let (left_want, right_want) = (
+            PACK_BROWSER.wanted(ui, 320.0),
+            JOB_DETAILS.wanted(ui, 380.0),
+        );
+        let (left, right) = layout::fit_pair(
+            room.x,
+            layout::CENTRAL_MIN_WIDTH,
+            left_want,
+            details_id.as_ref().map(|_| right_want),
+        );
+        let right_width = right.unwrap_or(0.0);
+        let left_max = room.x - layout::CENTRAL_MIN_WIDTH - right_width;
+        PACK_BROWSER.show(ui, left, left_max, |ui| {
+            panels.pack_browser.show(&ctx, ui, commands);
+        });
+        let history_want = HISTORY.wanted(ui, (room.y * 0.4).round());
+        let history = layout::fit_one(room.y, layout::CENTRAL_MIN_HEIGHT, history_want);
+        let history_max = room.y - layout::CENTRAL_MIN_HEIGHT;
+        HISTORY.show(ui, history, history_max, |ui| {
+            panels.view.show(&ctx, ui, commands);
+        });
+        if let (Some(id), Some(right)) = (details_id.as_deref(), right) {
+            let right_max = room.x - layout::CENTRAL_MIN_WIDTH - left;
+            JOB_DETAILS.show(ui, right, right_max, |ui| {
+                panels.details.show(&ctx, id, ui, commands);
+            });
+        }
+        let central = egui::CentralPanel::default().show(ui, |ui| {
             central::show(panels.central, panels.composer, &ctx, ui, commands);
         });
+        self.central_rect = central.response.rect;
     }
 }
+
+/// The pack browser, left.
+const PACK_BROWSER: layout::FittedPanel = layout::FittedPanel {
+    id_salt: "pack_browser",
+    side: layout::Side::Left,
+    min: 180.0,
+};
+/// The history, bottom.
+const HISTORY: layout::FittedPanel = layout::FittedPanel {
+    id_salt: "history",
+    side: layout::Side::Bottom,
+    min: 120.0,
+};
+/// The job details, right (when a job is selected).
+const JOB_DETAILS: layout::FittedPanel = layout::FittedPanel {
+    id_salt: "job_details",
+    side: layout::Side::Right,
+    min: 200.0,
+};
 
 impl eframe::App for PromptDeskApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -225,7 +270,7 @@ pub fn run_native(config: AppConfig) -> eframe::Result {
         viewport: egui::ViewportBuilder::default()
             .with_title("promptdesk")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 480.0])
+            .with_min_inner_size(layout::MIN_WINDOW)
             .with_drag_and_drop(true)
             .with_app_id("promptdesk"),
         persist_window: true,
