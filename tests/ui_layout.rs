@@ -226,6 +226,24 @@ fn a_panel_dragged_large_gives_way_to_a_small_window_and_comes_back() {
 }
 
 #[test]
+fn a_panel_never_dragged_follows_the_window_both_ways() {
+    let setup = layout_setup();
+    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
+    let large = harness.state().central_rect.height();
+    harness.set_size([640.0, 480.0].into());
+    settle(&mut harness);
+    let small = harness.state().central_rect.height();
+    assert!(small < large, "{small} < {large}");
+    harness.set_size([1280.0, 800.0].into());
+    settle(&mut harness);
+    let again = harness.state().central_rect.height();
+    assert!(
+        (again - large).abs() < 1.0,
+        "the large layout comes back: {again} vs {large}"
+    );
+}
+
+#[test]
 fn the_status_line_stays_visible_when_the_composer_is_scrolled() {
     let setup = layout_setup();
     let mut harness = sized_harness(&setup, [640.0, 480.0]);

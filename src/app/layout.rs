@@ -54,6 +54,9 @@ pub fn fit_one(room: f32, central_min: f32, want: Want) -> f32 {
     fit_pair(room, central_min, want, None).0
 }
 
+/// Stored as the wanted size until the user drags the panel: the default applies.
+const NOT_DRAGGED: f32 = -1.0;
+
 /// Which side a fitted panel is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -89,16 +92,20 @@ impl FittedPanel {
         self.id(ui).with("promptdesk_wanted_size")
     }
 
-    /// The size the user last dragged the panel to; else the size a previous version saved;
-    /// else `default`.
+    /// The size the user last dragged the panel to; else the size a previous version of the
+    /// app saved (taken once, the first time); else `default` (which may follow the window).
     pub fn wanted(&self, ui: &egui::Ui, default: f32) -> Want {
         let wanted_id = self.wanted_id(ui);
         let saved: Option<f32> = ui.data_mut(|d| d.get_persisted(wanted_id));
-        let wanted = saved
-            .or_else(|| {
-                egui::containers::panel::PanelState::load(ui.ctx(), self.id(ui))
-                    .map(|s| s.size()[self.side.axis()])
-            })
+        let saved = saved.unwrap_or_else(|| {
+            // Never read the panel's state again: from now on it holds the fitted size.
+            let earlier = egui::PanelState::load(ui.ctx(), self.id(ui))
+                .map(|s| s.size()[self.side.axis()])
+                .unwrap_or(NOT_DRAGGED);
+            ui.data_mut(|d| d.insert_persisted(wanted_id, earlier));
+            earlier
+        });
+        let wanted = Some(saved)
             .filter(|s| s.is_finite() && *s > 0.0)
             .unwrap_or(default);
         Want {
