@@ -461,10 +461,7 @@ fn the_gui_import_refuses_hostile_sources_and_copies_good_ones() {
     let Some(Message::Error(message)) = &state.message else {
         panic!("expected an error message, got {:?}", state.message);
     };
-    assert!(
-        message.starts_with("Imported 1 pack file; "),
-        "{message}"
-    );
+    assert!(message.starts_with("Imported 1 pack file; "), "{message}");
     assert!(
         message.contains("x.txt: is a FIFO (named pipe), not a file"),
         "{message}"

@@ -419,6 +419,41 @@ fn the_pack_list_takes_what_it_needs_and_the_split_can_be_dragged() {
     );
 }
 
+fn pack_rows_shown(harness: &Harness<'static, PromptDeskApp>) -> usize {
+    harness
+        .get_all_by_role(Role::Button)
+        .filter(|n| {
+            n.accesskit_node()
+                .label()
+                .is_some_and(|l| l.contains(" prompts · ") || l.contains(" prompt · "))
+        })
+        .count()
+}
+
+#[test]
+fn with_no_pack_selected_the_pack_list_uses_the_free_space() {
+    let setup = layout_setup();
+    for i in 0..60 {
+        let path = setup.packs_dir.join(format!("extra_{i:02}.txt"));
+        std::fs::write(path, format!("extra prompt {i}\n")).unwrap();
+    }
+    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
+    let unselected = pack_rows_shown(&harness);
+    assert!(
+        unselected >= 25,
+        "the list fills the panel: {unselected} rows"
+    );
+    harness
+        .get_by_label_contains("extra_00   1 prompt · txt")
+        .click();
+    settle(&mut harness);
+    let selected = pack_rows_shown(&harness);
+    assert!(
+        selected < unselected - 5,
+        "the prompts get their share: {selected} rows (was {unselected})"
+    );
+}
+
 #[test]
 fn pack_and_prompt_rows_are_one_line_each_at_every_size() {
     for size in SIZES {

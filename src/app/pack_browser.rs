@@ -96,7 +96,13 @@ impl PackBrowserState {
             .data_mut(|d| d.get_persisted(split_id))
             .unwrap_or(DEFAULT_PACK_LIST_SHARE);
         let total = ui.available_height();
-        let list_height = pack_list(self, ctx, ui, commands, share * total);
+        // With no pack selected there are no prompts to show: the list may take the room.
+        let wanted = if ctx.selected_pack.is_some() {
+            share * total
+        } else {
+            f32::INFINITY
+        };
+        let list_height = pack_list(self, ctx, ui, commands, wanted);
         if let Some(new_height) = splitter(ui, list_height) {
             let share = (new_height / total.max(1.0)).clamp(0.05, 0.95);
             ui.data_mut(|d| d.insert_persisted(split_id, share));
@@ -139,7 +145,17 @@ fn folder_row(
             {
                 commands.push(Command::ReloadPacks);
             }
-            if ui.button("Open folder...").clicked() {
+            // In a narrow panel the button shrinks to its icon, so the heading keeps its room.
+            let open = if ui.available_width() < 240.0 {
+                "📂"
+            } else {
+                "📂 Open folder..."
+            };
+            if ui
+                .button(open)
+                .on_hover_text("Open another packs folder")
+                .clicked()
+            {
                 commands.push(Command::PickPacksFolder);
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
@@ -165,7 +181,8 @@ fn folder_row(
 }
 
 /// The pack list (and the files that failed to load), at most `wanted` high unless its rows
-/// need less; returns the height the rows took.
+/// need less, leaving the prompts their room (only a line when no pack is selected); returns
+/// the height the rows took.
 fn pack_list(
     state: &mut PackBrowserState,
     ctx: &ViewContext<'_>,
@@ -183,8 +200,13 @@ fn pack_list(
         .max(ui.text_style_height(&egui::TextStyle::Body) + 4.0);
     let rows_height = visible.len() as f32 * (row_height + ui.spacing().item_spacing.y);
     let errors_height = if errors.is_empty() { 0.0 } else { 150.0 };
-    let most = (ui.available_height() - errors_height - SPLITTER_HEIGHT - MIN_PROMPT_AREA)
-        .max(MIN_PACK_LIST);
+    let prompt_area = if ctx.selected_pack.is_some() {
+        MIN_PROMPT_AREA
+    } else {
+        2.0 * row_height
+    };
+    let most =
+        (ui.available_height() - errors_height - SPLITTER_HEIGHT - prompt_area).max(MIN_PACK_LIST);
     let height = rows_height
         .min(wanted.clamp(MIN_PACK_LIST, most))
         .max(row_height);
