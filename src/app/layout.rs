@@ -15,6 +15,9 @@ pub const CENTRAL_MIN_WIDTH: f32 = 250.0;
 /// the composer (which scrolls).
 pub const CENTRAL_MIN_HEIGHT: f32 = 210.0;
 
+/// The history's share of the height until the user drags its edge.
+pub const DEFAULT_HISTORY_SHARE: f32 = 0.4;
+
 /// The smallest window the app allows (640 × 480 must stay usable).
 pub const MIN_WINDOW: [f32; 2] = [640.0, 480.0];
 
@@ -152,6 +155,59 @@ impl FittedPanel {
             ui.data_mut(|d| d.insert_persisted(wanted_id, dragged));
         }
         response
+    }
+}
+
+/// The pack browser, left.
+pub const PACK_BROWSER: FittedPanel = FittedPanel {
+    id_salt: "pack_browser",
+    side: Side::Left,
+    min: 180.0,
+};
+/// The history, bottom.
+pub const HISTORY: FittedPanel = FittedPanel {
+    id_salt: "history",
+    side: Side::Bottom,
+    min: 120.0,
+};
+/// The job details, right (when a job is selected).
+pub const JOB_DETAILS: FittedPanel = FittedPanel {
+    id_salt: "job_details",
+    side: Side::Right,
+    min: 200.0,
+};
+
+/// The sizes of the three panels for this frame, and how far each edge can be dragged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub left: f32,
+    pub left_max: f32,
+    /// None when the details panel is not shown.
+    pub right: Option<f32>,
+    pub right_max: f32,
+    pub history: f32,
+    pub history_max: f32,
+}
+
+/// Fits the panels to the room left in `ui` (below the menu and status bars).
+pub fn fit(ui: &egui::Ui, details_open: bool) -> Fit {
+    let room = ui.available_rect_before_wrap().size();
+    let left_want = PACK_BROWSER.wanted(ui, 320.0);
+    let right_want = JOB_DETAILS.wanted(ui, 380.0);
+    let (left, right) = fit_pair(
+        room.x,
+        CENTRAL_MIN_WIDTH,
+        left_want,
+        details_open.then_some(right_want),
+    );
+    let history_want = HISTORY.wanted(ui, (room.y * DEFAULT_HISTORY_SHARE).round());
+    Fit {
+        left,
+        left_max: room.x - CENTRAL_MIN_WIDTH - right.unwrap_or(0.0),
+        right,
+        right_max: room.x - CENTRAL_MIN_WIDTH - left,
+        history: fit_one(room.y, CENTRAL_MIN_HEIGHT, history_want),
+        history_max: room.y - CENTRAL_MIN_HEIGHT,
     }
 }
 

@@ -168,31 +168,15 @@ impl PromptDeskApp {
             .selected
             .clone()
             .filter(|id| panels.details.refresh(&ctx, id));
-        let room = ui.available_rect_before_wrap().size();
-        let (left_want, right_want) = (
-            PACK_BROWSER.wanted(ui, 320.0),
-            JOB_DETAILS.wanted(ui, 380.0),
-        );
-        let (left, right) = layout::fit_pair(
-            room.x,
-            layout::CENTRAL_MIN_WIDTH,
-            left_want,
-            details_id.as_ref().map(|_| right_want),
-        );
-        let right_width = right.unwrap_or(0.0);
-        let left_max = room.x - layout::CENTRAL_MIN_WIDTH - right_width;
-        PACK_BROWSER.show(ui, left, left_max, |ui| {
+        let fit = layout::fit(ui, details_id.is_some());
+        layout::PACK_BROWSER.show(ui, fit.left, fit.left_max, |ui| {
             panels.pack_browser.show(&ctx, ui, commands);
         });
-        let history_want = HISTORY.wanted(ui, (room.y * 0.4).round());
-        let history = layout::fit_one(room.y, layout::CENTRAL_MIN_HEIGHT, history_want);
-        let history_max = room.y - layout::CENTRAL_MIN_HEIGHT;
-        HISTORY.show(ui, history, history_max, |ui| {
+        layout::HISTORY.show(ui, fit.history, fit.history_max, |ui| {
             panels.view.show(&ctx, ui, commands);
         });
-        if let (Some(id), Some(right)) = (details_id.as_deref(), right) {
-            let right_max = room.x - layout::CENTRAL_MIN_WIDTH - left;
-            JOB_DETAILS.show(ui, right, right_max, |ui| {
+        if let (Some(id), Some(right)) = (details_id.as_deref(), fit.right) {
+            layout::JOB_DETAILS.show(ui, right, fit.right_max, |ui| {
                 panels.details.show(&ctx, id, ui, commands);
             });
         }
@@ -202,25 +186,6 @@ impl PromptDeskApp {
         self.central_rect = central.response.rect;
     }
 }
-
-/// The pack browser, left.
-const PACK_BROWSER: layout::FittedPanel = layout::FittedPanel {
-    id_salt: "pack_browser",
-    side: layout::Side::Left,
-    min: 180.0,
-};
-/// The history, bottom.
-const HISTORY: layout::FittedPanel = layout::FittedPanel {
-    id_salt: "history",
-    side: layout::Side::Bottom,
-    min: 120.0,
-};
-/// The job details, right (when a job is selected).
-const JOB_DETAILS: layout::FittedPanel = layout::FittedPanel {
-    id_salt: "job_details",
-    side: layout::Side::Right,
-    min: 200.0,
-};
 
 impl eframe::App for PromptDeskApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

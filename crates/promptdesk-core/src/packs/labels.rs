@@ -38,7 +38,7 @@ pub struct PromptLabel {
 
 /// One label per prompt, in the same order (see the module documentation).
 pub fn prompt_labels(prompts: &[PackPrompt]) -> Vec<PromptLabel> {
-    let cleaned: Vec<String> = prompts.iter().map(|p| label_source(p)).collect();
+    let cleaned: Vec<String> = prompts.iter().map(label_source).collect();
     let words: Vec<Vec<(usize, &str)>> = cleaned.iter().map(|t| words(t)).collect();
     let shared = shared_prefix_lengths(&words);
     prompts
