@@ -252,11 +252,15 @@ mod tests {
         assert!((left + right - 550.0).abs() < 0.01, "{left} + {right}");
         assert!(left > 180.0 && right > 200.0);
         assert!((320.0 - left) / 140.0 - (380.0 - right) / 180.0 < 0.01);
-        // 640 wide: both at their minimum, the central area keeps its own.
+        // 630 wide: both at their minimum, the central area keeps its own.
         assert_eq!(
-            fit_pair(640.0, 250.0, want(600.0, 180.0), Some(want(800.0, 200.0))),
+            fit_pair(630.0, 250.0, want(600.0, 180.0), Some(want(800.0, 200.0))),
             (180.0, Some(200.0))
         );
+        // 640 wide: the 10 px over the minimums are shared.
+        let (left, right) = fit_pair(640.0, 250.0, want(600.0, 180.0), Some(want(800.0, 200.0)));
+        assert!((left + right.unwrap() - 390.0).abs() < 0.01);
+        assert!(left >= 180.0 && right.unwrap() >= 200.0);
         // Smaller still: the panels keep their minimum, the central area gets the rest.
         assert_eq!(
             fit_pair(400.0, 250.0, want(300.0, 180.0), None),
