@@ -438,7 +438,7 @@ fn the_gui_lists_hostile_entries_as_errors() {
     let state = &harness.state().state;
     assert_eq!(state.packs.len(), 2);
     assert_eq!(state.pack_errors.len(), expected_reasons().len());
-    harness.get_by_label_contains("⚠ 9 file(s) could not be loaded");
+    harness.get_by_label_contains("⚠ 9 files could not be loaded");
     harness.get_by_label("⚠ a.json");
 }
 
@@ -461,10 +461,7 @@ fn the_gui_import_refuses_hostile_sources_and_copies_good_ones() {
     let Some(Message::Error(message)) = &state.message else {
         panic!("expected an error message, got {:?}", state.message);
     };
-    assert!(
-        message.starts_with("Imported 1 pack file(s); "),
-        "{message}"
-    );
+    assert!(message.starts_with("Imported 1 pack file; "), "{message}");
     assert!(
         message.contains("x.txt: is a FIFO (named pipe), not a file"),
         "{message}"

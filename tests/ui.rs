@@ -350,7 +350,7 @@ fn a_broken_pack_file_beside_good_ones() {
     let setup = setup();
     std::fs::copy(BROKEN_PACK, setup.packs_dir.join("broken_pack.json")).unwrap();
     let mut harness = harness(&setup);
-    harness.get_by_label_contains("1 file(s) could not be loaded");
+    harness.get_by_label_contains("1 file could not be loaded");
     harness.get_by_label_contains("broken_pack.json");
     // The good packs still load and submit.
     harness.get_by_label_contains("studio_still_life").click();

@@ -1,12 +1,19 @@
-//! The central area: the status line, a switch between views, and the view shown. Compose
-//! (the composer) is the default and the only view so far; Queue, Gallery and Insights are
-//! shown as disabled tabs until they exist. The view switch is a form field of the app
-//! ([`CentralView`]), bound directly.
+//! The central area: a switch between views and the view shown. Compose (the composer) is the
+//! default and the only view so far; Queue, Gallery and Insights are shown as disabled tabs
+//! until they exist. The view switch is a form field of the app ([`CentralView`]), bound
+//! directly.
+//!
+//! The composer's header (Pack / Manual and the Submit row) stays in view; its body scrolls
+//! (both ways, so a narrow window hides nothing). The status line is drawn apart, at the bottom
+//! of the window ([`status_bar`]), so a message is seen wherever the composer is scrolled.
 
 use super::commands::{Command, CommandQueue};
 use super::composer::Composer;
 use super::state::{CentralView, Message, ViewContext};
 use egui::RichText;
+
+/// A message is shown on at most this many lines; the whole text is on hover.
+const MESSAGE_MAX_ROWS: usize = 3;
 
 /// Draws the central area into `ui`.
 pub fn show(
@@ -18,26 +25,36 @@ pub fn show(
 ) {
     view_switch(view, ui);
     ui.separator();
-    egui::ScrollArea::vertical()
-        .id_salt("central")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            message_bar(ctx, ui, commands);
-            match view {
-                CentralView::Compose => {
-                    composer.show_header(ctx, ui, commands);
-                    ui.add_space(6.0);
-                    composer.show(ctx, ui, commands);
-                }
-                // Not available yet: the switch never selects them.
-                CentralView::Queue | CentralView::Gallery | CentralView::Insights => {
-                    ui.weak("Coming soon.");
-                }
-            }
-        });
+    match view {
+        CentralView::Compose => {
+            ui.scope(|ui| {
+                // A long reason beside Submit is cut (whole on hover) rather than pushed out.
+                ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
+                composer.show_header(ctx, ui, commands);
+            });
+            ui.add_space(4.0);
+            egui::ScrollArea::both()
+                .id_salt("central")
+                .auto_shrink([false, false])
+                .show(ui, |ui| composer.show(ctx, ui, commands));
+        }
+        // Not available yet: the switch never selects them.
+        CentralView::Queue | CentralView::Gallery | CentralView::Insights => {
+            ui.weak("Coming soon.");
+        }
+    }
 }
 
+/// The view tabs; in a narrow window the last ones scroll (Compose, first, is always seen)
+/// rather than push the central area wider.
 fn view_switch(view: &mut CentralView, ui: &mut egui::Ui) {
+    egui::ScrollArea::horizontal()
+        .id_salt("view_switch")
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysHidden)
+        .show(ui, |ui| view_tabs(view, ui));
+}
+
+fn view_tabs(view: &mut CentralView, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         for candidate in CentralView::ALL {
             let title = RichText::new(candidate.title()).heading();
@@ -52,26 +69,49 @@ fn view_switch(view: &mut CentralView, ui: &mut egui::Ui) {
     });
 }
 
-/// The status line: the last message, with Dismiss (and Undo after a delete).
-fn message_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+/// The status bar: the last message (errors in the error colour), with Dismiss, and Undo
+/// after a delete. A long message is cut after a few lines; the whole text is on hover.
+pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     let Some(message) = ctx.message else {
         return;
     };
-    let (text, color) = match message {
-        Message::Info(t) => (t.as_str(), ui.visuals().text_color()),
-        Message::Error(t) => (t.as_str(), ui.visuals().error_fg_color),
+    let (text, color, icon) = match message {
+        Message::Info(t) => (t.as_str(), ui.visuals().text_color(), "ℹ"),
+        Message::Error(t) => (t.as_str(), ui.visuals().error_fg_color, "⚠"),
     };
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.small_button("×").on_hover_text("Dismiss").clicked() {
-                    commands.push(Command::DismissMessage);
-                }
-                if ctx.can_undo && ui.small_button("Undo").clicked() {
-                    commands.push(Command::UndoDelete);
-                }
+    ui.horizontal(|ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.small_button("×").on_hover_text("Dismiss").clicked() {
+                commands.push(Command::DismissMessage);
+            }
+            if ctx.can_undo && ui.small_button("Undo").clicked() {
+                commands.push(Command::UndoDelete);
+            }
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.label(RichText::new(icon).color(color));
+                message_label(ui, text, color);
             });
         });
     });
+}
+
+/// `text` wrapped to the width left, on at most [`MESSAGE_MAX_ROWS`] lines (then "…"), with
+/// the whole text on hover when it was cut.
+fn message_label(ui: &mut egui::Ui, text: &str, color: egui::Color32) -> egui::Response {
+    let mut job = egui::text::LayoutJob::simple(
+        text.to_owned(),
+        egui::TextStyle::Body.resolve(ui.style()),
+        color,
+        ui.available_width(),
+    );
+    job.wrap.max_rows = MESSAGE_MAX_ROWS;
+    job.wrap.break_anywhere = false;
+    let galley = ui.fonts_mut(|f| f.layout_job(job));
+    let elided = galley.elided;
+    let response = ui.add(egui::Label::new(galley).selectable(true));
+    if elided {
+        response.on_hover_text(text)
+    } else {
+        response
+    }
 }

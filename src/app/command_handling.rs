@@ -225,9 +225,8 @@ impl AppState {
     /// [`super::pack_import`]: only regular pack files within the size limit are copied, never
     /// over an existing file); [`Self::finish_pack_imports`] reports the result.
     fn import_pack_files(&mut self, files: Vec<PathBuf>) {
-        self.message = Some(Message::Info(format!(
-            "Importing {} pack file(s)...",
-            files.len()
+        self.message = Some(Message::Info(super::pack_import::starting_message(
+            files.len(),
         )));
         let dir = self.packs_dir.clone();
         self.pack_imports

@@ -441,7 +441,7 @@ fn pack_summary(composer: &Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             ui.set_width(ui.available_width());
             match old {
                 Some((r, prompt)) => {
-                    super::pack_browser::prompt_details(ui, prompt);
+                    super::pack_browser::prompt_details(ui, prompt, pack.matrix.as_ref());
                     let differs =
                         prompt.positive != current.positive || prompt.negative != current.negative;
                     let note = if differs {
@@ -454,7 +454,7 @@ fn pack_summary(composer: &Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
                     };
                     ui.label(RichText::new(note).small().italics());
                 }
-                None => super::pack_browser::prompt_details(ui, current),
+                None => super::pack_browser::prompt_details(ui, current, pack.matrix.as_ref()),
             }
         });
     }

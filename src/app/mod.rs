@@ -21,6 +21,7 @@ mod details;
 mod dialogs;
 mod fonts;
 mod history_table;
+pub mod layout;
 mod menu;
 mod pack_browser;
 pub mod pack_import;
@@ -59,6 +60,8 @@ testing_pub_struct! {
         confirm_quit: bool,
         /// The user chose to quit anyway.
         quit_anyway: bool,
+        /// Where the central area (view switch, composer) was drawn last frame.
+        central_rect: egui::Rect,
     }
 }
 
@@ -93,6 +96,7 @@ impl PromptDeskApp {
             applied_theme: None,
             confirm_quit: false,
             quit_anyway: false,
+            central_rect: egui::Rect::NOTHING,
         }
     }
 
@@ -147,33 +151,39 @@ impl PromptDeskApp {
         }
     }
 
-    /// Draws every panel; each gets its own state, the context and the command queue.
+    /// Draws every panel; each gets its own state, the context and the command queue. The
+    /// status bar is at the bottom of the window; the side panels are fitted to the window
+    /// ([`layout`]) so the central area, with Submit, always has room.
     fn panels(&mut self, ui: &mut egui::Ui) {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
-        egui::Panel::left("pack_browser")
-            .resizable(true)
-            .default_size(320.0)
-            .size_range(220.0..=600.0)
-            .show(ui, |ui| panels.pack_browser.show(&ctx, ui, commands));
-        egui::Panel::bottom("history")
-            .resizable(true)
-            .default_size(380.0)
-            .size_range(140.0..=2000.0)
-            .show(ui, |ui| panels.view.show(&ctx, ui, commands));
-        if let Some(id) = panels.view.selected.as_deref()
-            && panels.details.refresh(&ctx, id)
-        {
-            egui::Panel::right("job_details")
-                .resizable(true)
-                .default_size(380.0)
-                .size_range(260.0..=800.0)
-                .show(ui, |ui| panels.details.show(&ctx, id, ui, commands));
+        if ctx.message.is_some() {
+            egui::Panel::bottom("status_bar")
+                .resizable(false)
+                .show(ui, |ui| central::status_bar(&ctx, ui, commands));
         }
-        egui::CentralPanel::default().show(ui, |ui| {
+        let details_id = panels
+            .view
+            .selected
+            .clone()
+            .filter(|id| panels.details.refresh(&ctx, id));
+        let fit = layout::fit(ui, details_id.is_some());
+        layout::PACK_BROWSER.show(ui, fit.left, fit.left_max, |ui| {
+            panels.pack_browser.show(&ctx, ui, commands);
+        });
+        layout::HISTORY.show(ui, fit.history, fit.history_max, |ui| {
+            panels.view.show(&ctx, ui, commands);
+        });
+        if let (Some(id), Some(right)) = (details_id.as_deref(), fit.right) {
+            layout::JOB_DETAILS.show(ui, right, fit.right_max, |ui| {
+                panels.details.show(&ctx, id, ui, commands);
+            });
+        }
+        let central = egui::CentralPanel::default().show(ui, |ui| {
             central::show(panels.central, panels.composer, &ctx, ui, commands);
         });
+        self.central_rect = central.response.rect;
     }
 }
 
@@ -225,7 +235,7 @@ pub fn run_native(config: AppConfig) -> eframe::Result {
         viewport: egui::ViewportBuilder::default()
             .with_title("promptdesk")
             .with_inner_size([1280.0, 800.0])
-            .with_min_inner_size([720.0, 480.0])
+            .with_min_inner_size(layout::MIN_WINDOW)
             .with_drag_and_drop(true)
             .with_app_id("promptdesk"),
         persist_window: true,

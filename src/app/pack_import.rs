@@ -27,17 +27,22 @@ pub struct ImportReport {
     pub errors: Vec<String>,
 }
 
+/// The status-line text while `count` files are being copied: `Importing 1 pack file...`.
+pub fn starting_message(count: usize) -> String {
+    format!(
+        "Importing {}...",
+        super::widgets::plural(count, "pack file", "pack files")
+    )
+}
+
 impl ImportReport {
-    /// The status-line text: `Imported N pack file(s).`, then the errors.
+    /// The status-line text: `Imported 1 pack file.` (`N pack files`), then the errors.
     pub fn message(&self) -> String {
+        let copied = super::widgets::plural(self.copied, "pack file", "pack files");
         if self.errors.is_empty() {
-            format!("Imported {} pack file(s).", self.copied)
+            format!("Imported {copied}.")
         } else {
-            format!(
-                "Imported {} pack file(s); {}",
-                self.copied,
-                self.errors.join("; ")
-            )
+            format!("Imported {copied}; {}", self.errors.join("; "))
         }
     }
 }
@@ -214,7 +219,11 @@ mod tests {
             .collect();
         landed.sort();
         assert_eq!(landed, ["good.txt", "linked.txt"]);
-        assert!(report.message().starts_with("Imported 2 pack file(s); "));
+        assert!(
+            report.message().starts_with("Imported 2 pack files; "),
+            "{}",
+            report.message()
+        );
     }
 
     #[test]
@@ -287,7 +296,7 @@ mod tests {
                 errors: Vec::new()
             }
         );
-        assert_eq!(report.message(), "Imported 1 pack file(s).");
+        assert_eq!(report.message(), "Imported 1 pack file.");
         assert!(packs.path().join("p.tsv").is_file());
     }
 }

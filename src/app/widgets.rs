@@ -102,3 +102,12 @@ pub fn truncate_chars(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
         None => text.into(),
     }
 }
+
+/// `n` and the noun in the right number: `1 prompt`, `3 prompts`, `0 prompts`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}

@@ -10,6 +10,7 @@ mod discover;
 mod entry;
 mod error;
 pub mod keyed_json;
+pub mod labels;
 pub mod styles_csv;
 pub mod syntax;
 pub mod tsv;
@@ -19,6 +20,7 @@ pub mod unified_json;
 pub use discover::{DiscoveredPacks, discover_packs, load_pack, load_pack_reporting};
 pub use entry::{check_regular_file, open_pack_file};
 pub use error::{EntryKind, NotAFile, PackError, PackErrorKind, escape_control};
+pub use labels::{PromptLabel, matrix_slot, prompt_labels};
 pub use syntax::{Embedding, Lora, PromptTokens, normalize_matrix_name, parse_prompt_tokens};
 
 use crate::settings_override::SettingsOverride;
