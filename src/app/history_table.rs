@@ -89,8 +89,13 @@ impl HistoryView {
                 .layout(egui::Layout::top_down(egui::Align::Min)),
         );
         table_ui.shrink_clip_rect(table_rect);
-        table_area(self, ctx, &mut table_ui, commands);
+        let row_clicked = table_area(self, ctx, &mut table_ui, commands);
         keys::focus_target(&mut table_ui, table_rect);
+        if row_clicked {
+            // After the focus target is registered: a click elsewhere than on a widget
+            // surrenders its focus when it registers.
+            keys::take_focus(&table_ui);
+        }
         let mut footer_ui = ui.new_child(
             egui::UiBuilder::new()
                 .max_rect(footer_rect)
@@ -292,26 +297,26 @@ fn status_combo(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
 }
 
 /// The table, or what to say instead of an empty one; handles the keyboard and follows a new
-/// job.
+/// job. True when a row was clicked.
 fn table_area(
     view: &mut HistoryView,
     ctx: &ViewContext<'_>,
     ui: &mut egui::Ui,
     commands: &mut CommandQueue,
-) {
+) -> bool {
     let Some(store) = ctx.store else {
-        return;
+        return false;
     };
     let Ok(store) = store.read() else {
-        return;
+        return false;
     };
     let records = store.records();
-    if empty_state(view, ctx, records.len(), ui) {
-        return;
-    }
     let mut scroll = follow_new_job(view, ctx, &store, commands);
+    if empty_state(view, ctx, records.len(), ui) {
+        return false;
+    }
     scroll = keys::handle(view, ui, records, commands).or(scroll);
-    table(view, ui, records, scroll, commands);
+    table(view, ui, records, scroll, commands)
 }
 
 /// Says why there are no rows (no jobs yet, or filters that match none) and returns true;
@@ -374,7 +379,8 @@ fn follow_new_job(
     None
 }
 
-/// The width a header needs to show its title and the sort arrow.
+/// The width a header needs to show its title and the sort arrow (whichever column is sorted:
+/// a minimum that changed with the sort would leave columns wider each time).
 fn header_width(ui: &egui::Ui, title: &str) -> f32 {
     let text = egui::WidgetText::from(RichText::new(format!("{title} ⬇")).strong());
     let galley = text.into_galley(
@@ -407,7 +413,7 @@ fn table(
     records: &[JobRecord],
     scroll: Option<usize>,
     commands: &mut CommandQueue,
-) {
+) -> bool {
     let selected = view.selected.as_deref();
     let (sort_column, descending) = (view.sort_column, view.sort_descending);
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
@@ -481,11 +487,12 @@ fn table(
                 }
             });
         });
-    if let Some((index, job_id)) = clicked {
-        commands.push(Command::SelectJob(Some(job_id)));
-        view.cursor_row = Some(index);
-        keys::take_focus(ui);
-    }
+    let Some((index, job_id)) = clicked else {
+        return false;
+    };
+    commands.push(Command::SelectJob(Some(job_id)));
+    view.cursor_row = Some(index);
+    true
 }
 
 /// One row's cells.

@@ -58,13 +58,13 @@ fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::U
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.vertical(|ui| {
-                ui.set_max_width((ui.available_width() - 30.0).max(100.0));
+                ui.set_max_width((ui.available_width() - 70.0).max(100.0));
                 ui.add(egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap());
                 ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak().small()).wrap());
             });
             if ui
-                .small_button("×")
-                .on_hover_text("Dismiss (it shows again if the history's damage changes)")
+                .small_button("Dismiss")
+                .on_hover_text("Hide this notice (it shows again if the damage changes)")
                 .clicked()
             {
                 view.dismissed_damage = Some(found.clone());

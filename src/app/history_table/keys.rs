@@ -1,9 +1,8 @@
 //! Keyboard navigation of the history table. The table takes the keyboard focus when a row is
 //! clicked (or with Tab); while it has it (never while a text field has it), Up/Down move the
 //! selection, Home/End go to the first/last row, PageUp/PageDown move by a page, Enter opens
-//! the details of the row under the cursor (or moves the focus into them when they are open)
-//! and Delete deletes the selected job (undoable, as the Delete button). Selecting is a
-//! command, like a click.
+//! the details of the row under the cursor again (after Esc closed them) and Delete deletes
+//! the selected job (undoable, as the Delete button). Selecting is a command, like a click.
 
 use super::HistoryView;
 use crate::app::commands::{Command, CommandQueue};
@@ -84,12 +83,9 @@ pub(super) fn handle(
         }
     }
     if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Enter)) {
-        if view.selected.is_some() {
-            // The details are open: the focus goes on into them (Tab order).
-            ui.memory_mut(|m| m.move_focus(egui::FocusDirection::Next));
-        } else {
-            scroll = move_cursor(view, records, Move::By(0), commands).or(scroll);
-        }
+        // Opens the details of the row under the cursor (after Esc closed them), and brings
+        // the selected row into view.
+        scroll = move_cursor(view, records, Move::By(0), commands).or(scroll);
     }
     if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Delete))
         && let Some(id) = &view.selected
