@@ -389,7 +389,8 @@ fn header_width(ui: &egui::Ui, title: &str) -> f32 {
         f32::INFINITY,
         egui::TextStyle::Button,
     );
-    galley.size().x + 2.0 * ui.spacing().button_padding.x + 2.0
+    // A header is a frameless button: its text is all its width.
+    galley.size().x + 4.0
 }
 
 /// The columns: (initial width, can be cut with "…"); Prompt takes what is left.
