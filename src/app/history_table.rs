@@ -437,56 +437,46 @@ fn table(
         })
         .collect();
     let mut clicked = None;
-    let mut builder = TableBuilder::new(ui)
-        .id_salt("history_table")
-        .striped(true)
-        .resizable(true)
-        // Rows take clicks but not the focus: the table is one Tab stop (see `keys`).
-        .sense(egui::Sense::CLICK)
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .min_scrolled_height(0.0)
-        .max_scroll_height(f32::INFINITY)
-        .auto_shrink([false, false]);
-    for column in columns {
-        builder = builder.column(column);
-    }
-    if let Some(row) = scroll {
-        builder = builder.scroll_to_row(row, None);
-    }
-    let rows = &view.rows;
-    builder
-        .header(row_height + 2.0, |mut header| {
-            for &(column, title) in COLUMNS {
-                header.col(|ui| {
-                    let arrow = if column == sort_column {
-                        if descending { " ⬇" } else { " ⬆" }
-                    } else {
-                        ""
-                    };
-                    let response = ui
-                        .add(
-                            egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
-                                .frame(false),
-                        )
-                        .on_hover_text(format!("Sort by {title}"));
-                    if response.clicked() {
-                        commands.push(Command::SortBy(column));
-                    }
-                });
+    // Narrower than its columns (a small window): the table scrolls sideways.
+    egui::ScrollArea::horizontal()
+        .id_salt("history_hscroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut builder = TableBuilder::new(ui)
+                .id_salt("history_table")
+                .striped(true)
+                .resizable(true)
+                // Rows take clicks but not the focus: the table is one Tab stop (see `keys`).
+                .sense(egui::Sense::CLICK)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .min_scrolled_height(0.0)
+                .max_scroll_height(f32::INFINITY)
+                .auto_shrink([false, false]);
+            for column in columns {
+                builder = builder.column(column);
             }
-        })
-        .body(|body| {
-            body.rows(row_height, rows.len(), |mut row| {
-                let index = row.index();
-                let Some(record) = rows.get(index).and_then(|&i| records.get(i as usize)) else {
-                    return;
-                };
-                row.set_selected(selected == Some(record.job_id.as_str()));
-                cells(&mut row, record);
-                if row.response().clicked() {
-                    clicked = Some((index, record.job_id.clone()));
-                }
-            });
+            if let Some(row) = scroll {
+                builder = builder.scroll_to_row(row, None);
+            }
+            let rows = &view.rows;
+            builder
+                .header(row_height + 2.0, |mut header| {
+                    headers(&mut header, sort_column, descending, commands);
+                })
+                .body(|body| {
+                    body.rows(row_height, rows.len(), |mut row| {
+                        let index = row.index();
+                        let Some(record) = rows.get(index).and_then(|&i| records.get(i as usize))
+                        else {
+                            return;
+                        };
+                        row.set_selected(selected == Some(record.job_id.as_str()));
+                        cells(&mut row, record);
+                        if row.response().clicked() {
+                            clicked = Some((index, record.job_id.clone()));
+                        }
+                    });
+                });
         });
     let Some((index, job_id)) = clicked else {
         return false;
@@ -494,6 +484,31 @@ fn table(
     commands.push(Command::SelectJob(Some(job_id)));
     view.cursor_row = Some(index);
     true
+}
+
+/// The header row: one sort button per column, the sorted one with its arrow.
+fn headers(
+    header: &mut egui_extras::TableRow<'_, '_>,
+    sort_column: SortColumn,
+    descending: bool,
+    commands: &mut CommandQueue,
+) {
+    for &(column, title) in COLUMNS {
+        header.col(|ui| {
+            let arrow = match (column == sort_column, descending) {
+                (false, _) => "",
+                (true, true) => " ⬇",
+                (true, false) => " ⬆",
+            };
+            let text = RichText::new(format!("{title}{arrow}")).strong();
+            let response = ui
+                .add(egui::Button::new(text).frame(false))
+                .on_hover_text(format!("Sort by {title}"));
+            if response.clicked() {
+                commands.push(Command::SortBy(column));
+            }
+        });
+    }
 }
 
 /// One row's cells.

@@ -60,7 +60,7 @@ fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::U
             ui.vertical(|ui| {
                 ui.set_max_width((ui.available_width() - 70.0).max(100.0));
                 ui.add(egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap());
-                ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak().small()).wrap());
+                ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak()).wrap());
             });
             if ui
                 .small_button("Dismiss")
