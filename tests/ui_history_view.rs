@@ -451,9 +451,11 @@ struct PanelTest {
 }
 
 fn panel_harness(store: HistoryStore, width: f32) -> Harness<'static, PanelTest> {
-    let mut view = promptdesk::app::HistoryView::default();
-    view.rows = (0..store.len() as u32).rev().collect();
-    view.sort_descending = true;
+    let view = promptdesk::app::HistoryView {
+        rows: (0..store.len() as u32).rev().collect(),
+        sort_descending: true,
+        ..Default::default()
+    };
     let state = PanelTest {
         view,
         store: std::sync::Arc::new(std::sync::RwLock::new(store)),
