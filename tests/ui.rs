@@ -68,7 +68,7 @@ fn pack_submit_records_a_pack_job_and_shows_its_row() {
     assert_eq!(harness.get_all_by_label("PACK").count(), 1);
     harness.get_by_label("1, 2");
     harness.get_by_label("harbour_scenes");
-    harness.get_by_label("1 records, 1 shown");
+    harness.get_by_label("1 record, 1 shown");
 }
 
 #[test]
@@ -322,7 +322,7 @@ fn a_damaged_history_shows_a_banner_and_submits_still_work() {
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 
     let mut harness = harness(&setup);
-    harness.get_by_label_contains("The history file is damaged: 1 line(s)");
+    harness.get_by_label_contains("The history file is damaged: 1 line could not be read (line 2)");
     harness.get_by_label("3 records, 3 shown");
 
     harness.get_by_label("Manual").click();
@@ -474,5 +474,5 @@ fn lines_of_a_newer_version_are_announced_not_hidden() {
     .unwrap();
     let harness = harness(&setup);
     harness.get_by_label_contains("written by another (newer) version");
-    harness.get_by_label("1 records, 1 shown");
+    harness.get_by_label("1 record, 1 shown");
 }

@@ -6,8 +6,11 @@
 //! The filter is bound directly; sorting, selecting a row and scrolling to a new job are
 //! commands.
 
+mod banners;
+mod keys;
+
 use super::commands::{Command, CommandQueue};
-use super::state::{ViewContext, damage, foreign_lines, short_id, testing_pub_struct};
+use super::state::{Damage, ViewContext, short_id, testing_pub_struct};
 use super::widgets;
 use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
@@ -15,7 +18,6 @@ use crate::packs::escape_control;
 use crate::run_config::PromptSource;
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
-use std::sync::atomic::Ordering;
 
 testing_pub_struct! {
     /// The history table's view: filter, sort, the cached rows they give, and the selected
@@ -34,6 +36,22 @@ testing_pub_struct! {
         scroll_to: Option<String>,
         /// Deleted records, oldest first: each Undo restores the last one.
         last_deleted: Vec<JobRecord>,
+        /// `rows` are the newest-first rows shown while a large history streams in (replaced
+        /// by the query's once it is loaded).
+        rows_provisional: bool,
+        /// Every pack id the history names (scanned in the background when the history
+        /// changes), offered by the Pack filter beside the packs in the folder.
+        history_packs: Vec<String>,
+        /// The damage whose banner the user dismissed (it shows again when the damage changes).
+        dismissed_damage: Option<Damage>,
+        /// A job just recorded that the filters hide, and the filter that hid it (the notice
+        /// goes when the filter changes).
+        hidden_job: Option<(String, HistoryFilter)>,
+        /// The keyboard cursor: the row last selected (kept when the selection goes, so Down
+        /// after a delete selects the row that took its place).
+        cursor_row: Option<usize>,
+        /// How many rows the table shows at once (PageUp/PageDown move by this).
+        page_rows: usize,
     }
 }
 
@@ -51,80 +69,71 @@ const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::ConfigHash, "Config hash"),
 ];
 
+/// The table never gets less than this (the panel grows once to fit it when banners fill a
+/// small panel).
+const MIN_TABLE_HEIGHT: f32 = 60.0;
+
 impl HistoryView {
-    /// Draws the history into `ui`, filling it.
+    /// Draws the history into `ui`, filling it. The table and footer take exactly what is
+    /// left of the panel below the banners and filters, whatever they hold, so the panel's
+    /// size changes only when the user drags its edge.
     pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
         ui.add_space(4.0);
-        banners(ctx, ui);
+        banners::show(self, ctx, ui);
         filter_bar(self, ctx, ui);
         ui.separator();
-        let footer_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
-        let table_height = (ui.available_height() - footer_height).max(60.0);
-        ui.allocate_ui(egui::vec2(ui.available_width(), table_height), |ui| {
-            // The panel keeps its size whatever the table holds (a resizable panel is as
-            // tall as its contents).
-            ui.set_min_height(table_height);
-            table(self, ctx, ui, commands);
-        });
-        footer(self, ctx, ui);
+        let (table_rect, footer_rect) = table_and_footer_rects(ui);
+        let mut table_ui = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(table_rect)
+                .layout(egui::Layout::top_down(egui::Align::Min)),
+        );
+        table_ui.shrink_clip_rect(table_rect);
+        let row_clicked = table_area(self, ctx, &mut table_ui, commands);
+        keys::focus_target(&mut table_ui, table_rect);
+        if row_clicked {
+            // After the focus target is registered: a click elsewhere than on a widget
+            // surrenders its focus when it registers.
+            keys::take_focus(&table_ui);
+        }
+        let mut footer_ui = ui.new_child(
+            egui::UiBuilder::new()
+                .max_rect(footer_rect)
+                .layout(egui::Layout::left_to_right(egui::Align::Center)),
+        );
+        footer(self, ctx, &mut footer_ui);
+        ui.advance_cursor_after_rect(table_rect.union(footer_rect));
     }
 }
 
-fn banners(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
-    if let Some(load) = ctx.history.loading {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            let records = load.records.load(Ordering::Relaxed);
-            ui.add(
-                egui::ProgressBar::new(load.fraction())
-                    .desired_width(260.0)
-                    .text(format!("Loading history… {records} records")),
-            );
-        });
+/// Splits what is left of `ui` into the table's rect and the footer's (one line at the
+/// bottom).
+fn table_and_footer_rects(ui: &egui::Ui) -> (egui::Rect, egui::Rect) {
+    let rest = ui.available_rect_before_wrap();
+    let footer_height = ui.spacing().interact_size.y;
+    let gap = ui.spacing().item_spacing.y;
+    // The footer sits on the panel's bottom edge, exactly (no rounding can grow the panel);
+    // only a panel too small for the table's minimum is outgrown, once.
+    let mut footer_bottom = rest.max.y;
+    let mut table_bottom = footer_bottom - footer_height - gap;
+    if table_bottom < rest.min.y + MIN_TABLE_HEIGHT {
+        table_bottom = rest.min.y + MIN_TABLE_HEIGHT;
+        footer_bottom = table_bottom + gap + footer_height;
     }
-    if let Some(error) = ctx.history.error {
-        ui.label(
-            RichText::new(format!("⚠ The history could not be opened: {error}"))
-                .color(ui.visuals().error_fg_color),
-        );
-    }
-    if let Some((damaged, unsaved, why)) = ctx.store.and_then(|s| damage(s)) {
-        let text = if unsaved == 0 {
-            format!(
-                "⚠ The history file is damaged: {damaged} line(s) could not be read; a copy of each is in {}. Everything else loaded and new jobs are recorded as usual.",
-                crate::paths::QUARANTINE_FILE_NAME
-            )
-        } else {
-            format!(
-                "⚠ The history file is damaged: {damaged} line(s) could not be read. {unsaved} of them could not be copied to {}, so they stay in the history file untouched ({}). Everything else loaded.",
-                crate::paths::QUARANTINE_FILE_NAME,
-                why.unwrap_or_default()
-            )
-        };
-        ui.label(RichText::new(text).color(ui.visuals().warn_fg_color));
-    }
-    let foreign = ctx.store.map_or(0, |s| foreign_lines(s));
-    if foreign > 0 {
-        ui.label(
-            RichText::new(format!(
-                "ℹ {foreign} line(s) in the history were written by another (newer) version of promptdesk and cannot be shown by this one. They are kept in the file as they are (`promptdesk verify` lists them)."
-            ))
-            .color(ui.visuals().weak_text_color()),
-        );
-    }
-    interrupted_import_banners(ctx, ui);
+    let table = egui::Rect::from_min_max(rest.min, egui::pos2(rest.max.x, table_bottom));
+    let footer = egui::Rect::from_min_max(
+        egui::pos2(rest.min.x, footer_bottom - footer_height),
+        egui::pos2(rest.max.x, footer_bottom),
+    );
+    (table, footer)
 }
 
-/// One banner per import that was interrupted (its process died mid-write).
-fn interrupted_import_banners(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
-    let color = ui.visuals().warn_fg_color;
-    for import in ctx.interrupted {
-        let text = format!(
-            "⚠ An import of {} was interrupted ({}): only part of it may be in the history. Import the same file again (File > Import StableNew history) to complete it; jobs already imported are not duplicated.",
-            import.source_text(),
-            import.when_text()
-        );
-        ui.label(RichText::new(text).color(color));
+/// `1 record`, `3 records`.
+pub(crate) fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -132,84 +141,26 @@ fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) 
     let packs = ctx.packs;
     let busy = ctx.query_busy;
     let provisional = ctx.rows_provisional;
+    let history_packs = &view.history_packs;
     let filter = &mut view.filter;
     ui.horizontal_wrapped(|ui| {
         ui.heading("History");
         ui.add_space(8.0);
-        let label = ui.label("Search history");
-        let search = ui
-            .add(
-                egui::TextEdit::singleline(&mut filter.text)
-                    .hint_text("prompt, pack, key, model, id (Ctrl+F)")
-                    .desired_width(170.0),
-            )
-            .labelled_by(label.id);
-        if ui.input_mut(|i| {
-            i.consume_shortcut(&egui::KeyboardShortcut::new(
-                egui::Modifiers::COMMAND,
-                egui::Key::F,
-            ))
-        }) {
-            search.request_focus();
+        search_field(filter, ui);
+        source_combo(filter, ui);
+        // Manual jobs have no pack and no keys: those filters would hide every row.
+        let manual = filter.source == Some(PromptSource::Manual);
+        if manual {
+            filter.pack = None;
+            filter.key = None;
         }
-        let label = ui.label("Source");
-        egui::ComboBox::from_id_salt("filter_source")
-            .selected_text(match filter.source {
-                None => "All",
-                Some(PromptSource::Pack) => "PACK",
-                Some(PromptSource::Manual) => "MANUAL",
-            })
-            .width(80.0)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut filter.source, None, "All");
-                ui.selectable_value(&mut filter.source, Some(PromptSource::Pack), "PACK");
-                ui.selectable_value(&mut filter.source, Some(PromptSource::Manual), "MANUAL");
-            })
-            .response
-            .labelled_by(label.id);
-        let label = ui.label("Pack");
-        egui::ComboBox::from_id_salt("filter_pack")
-            .selected_text(filter.pack.as_deref().map_or("All".into(), escape_control))
-            .width(130.0)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut filter.pack, None, "All");
-                if let Some(current) = filter.pack.clone()
-                    && !packs.iter().any(|p| p.id == current)
-                {
-                    let text = escape_control(&current).into_owned();
-                    ui.selectable_value(&mut filter.pack, Some(current), text);
-                }
-                for pack in packs {
-                    let id = &pack.id;
-                    ui.selectable_value(&mut filter.pack, Some(id.clone()), escape_control(id));
-                }
-            })
-            .response
-            .labelled_by(label.id);
-        let label = ui.label("Key");
-        let mut key = filter.key.clone().unwrap_or_default();
-        let response = ui
-            .add(
-                egui::TextEdit::singleline(&mut key)
-                    .hint_text("any")
-                    .desired_width(40.0),
-            )
-            .labelled_by(label.id);
-        if response.changed() {
-            filter.key = (!key.trim().is_empty()).then(|| key.trim().to_owned());
-        }
-        let label = ui.label("Status");
-        egui::ComboBox::from_id_salt("filter_status")
-            .selected_text(filter.status.map_or("All", JobStatus::as_str))
-            .width(90.0)
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut filter.status, None, "All");
-                for status in JobStatus::ALL {
-                    ui.selectable_value(&mut filter.status, Some(status), status.as_str());
-                }
-            })
-            .response
-            .labelled_by(label.id);
+        let why =
+            "Manual jobs have no pack and no keys: set Source to All or PACK to filter by them.";
+        ui.add_enabled_ui(!manual, |ui| {
+            pack_combo(filter, packs, history_packs, ui).on_disabled_hover_text(why);
+            key_field(filter, ui).on_disabled_hover_text(why);
+        });
+        status_combo(filter, ui);
         if !filter.is_empty() && ui.button("Clear filters").clicked() {
             *filter = Default::default();
         }
@@ -222,133 +173,390 @@ fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) 
     });
 }
 
-fn table(
-    view: &HistoryView,
+fn search_field(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
+    let label = ui.label("Search history");
+    let search = ui
+        .add(
+            egui::TextEdit::singleline(&mut filter.text)
+                .hint_text("prompt, pack, key, model, id (Ctrl+F)")
+                .desired_width(170.0),
+        )
+        .labelled_by(label.id);
+    if ui.input_mut(|i| {
+        i.consume_shortcut(&egui::KeyboardShortcut::new(
+            egui::Modifiers::COMMAND,
+            egui::Key::F,
+        ))
+    }) {
+        search.request_focus();
+    }
+}
+
+fn source_combo(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
+    let label = ui.label("Source");
+    egui::ComboBox::from_id_salt("filter_source")
+        .selected_text(match filter.source {
+            None => "All",
+            Some(PromptSource::Pack) => "PACK",
+            Some(PromptSource::Manual) => "MANUAL",
+        })
+        .width(80.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut filter.source, None, "All");
+            ui.selectable_value(&mut filter.source, Some(PromptSource::Pack), "PACK");
+            ui.selectable_value(&mut filter.source, Some(PromptSource::Manual), "MANUAL");
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// The Pack filter: every pack id in the history and in the packs folder (ids only in the
+/// history are shown dimmed).
+fn pack_combo(
+    filter: &mut HistoryFilter,
+    packs: &[crate::packs::PromptPack],
+    history_packs: &[String],
+    ui: &mut egui::Ui,
+) -> egui::Response {
+    let label = ui.label("Pack");
+    egui::ComboBox::from_id_salt("filter_pack")
+        .selected_text(filter.pack.as_deref().map_or("All".into(), escape_control))
+        .width(130.0)
+        .height(400.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut filter.pack, None, "All");
+            let folder: Vec<&str> = packs.iter().map(|p| p.id.as_str()).collect();
+            for id in pack_choices(&folder, history_packs, filter.pack.as_deref()) {
+                let mut text = RichText::new(escape_control(&id));
+                let in_folder = folder.contains(&id.as_str());
+                if !in_folder {
+                    text = text.weak();
+                }
+                let response = ui.selectable_value(&mut filter.pack, Some(id), text);
+                if !in_folder {
+                    response.on_hover_text("In the history; not in the packs folder now");
+                }
+            }
+        })
+        .response
+        .labelled_by(label.id)
+}
+
+/// The Pack filter's choices: the packs in the folder, the pack ids of the history and the
+/// current choice, once each, sorted case-insensitively.
+pub(crate) fn pack_choices(
+    folder: &[&str],
+    history: &[String],
+    current: Option<&str>,
+) -> Vec<String> {
+    let mut ids: Vec<String> = folder
+        .iter()
+        .copied()
+        .chain(history.iter().map(String::as_str))
+        .chain(current)
+        .map(str::to_owned)
+        .collect();
+    ids.sort_by(|a, b| {
+        a.to_lowercase()
+            .cmp(&b.to_lowercase())
+            .then_with(|| a.cmp(b))
+    });
+    ids.dedup();
+    ids
+}
+
+fn key_field(filter: &mut HistoryFilter, ui: &mut egui::Ui) -> egui::Response {
+    let label = ui.label("Key");
+    let mut key = filter.key.clone().unwrap_or_default();
+    let response = ui
+        .add(
+            egui::TextEdit::singleline(&mut key)
+                .hint_text("any")
+                .desired_width(40.0),
+        )
+        .labelled_by(label.id);
+    if response.changed() {
+        filter.key = (!key.trim().is_empty()).then(|| key.trim().to_owned());
+    }
+    response
+}
+
+fn status_combo(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
+    let label = ui.label("Status");
+    egui::ComboBox::from_id_salt("filter_status")
+        .selected_text(filter.status.map_or("All", JobStatus::as_str))
+        .width(90.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut filter.status, None, "All");
+            for status in JobStatus::ALL {
+                ui.selectable_value(&mut filter.status, Some(status), status.as_str());
+            }
+        })
+        .response
+        .labelled_by(label.id);
+}
+
+/// The table, or what to say instead of an empty one; handles the keyboard and follows a new
+/// job. True when a row was clicked.
+fn table_area(
+    view: &mut HistoryView,
     ctx: &ViewContext<'_>,
     ui: &mut egui::Ui,
     commands: &mut CommandQueue,
-) {
+) -> bool {
     let Some(store) = ctx.store else {
-        return;
+        return false;
     };
     let Ok(store) = store.read() else {
-        return;
+        return false;
     };
     let records = store.records();
-    let rows = &view.rows;
+    let mut scroll = follow_new_job(view, ctx, &store, commands);
+    if empty_state(view, ctx, records.len(), ui) {
+        return false;
+    }
+    scroll = keys::handle(view, ui, records, commands).or(scroll);
+    table(view, ui, records, scroll, commands)
+}
+
+/// Says why there are no rows (no jobs yet, or filters that match none) and returns true;
+/// false when there are rows (or they are still being computed).
+fn empty_state(
+    view: &mut HistoryView,
+    ctx: &ViewContext<'_>,
+    total: usize,
+    ui: &mut egui::Ui,
+) -> bool {
+    let no_jobs = total == 0 && ctx.history.loading.is_none();
+    let none_match = total > 0 && view.rows.is_empty() && ctx.rows_current;
+    if !no_jobs && !none_match {
+        return false;
+    }
+    ui.vertical_centered(|ui| {
+        ui.add_space((ui.available_height() / 3.0 - 20.0).max(4.0));
+        if no_jobs {
+            ui.label(RichText::new("No jobs yet: check a prompt and press Submit.").strong());
+            ui.weak(
+                "Select a pack on the left and check its prompts, or switch to Manual and type one. Every job you submit is listed here.",
+            );
+        } else {
+            ui.label(RichText::new("No rows match these filters.").strong());
+            ui.weak(format!("{} in the history.", plural(total, "record")));
+            if ui.button("Clear filters").clicked() {
+                view.filter = Default::default();
+            }
+        }
+    });
+    true
+}
+
+/// Scrolls to a job just submitted once its row is there; when the filters hide it, says so
+/// (a notice above the table). Returns the row to scroll to.
+fn follow_new_job(
+    view: &mut HistoryView,
+    ctx: &ViewContext<'_>,
+    store: &crate::history::HistoryStore,
+    commands: &mut CommandQueue,
+) -> Option<usize> {
+    let target = view.scroll_to.clone()?;
+    let records = store.records();
+    let row = view
+        .rows
+        .iter()
+        .position(|&i| records.get(i as usize).is_some_and(|r| r.job_id == target));
+    if let Some(row) = row {
+        commands.push(Command::ScrolledToSelection);
+        view.cursor_row = Some(row);
+        return Some(row);
+    }
+    if ctx.rows_current {
+        // Not among the rows of the current filter, sort and history: hidden by the filters.
+        if store.get(&target).is_some() && !view.filter.is_empty() {
+            view.hidden_job = Some((target, view.filter.clone()));
+        }
+        commands.push(Command::ScrolledToSelection);
+    }
+    None
+}
+
+/// The width a header needs to show its title and the sort arrow (whichever column is sorted:
+/// a minimum that changed with the sort would leave columns wider each time).
+fn header_width(ui: &egui::Ui, title: &str) -> f32 {
+    let text = egui::WidgetText::from(RichText::new(format!("{title} ⬇")).strong());
+    let galley = text.into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Button,
+    );
+    // A header is a frameless button: its text is all its width.
+    galley.size().x + 4.0
+}
+
+/// The columns: (initial width, can be cut with "…"); Prompt takes what is left.
+const WIDTHS: [(f32, bool); 11] = [
+    (110.0, true), // Time
+    (64.0, false), // Source
+    (100.0, true), // Pack
+    (60.0, true),  // Keys
+    (0.0, true),   // Prompt (remainder)
+    (100.0, true), // Model
+    (48.0, false), // Steps
+    (40.0, false), // CFG
+    (64.0, true),  // Seed
+    (70.0, false), // Status
+    (90.0, true),  // Config hash
+];
+
+fn table(
+    view: &mut HistoryView,
+    ui: &mut egui::Ui,
+    records: &[JobRecord],
+    scroll: Option<usize>,
+    commands: &mut CommandQueue,
+) -> bool {
     let selected = view.selected.as_deref();
     let (sort_column, descending) = (view.sort_column, view.sort_descending);
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    view.page_rows = ((ui.available_height() / row_height) as usize)
+        .saturating_sub(2)
+        .max(1);
     // Clicks anywhere on a row select it, so the cells' labels must not take them.
     ui.style_mut().interaction.selectable_labels = false;
-    let mut builder = TableBuilder::new(ui)
-        .id_salt("history_table")
-        .striped(true)
-        .resizable(true)
-        .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::initial(110.0).at_least(70.0).clip(true)) // Time
-        .column(Column::initial(64.0).at_least(56.0)) // Source
-        .column(Column::initial(100.0).at_least(50.0).clip(true)) // Pack
-        .column(Column::initial(60.0).at_least(36.0).clip(true)) // Keys
-        .column(Column::remainder().at_least(100.0).clip(true)) // Prompt
-        .column(Column::initial(100.0).at_least(40.0).clip(true)) // Model
-        .column(Column::initial(48.0).at_least(36.0)) // Steps
-        .column(Column::initial(40.0).at_least(32.0)) // CFG
-        .column(Column::initial(64.0).at_least(40.0).clip(true)) // Seed
-        .column(Column::initial(70.0).at_least(50.0)) // Status
-        .column(Column::initial(72.0).at_least(40.0).clip(true)) // Config hash
-        .min_scrolled_height(0.0)
-        .auto_shrink([false, false]);
-    if let Some(target) = &view.scroll_to {
-        if let Some(pos) = rows
-            .iter()
-            .position(|&i| records.get(i as usize).is_some_and(|r| &r.job_id == target))
-        {
-            builder = builder.scroll_to_row(pos, Some(egui::Align::Center));
-            commands.push(Command::ScrolledToSelection);
-        } else if !ctx.query_busy {
-            // Filtered out: nothing to scroll to.
-            commands.push(Command::ScrolledToSelection);
-        }
-    }
-    builder
-        .header(row_height + 2.0, |mut header| {
-            for &(column, title) in COLUMNS {
-                header.col(|ui| {
-                    let arrow = if column == sort_column {
-                        if descending { " ⬇" } else { " ⬆" }
-                    } else {
-                        ""
-                    };
-                    let response = ui
-                        .add(
-                            egui::Button::new(RichText::new(format!("{title}{arrow}")).strong())
-                                .frame(false),
-                        )
-                        .on_hover_text(format!("Sort by {title}"));
-                    if response.clicked() {
-                        commands.push(Command::SortBy(column));
-                    }
-                });
-            }
+    let columns: Vec<Column> = COLUMNS
+        .iter()
+        .zip(WIDTHS)
+        .map(|(&(_, title), (initial, clip))| {
+            let least = header_width(ui, title);
+            let column = if initial == 0.0 {
+                Column::remainder().at_least(least.max(100.0))
+            } else {
+                Column::initial(initial.max(least)).at_least(least)
+            };
+            column.clip(clip)
         })
-        .body(|body| {
-            body.rows(row_height, rows.len(), |mut row| {
-                let Some(record) = rows.get(row.index()).and_then(|&i| records.get(i as usize))
-                else {
-                    return;
-                };
-                row.set_selected(selected == Some(record.job_id.as_str()));
-                let settings = &record.run_config.settings;
-                row.col(|ui| {
-                    let local = record.created_at.with_timezone(&chrono::Local);
-                    ui.label(local.format("%Y-%m-%d %H:%M").to_string());
-                });
-                row.col(|ui| {
-                    widgets::source_badge(ui, record.prompt_source);
-                });
-                row.col(|ui| {
-                    ui.label(record.prompt_pack_id.as_deref().unwrap_or("—"));
-                });
-                row.col(|ui| {
-                    ui.label(record.prompt_keys.join(", "));
-                });
-                row.col(|ui| {
-                    ui.label(widgets::truncate_chars(first_prompt_line(record), 160));
-                });
-                row.col(|ui| {
-                    ui.label(if settings.model.is_empty() {
-                        "—"
-                    } else {
-                        &settings.model
+        .collect();
+    let mut clicked = None;
+    // Narrower than its columns (a small window): the table scrolls sideways.
+    egui::ScrollArea::horizontal()
+        .id_salt("history_hscroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut builder = TableBuilder::new(ui)
+                .id_salt("history_table")
+                .striped(true)
+                .resizable(true)
+                // Rows take clicks but not the focus: the table is one Tab stop (see `keys`).
+                .sense(egui::Sense::CLICK)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .min_scrolled_height(0.0)
+                .max_scroll_height(f32::INFINITY)
+                .auto_shrink([false, false]);
+            for column in columns {
+                builder = builder.column(column);
+            }
+            if let Some(row) = scroll {
+                builder = builder.scroll_to_row(row, None);
+            }
+            let rows = &view.rows;
+            builder
+                .header(row_height + 2.0, |mut header| {
+                    headers(&mut header, sort_column, descending, commands);
+                })
+                .body(|body| {
+                    body.rows(row_height, rows.len(), |mut row| {
+                        let index = row.index();
+                        let Some(record) = rows.get(index).and_then(|&i| records.get(i as usize))
+                        else {
+                            return;
+                        };
+                        row.set_selected(selected == Some(record.job_id.as_str()));
+                        cells(&mut row, record);
+                        if row.response().clicked() {
+                            clicked = Some((index, record.job_id.clone()));
+                        }
                     });
                 });
-                row.col(|ui| {
-                    ui.label(settings.steps.to_string());
-                });
-                row.col(|ui| {
-                    ui.label(format_cfg(settings.cfg_scale));
-                });
-                row.col(|ui| {
-                    ui.label(if settings.seed < 0 {
-                        "random".to_owned()
-                    } else {
-                        settings.seed.to_string()
-                    });
-                });
-                row.col(|ui| {
-                    status_label(ui, record);
-                });
-                row.col(|ui| {
-                    ui.label(RichText::new(hash_prefix(&record.config_hash)).monospace())
-                        .on_hover_text(&record.config_hash);
-                });
-                if row.response().clicked() {
-                    commands.push(Command::SelectJob(Some(record.job_id.clone())));
-                }
-            });
         });
+    let Some((index, job_id)) = clicked else {
+        return false;
+    };
+    commands.push(Command::SelectJob(Some(job_id)));
+    view.cursor_row = Some(index);
+    true
+}
+
+/// The header row: one sort button per column, the sorted one with its arrow.
+fn headers(
+    header: &mut egui_extras::TableRow<'_, '_>,
+    sort_column: SortColumn,
+    descending: bool,
+    commands: &mut CommandQueue,
+) {
+    for &(column, title) in COLUMNS {
+        header.col(|ui| {
+            let arrow = match (column == sort_column, descending) {
+                (false, _) => "",
+                (true, true) => " ⬇",
+                (true, false) => " ⬆",
+            };
+            let text = RichText::new(format!("{title}{arrow}")).strong();
+            let response = ui
+                .add(egui::Button::new(text).frame(false))
+                .on_hover_text(format!("Sort by {title}"));
+            if response.clicked() {
+                commands.push(Command::SortBy(column));
+            }
+        });
+    }
+}
+
+/// One row's cells.
+fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
+    let settings = &record.run_config.settings;
+    row.col(|ui| {
+        let local = record.created_at.with_timezone(&chrono::Local);
+        ui.label(local.format("%Y-%m-%d %H:%M").to_string());
+    });
+    row.col(|ui| {
+        widgets::source_badge(ui, record.prompt_source);
+    });
+    row.col(|ui| {
+        ui.label(record.prompt_pack_id.as_deref().unwrap_or("—"));
+    });
+    row.col(|ui| {
+        ui.label(record.prompt_keys.join(", "));
+    });
+    row.col(|ui| {
+        ui.label(widgets::truncate_chars(first_prompt_line(record), 160));
+    });
+    row.col(|ui| {
+        ui.label(if settings.model.is_empty() {
+            "—"
+        } else {
+            &settings.model
+        });
+    });
+    row.col(|ui| {
+        ui.label(settings.steps.to_string());
+    });
+    row.col(|ui| {
+        ui.label(format_cfg(settings.cfg_scale));
+    });
+    row.col(|ui| {
+        ui.label(if settings.seed < 0 {
+            "random".to_owned()
+        } else {
+            settings.seed.to_string()
+        });
+    });
+    row.col(|ui| {
+        status_label(ui, record);
+    });
+    row.col(|ui| {
+        ui.label(RichText::new(hash_prefix(&record.config_hash)).monospace())
+            .on_hover_text(&record.config_hash);
+    });
 }
 
 /// The status as stored: a status of a newer version shows as its own text, in italics.
@@ -376,17 +584,24 @@ pub fn format_cfg(cfg: f64) -> String {
 }
 
 fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
-    let total = ctx
-        .store
-        .and_then(|s| s.read().ok().map(|s| s.len()))
-        .unwrap_or(0);
-    let shown = view.rows.len();
-    ui.horizontal(|ui| {
-        ui.label(format!("{total} records, {shown} shown"));
-        if let Some(id) = &view.selected {
-            ui.weak(format!("· selected {}", short_id(id)));
-        }
-    });
+    if let Some(load) = ctx.history.loading {
+        // Counts mean little until everything is read.
+        let read = load.records.load(std::sync::atomic::Ordering::Relaxed);
+        ui.label(format!("Loading… {} read", plural(read, "record")));
+    } else {
+        let total = ctx
+            .store
+            .and_then(|s| s.read().ok().map(|s| s.len()))
+            .unwrap_or(0);
+        ui.label(format!(
+            "{}, {} shown",
+            plural(total, "record"),
+            view.rows.len()
+        ));
+    }
+    if let Some(id) = &view.selected {
+        ui.weak(format!("· selected {}", short_id(id)));
+    }
 }
 
 /// The first 10 characters of a config hash, borrowed (a foreign hash may hold multi-byte

@@ -13,7 +13,7 @@
 //! Fields are crate-internal; with the `testing` feature (tests and benches) they are `pub`.
 
 use super::pack_import::ImportReport as PackImportReport;
-use super::tasks::{PackScan, QueryWorker, Repaint, Task};
+use super::tasks::{PackIdScan, PackScan, QueryWorker, Repaint, Task};
 use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
 use crate::history::{HistoryStore, InterruptedImport, interrupted_imports};
 use crate::job_record::JobRecord;
@@ -162,6 +162,8 @@ testing_pub_struct! {
         /// Imports into the history that were interrupted, for their banner.
         interrupted: InterruptedWatch,
         query_worker: QueryWorker,
+        /// Collects the pack ids the history names (for the Pack filter).
+        pack_id_scan: PackIdScan,
         /// File dialogs open on their own threads; each answers with a command.
         dialogs: super::dialogs::Dialogs,
         theme: ThemeChoice,
@@ -194,6 +196,9 @@ testing_pub_struct! {
         query_busy: bool,
         /// The rows are newest first while a large history streams in.
         rows_provisional: bool,
+        /// The rows are those of the current filter, sort and history (no query pending, not
+        /// provisional).
+        rows_current: bool,
         interrupted: &'a [InterruptedImport],
     }
 }
@@ -230,6 +235,7 @@ impl<'a> ViewContext<'a> {
             theme: ThemeChoice::System,
             query_busy: false,
             rows_provisional: false,
+            rows_current: true,
             interrupted: &[],
         }
     }
@@ -264,6 +270,7 @@ impl AppState {
             .filter(|p| p.is_dir())
             .unwrap_or(packs_dir);
         let query_worker = QueryWorker::start(&repaint);
+        let pack_id_scan = PackIdScan::new(&repaint);
         let writer = HistoryWriter::start(history_path, &repaint, query_worker.index_cache());
         let mut state = AppState {
             data_dir,
@@ -293,6 +300,7 @@ impl AppState {
             writes: Vec::new(),
             interrupted: InterruptedWatch::default(),
             query_worker,
+            pack_id_scan,
             dialogs: Default::default(),
             theme: persisted.theme,
             message: None,
@@ -329,6 +337,7 @@ impl AppState {
         self.pack_scan.is_running()
             || self.history_load.is_some()
             || self.query_worker.is_busy()
+            || self.pack_id_scan.is_running()
             || !self.pack_imports.is_empty()
             || !self.writes.is_empty()
     }
@@ -390,6 +399,22 @@ impl AppState {
         }
         self.refresh_interrupted(false);
         self.refresh_rows();
+        self.refresh_history_packs();
+    }
+
+    /// Brings the Pack filter's list of the history's pack ids up to date: scanned on a
+    /// background task when the store's generation changes, once the history is loaded.
+    fn refresh_history_packs(&mut self) {
+        if let Some(ids) = self.pack_id_scan.take_result() {
+            self.view.history_packs = ids;
+        }
+        if self.history_load.is_some() {
+            return;
+        }
+        if let Some(store) = self.store.clone() {
+            let generation = self.store_generation();
+            self.pack_id_scan.refresh(&store, generation);
+        }
     }
 
     /// Applies what the history writer reports.
@@ -482,6 +507,7 @@ impl AppState {
         if let Some((key, rows)) = self.query_worker.take_result() {
             self.view.rows = rows;
             self.view.rows_key = Some(key);
+            self.view.rows_provisional = false;
         }
         let Some(store) = self.store.clone() else {
             return;
@@ -492,14 +518,21 @@ impl AppState {
             self.view.sort_descending,
             self.store_generation(),
         );
+        // Rows shown newest first while a large history streamed in are replaced once it is
+        // loaded, even when the load's last step left the generation as it was when they were
+        // taken (the filter, text search included, and the sort apply then).
+        let loaded_since = self.view.rows_provisional && self.history_load.is_none();
         // One query at a time: when the filter changes again while one runs (typing), the
         // next starts as soon as it is done, with the latest filter.
-        if self.view.rows_key.as_ref() == Some(&key) || self.query_worker.is_busy() {
+        if (self.view.rows_key.as_ref() == Some(&key) && !loaded_since)
+            || self.query_worker.is_busy()
+        {
             return;
         }
         let Ok(guard) = store.read() else {
             return;
         };
+        self.view.rows_provisional = false;
         if guard.len() <= SYNC_QUERY_LIMIT {
             self.view.rows = crate::history::query_indices(guard.records(), &key.0, key.1, key.2);
             self.view.rows_key = Some(key);
@@ -509,6 +542,7 @@ impl AppState {
             // while the loader waits to add the next step.
             self.view.rows = (0..guard.len() as u32).rev().collect();
             self.view.rows_key = Some(key);
+            self.view.rows_provisional = true;
         } else {
             drop(guard);
             if !self.query_worker.request(store.clone(), key.clone(), true)
@@ -526,6 +560,20 @@ impl AppState {
     /// first, whatever the filter and sort say.
     pub fn rows_are_provisional(&self) -> bool {
         self.history_load.is_some() && self.counts().0 > SYNC_QUERY_LIMIT
+    }
+
+    /// True when the rows shown are those of the current filter, sort and history: no query
+    /// is pending and they are not the provisional newest-first rows of a loading history.
+    pub fn rows_are_current(&self) -> bool {
+        let Some(key) = &self.view.rows_key else {
+            return false;
+        };
+        !self.view.rows_provisional
+            && !self.query_worker.is_busy()
+            && key.0 == self.view.filter
+            && key.1 == self.view.sort_column
+            && key.2 == self.view.sort_descending
+            && key.3 == self.store_generation()
     }
 
     /// Records loaded, and rows shown.
@@ -581,6 +629,7 @@ impl AppState {
         let can_undo = !self.view.last_deleted.is_empty();
         let query_busy = self.query_worker.is_busy();
         let rows_provisional = self.rows_are_provisional();
+        let rows_current = self.rows_are_current();
         let scanning_packs = self.pack_scan.is_running();
         let ctx = ViewContext {
             packs_dir: &self.packs_dir,
@@ -603,6 +652,7 @@ impl AppState {
             theme: self.theme,
             query_busy,
             rows_provisional,
+            rows_current,
             interrupted: &self.interrupted.found,
         };
         let panels = Panels {
@@ -635,9 +685,9 @@ impl AppState {
         &self.interrupted.found
     }
 
-    /// The damage banner's facts: damaged lines, and how many of them could not be copied to
-    /// the quarantine file (they stay in the history).
-    pub fn damage(&self) -> Option<(usize, usize, Option<String>)> {
+    /// The damage banner's facts: damaged lines (with the first line numbers), and how many
+    /// of them could not be copied to the quarantine file (they stay in the history).
+    pub fn damage(&self) -> Option<Damage> {
         damage(self.store.as_ref()?)
     }
 
@@ -656,22 +706,42 @@ pub(crate) fn selected_pack<'a>(
     packs.iter().find(|p| p.id == id)
 }
 
-/// The damage banner's facts for this store.
 /// How many lines of another (newer) version the history holds that this one cannot show.
 pub(crate) fn foreign_lines(store: &RwLock<HistoryStore>) -> usize {
     store.read().map_or(0, |s| s.load_report().foreign.len())
 }
 
-pub(crate) fn damage(store: &RwLock<HistoryStore>) -> Option<(usize, usize, Option<String>)> {
+/// The damage banner's facts for this store.
+pub(crate) fn damage(store: &RwLock<HistoryStore>) -> Option<Damage> {
     let store = store.read().ok()?;
     let report = store.load_report();
-    report.is_damaged().then(|| {
-        (
-            report.quarantined.len(),
-            report.not_quarantined.len(),
-            report.warnings.first().cloned(),
-        )
+    report.is_damaged().then(|| Damage {
+        damaged: report.quarantined.len(),
+        first_lines: report
+            .quarantined
+            .iter()
+            .take(DAMAGE_LINES_SHOWN)
+            .map(|q| q.line)
+            .collect(),
+        unsaved: report.not_quarantined.len(),
+        why: report.warnings.first().cloned(),
     })
+}
+
+/// How many damaged line numbers the banner names (the rest are counted).
+pub const DAMAGE_LINES_SHOWN: usize = 5;
+
+/// What the damaged-history banner says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Damaged lines found (each skipped).
+    pub damaged: usize,
+    /// The first [`DAMAGE_LINES_SHOWN`] of their line numbers (1-based), in file order.
+    pub first_lines: Vec<usize>,
+    /// How many of them could not be copied to the quarantine file.
+    pub unsaved: usize,
+    /// Why the copy failed, when it did.
+    pub why: Option<String>,
 }
 
 /// The message while a request waits for a busy history.

@@ -310,3 +310,62 @@ fn run_query(cache: &IndexCache, request: &QueryRequest) -> Vec<u32> {
         query_indices(records, filter, column, descending)
     }
 }
+
+/// Every pack id the history names, collected off the UI thread when the store's generation
+/// changes (the Pack filter offers them beside the packs in the folder). One scan at a time;
+/// a change while one runs starts the next when it is done.
+pub struct PackIdScan {
+    repaint: Repaint,
+    task: Option<Task<Vec<String>>>,
+    /// The store generation the running or last scan read.
+    scanned: Option<u64>,
+}
+
+impl PackIdScan {
+    pub fn new(repaint: &Repaint) -> PackIdScan {
+        PackIdScan {
+            repaint: repaint.clone(),
+            task: None,
+            scanned: None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.task.is_some()
+    }
+
+    /// Starts a scan of `store` unless one runs or the last one read `generation`.
+    pub fn refresh(&mut self, store: &Arc<RwLock<HistoryStore>>, generation: u64) {
+        if self.task.is_some() || self.scanned == Some(generation) {
+            return;
+        }
+        self.scanned = Some(generation);
+        let store = store.clone();
+        self.task = Some(Task::spawn("history-pack-ids", &self.repaint, move || {
+            store
+                .read()
+                .map(|s| history_pack_ids(s.records()))
+                .unwrap_or_default()
+        }));
+    }
+
+    /// The finished scan's pack ids, once.
+    pub fn take_result(&mut self) -> Option<Vec<String>> {
+        let result = self.task.as_ref()?.poll()?;
+        self.task = None;
+        result.ok()
+    }
+}
+
+/// The distinct pack ids of `records`, sorted case-insensitively.
+pub fn history_pack_ids(records: &[crate::job_record::JobRecord]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut ids: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.prompt_pack_id.as_deref())
+        .filter(|id| seen.insert(*id))
+        .map(str::to_owned)
+        .collect();
+    ids.sort_by_key(|id| id.to_lowercase());
+    ids
+}
