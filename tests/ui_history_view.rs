@@ -115,9 +115,19 @@ fn the_table_is_driven_from_the_keyboard() {
     press(&mut harness, Key::PageUp);
     assert_eq!(selected(&harness).as_deref(), Some("job-39"));
 
-    // Enter with the details open keeps the row selected.
+    // Enter with the details open keeps the row selected and moves the keyboard focus into
+    // the details (their first action), so Tab/Space work them; clicking the table takes it back.
     press(&mut harness, Key::Enter);
     assert_eq!(selected(&harness).as_deref(), Some("job-39"));
+    assert!(
+        harness
+            .get_by_label("Load into composer")
+            .accesskit_node()
+            .is_focused(),
+        "Enter gives the details the keyboard focus"
+    );
+    harness.get_by_label("History rows").focus();
+    harness.run();
     // Esc closes the details (no selection); Enter opens them again on the same row.
     press(&mut harness, Key::Escape);
     assert_eq!(selected(&harness), None);
@@ -125,6 +135,8 @@ fn the_table_is_driven_from_the_keyboard() {
     harness.run();
     press(&mut harness, Key::Enter);
     assert_eq!(selected(&harness).as_deref(), Some("job-39"));
+    harness.get_by_label("History rows").focus();
+    harness.run();
 
     // Delete deletes the selected job, undoably; Down then selects the row that took its place.
     press(&mut harness, Key::ArrowDown);

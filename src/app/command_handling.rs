@@ -90,6 +90,7 @@ impl AppState {
             | Command::PickStableNewFile
             | Command::PickExportFile(_) => self.pick(command),
             Command::UndoLoad => self.undo_load(),
+            Command::FocusDetails => self.details.focus_first_action(),
         }
         self.refresh_rows();
     }

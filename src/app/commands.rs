@@ -49,6 +49,8 @@ pub enum Command {
     /// Bring back the composer and pack selection as they were before the last Load into
     /// composer.
     UndoLoad,
+    /// Move the keyboard focus into the details panel (Enter in the table).
+    FocusDetails,
 }
 
 /// The commands pushed during one frame, in order.

@@ -18,6 +18,8 @@ pub struct DetailsState {
     shown: Option<Shown>,
     /// Another job was selected: the next frame shows its details from the top.
     scroll_to_top: bool,
+    /// Enter in the table: the next frame gives the keyboard focus to the first action.
+    focus_first: bool,
 }
 
 /// One row of the details: a name, its value, and what it means (on hover).
@@ -197,6 +199,12 @@ impl DetailsState {
         self.scroll_to_top = true;
     }
 
+    /// Gives the keyboard focus to the first action (Load into composer) when next drawn, so
+    /// Tab, Space and Enter work the panel from the keyboard.
+    pub(crate) fn focus_first_action(&mut self) {
+        self.focus_first = true;
+    }
+
     /// Brings the shown text up to date with the record `job_id` in the store (formats it
     /// again only when the selection or the store changed). False when there is no such
     /// record.
@@ -243,11 +251,13 @@ impl DetailsState {
             });
         });
         ui.horizontal_wrapped(|ui| {
-            if ui
+            let load = ui
                 .button("Load into composer")
-                .on_hover_text("Same origin, keys and settings")
-                .clicked()
-            {
+                .on_hover_text("Same origin, keys and settings");
+            if std::mem::take(&mut self.focus_first) {
+                load.request_focus();
+            }
+            if load.clicked() {
                 commands.push(Command::LoadIntoComposer(id.clone()));
             }
             if ui.button("Copy prompt").clicked() {

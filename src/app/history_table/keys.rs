@@ -1,7 +1,8 @@
 //! Keyboard navigation of the history table. The table takes the keyboard focus when a row is
 //! clicked (or with Tab); while it has it (never while a text field has it), Up/Down move the
 //! selection, Home/End go to the first/last row, PageUp/PageDown move by a page, Enter opens
-//! the details of the row under the cursor again (after Esc closed them) and Delete deletes
+//! the details of the row under the cursor (again, after Esc closed them) and moves the
+//! keyboard focus to their first action, and Delete deletes
 //! the selected job (undoable, as the Delete button). Selecting is a command, like a click.
 
 use super::HistoryView;
@@ -86,6 +87,7 @@ pub(super) fn handle(
         // Opens the details of the row under the cursor (after Esc closed them), and brings
         // the selected row into view.
         scroll = move_cursor(view, records, Move::By(0), commands).or(scroll);
+        commands.push(Command::FocusDetails);
     }
     if ui.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Delete))
         && let Some(id) = &view.selected
