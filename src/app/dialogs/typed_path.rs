@@ -117,12 +117,15 @@ pub fn show(form: &mut TypedPath, ctx: &egui::Context) -> FormAnswer {
                 "No file dialog could open, so type the path here.",
             );
             ui.label(
-                egui::RichText::new(format!(
-                    "File dialogs need xdg-desktop-portal (with a GTK or KDE backend) or zenity. ({})",
-                    escape_control(why)
-                ))
-                .small()
-                .weak(),
+                egui::RichText::new(
+                    "File dialogs need xdg-desktop-portal (with a GTK or KDE backend) or zenity: install one to get them back.",
+                )
+                .small(),
+            );
+            ui.label(
+                egui::RichText::new(format!("What failed: {}", escape_control(why)))
+                    .small()
+                    .weak(),
             );
         }
         ui.add_space(4.0);
