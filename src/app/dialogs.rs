@@ -82,10 +82,10 @@ impl Pick {
     /// A placeholder for the empty field.
     fn hint(&self) -> &'static str {
         match self {
-            Pick::PacksFolder(_) => "/home/me/prompt-packs",
-            Pick::PackFiles => "/home/me/Downloads/landscapes.txt",
-            Pick::StableNewFile => "/home/me/StableNew/history.jsonl",
-            Pick::ExportFile(_) => "/home/me/promptdesk-history.jsonl",
+            Pick::PacksFolder(_) => "~/prompt-packs",
+            Pick::PackFiles => "~/Downloads/landscapes.txt",
+            Pick::StableNewFile => "~/StableNew/job_history.jsonl",
+            Pick::ExportFile(_) => "~/promptdesk-history.jsonl",
         }
     }
 

@@ -152,7 +152,13 @@ pub fn show(form: &mut TypedPath, ctx: &egui::Context) -> FormAnswer {
                 .weak(),
         );
         if let Some(error) = &form.error {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+            // A question (replace this file?) in the warning colour, a refusal in red.
+            let colour = if form.replace.is_some() {
+                ui.visuals().warn_fg_color
+            } else {
+                ui.visuals().error_fg_color
+            };
+            ui.colored_label(colour, error);
         }
         ui.add_space(4.0);
         ui.horizontal(|ui| {
