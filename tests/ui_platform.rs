@@ -401,12 +401,24 @@ fn cancel_and_escape_close_the_form_and_change_nothing() {
     harness.run();
     assert!(!form_is_open(&harness));
 
+    // With a job's details open: Escape closes the form only.
+    harness.state_mut().push(Command::ImportStableNew(
+        Path::new(PLATFORM_FIXTURES).join("stablenew_history.jsonl"),
+    ));
+    settle(&mut harness);
+    harness.get_by_label("typed path import 0").click();
+    harness.run();
+    assert!(harness.state().state.view.selected.is_some());
     click_menu(&mut harness, &["File", "Open packs folder..."]);
     step_until(&mut harness, "the form again", form_is_open);
     retype(&mut harness, "Packs folder", &other.display().to_string());
     harness.key_press(egui::Key::Escape);
     harness.run();
     assert!(!form_is_open(&harness));
+    assert!(
+        harness.state().state.view.selected.is_some(),
+        "Escape in the form leaves the job's details open"
+    );
 
     settle(&mut harness);
     assert_eq!(harness.state().state.packs_dir, setup.packs_dir);
