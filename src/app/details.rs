@@ -244,7 +244,8 @@ impl DetailsState {
             widgets::source_badge(ui, shown.source);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.small_button("×").on_hover_text("Close (Esc)").clicked()
-                    || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                    || (ui.input(|i| i.key_pressed(egui::Key::Escape))
+                        && ui.ctx().memory(|m| m.top_modal_layer().is_none()))
                 {
                     commands.push(Command::SelectJob(None));
                 }

@@ -18,7 +18,7 @@ pub mod commands;
 mod composer;
 mod composer_commands;
 mod details;
-mod dialogs;
+pub mod dialogs;
 mod fonts;
 mod history_table;
 pub mod layout;
