@@ -5,23 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 use unicode_width::UnicodeWidthChar;
 
-/// `1 job`, `3 jobs`.
-pub(crate) fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-/// Collapses line breaks so that a message stays on one line.
-pub(crate) fn one_line(msg: &str) -> String {
-    msg.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub(crate) use crate::wording::{one_line, plural};
 
 /// How many terminal columns `text` takes: wide (CJK, most emoji) characters take two,
 /// combining marks none.
