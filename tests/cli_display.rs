@@ -311,7 +311,9 @@ fn history_columns_line_up_with_emoji_sequences() {
             ("plain", "a harbour", "sdxl", 30),
             (
                 "\u{2764}\u{fe0f}_love",
-                &format!("{family} a family portrait, \u{2764}\u{fe0f} hearts, cafe\u{301} sign, warm light, film grain, soft focus"),
+                &format!(
+                    "{family} a family portrait, \u{2764}\u{fe0f} hearts, cafe\u{301} sign, warm light, film grain, soft focus"
+                ),
                 "m\u{2764}\u{fe0f}",
                 8,
             ),

@@ -199,7 +199,10 @@ mod tests {
         let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
         assert_eq!(display_width(family), 2);
         // A cut never splits a sequence: the family goes whole or not at all.
-        assert_eq!(truncate(&format!("ab{family}cd"), 5), format!("ab{family}…"));
+        assert_eq!(
+            truncate(&format!("ab{family}cd"), 5),
+            format!("ab{family}…")
+        );
         assert_eq!(truncate(&format!("abc{family}d"), 5), "abc…");
         // Nor a letter from its combining accent.
         let accented = "cafe\u{301}s au lait";

@@ -54,19 +54,17 @@ impl SubmitArgs {
                 "--prompt-file and --negative-file cannot both read standard input (-); give one of them a file",
             ));
         }
-        let mut read = |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (
-            text, file,
-        ) {
-            (Some(text), _) => Ok(Some(text.clone())),
-            (None, Some(file)) => read_prompt_file(flag, file, &mut *err).map(Some),
-            (None, None) => Ok(None),
-        };
+        let mut read =
+            |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file) {
+                (Some(text), _) => Ok(Some(text.clone())),
+                (None, Some(file)) => read_prompt_file(flag, file, &mut *err).map(Some),
+                (None, None) => Ok(None),
+            };
         Ok((
             read(&self.prompt, &self.prompt_file, "--prompt-file")?,
             read(&self.negative, &self.negative_file, "--negative-file")?,
         ))
     }
-
 }
 
 /// Generation settings; for a pack they override the pack's defaults.
@@ -166,10 +164,9 @@ pub(crate) fn run(
             }
             if prompt.trim().is_empty() {
                 return Err(CommandError::usage(match &args.prompt_file {
-                    Some(file) => format!(
-                        "--prompt-file {}: the prompt is empty",
-                        display_name(file)
-                    ),
+                    Some(file) => {
+                        format!("--prompt-file {}: the prompt is empty", display_name(file))
+                    }
                     None => "the prompt is empty".to_owned(),
                 }));
             }

@@ -21,8 +21,7 @@ fn records() -> Vec<JobRecord> {
     assert!(records.len() > 3);
     for r in &records {
         assert_eq!(
-            r.run_config.prompt_payload[IMPORTED_FROM_KEY],
-            IMPORTED_FROM_STABLENEW,
+            r.run_config.prompt_payload[IMPORTED_FROM_KEY], IMPORTED_FROM_STABLENEW,
             "{}",
             r.job_id
         );
@@ -64,7 +63,14 @@ fn the_import_marker_is_not_searched() {
     }
     // The marker finds nothing the rest of the record does not (ids such as `new-job@…` are
     // still found by "new").
-    for word in ["stable", "new", "StableNew", "imported", "imported_from", "from"] {
+    for word in [
+        "stable",
+        "new",
+        "StableNew",
+        "imported",
+        "imported_from",
+        "from",
+    ] {
         assert_eq!(found(&records, word), found(&unmarked, word), "{word:?}");
     }
     // The prompt that says it is still found, by any case; no imported job is.
@@ -93,8 +99,8 @@ fn the_import_marker_is_not_exported_as_csv_or_infotext() {
     for row in rows.records() {
         let row = row.unwrap();
         assert!(
-            row.iter().all(|cell| cell != IMPORTED_FROM_STABLENEW
-                && !cell.contains(IMPORTED_FROM_KEY)),
+            row.iter()
+                .all(|cell| cell != IMPORTED_FROM_STABLENEW && !cell.contains(IMPORTED_FROM_KEY)),
             "{row:?}"
         );
         n += 1;
