@@ -12,12 +12,18 @@ pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key
 
 /// The undo shortcut as messages name it on this platform: "Ctrl+Z", or "Cmd+Z" on macOS.
 pub fn undo_keys() -> String {
-    undo_keys_on(egui::os::OperatingSystem::from_target_os().is_mac())
+    keys_text(&UNDO)
 }
 
-/// The undo shortcut as named on a Mac (`is_mac`) or elsewhere.
-fn undo_keys_on(is_mac: bool) -> String {
-    UNDO.format(&ModifierNames::NAMES, is_mac)
+/// A shortcut as text names it on this platform ("Ctrl+Enter"; "Cmd+Enter" on macOS), for
+/// messages and hovers (a menu's shortcut text is `Context::format_shortcut`).
+pub fn keys_text(shortcut: &KeyboardShortcut) -> String {
+    keys_text_on(shortcut, egui::os::OperatingSystem::from_target_os().is_mac())
+}
+
+/// A shortcut as named on a Mac (`is_mac`) or elsewhere.
+fn keys_text_on(shortcut: &KeyboardShortcut, is_mac: bool) -> String {
+    shortcut.format(&ModifierNames::NAMES, is_mac)
 }
 
 /// Turns this frame's shortcuts (and dropped files) into commands.
@@ -58,8 +64,11 @@ mod tests {
 
     #[test]
     fn the_undo_keys_are_named_as_each_platform_names_them() {
-        assert_eq!(undo_keys_on(false), "Ctrl+Z");
-        assert_eq!(undo_keys_on(true), "Cmd+Z");
+        assert_eq!(keys_text_on(&UNDO, false), "Ctrl+Z");
+        assert_eq!(keys_text_on(&UNDO, true), "Cmd+Z");
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        assert_eq!(keys_text_on(&redo, false), "Ctrl+Shift+Z");
+        assert_eq!(keys_text_on(&redo, true), "Shift+Cmd+Z");
         let here = if cfg!(target_os = "macos") {
             "Cmd+Z"
         } else {
