@@ -94,6 +94,15 @@ fn delete_row(harness: &mut Harness<'static, PromptDeskApp>, prompt: &str) {
     settle(harness);
 }
 
+/// The undo keys as the messages name them here (Cmd+Z on macOS).
+fn undo_keys() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Cmd+Z"
+    } else {
+        "Ctrl+Z"
+    }
+}
+
 fn press(harness: &mut Harness<'static, PromptDeskApp>, modifiers: Modifiers, key: Key) {
     harness.key_press_modifiers(modifiers, key);
     settle(harness);
@@ -105,7 +114,7 @@ fn ctrl_z_and_ctrl_shift_z_restore_deleted_jobs_the_last_first() {
     seed(&setup, THREE);
     let mut harness = harness(&setup);
     delete_row(&mut harness, "alpha sunrise");
-    assert!(message(&harness).contains("Ctrl+Z or Undo restores it"));
+    assert!(message(&harness).contains(&format!("{} or Undo restores it", undo_keys())));
     delete_row(&mut harness, "gamma forest");
     delete_row(&mut harness, "beta harbour");
     assert!(live_ids(&setup).is_empty());

@@ -18,7 +18,10 @@ pub fn undo_keys() -> String {
 /// A shortcut as text names it on this platform ("Ctrl+Enter"; "Cmd+Enter" on macOS), for
 /// messages and hovers (a menu's shortcut text is `Context::format_shortcut`).
 pub fn keys_text(shortcut: &KeyboardShortcut) -> String {
-    keys_text_on(shortcut, egui::os::OperatingSystem::from_target_os().is_mac())
+    keys_text_on(
+        shortcut,
+        egui::os::OperatingSystem::from_target_os().is_mac(),
+    )
 }
 
 /// A shortcut as named on a Mac (`is_mac`) or elsewhere.
