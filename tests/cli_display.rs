@@ -1,5 +1,6 @@
-//! The real binary: `history` keeps its columns straight with wide (CJK) text, and `submit`
-//! reads long prompts from a file or stdin (`--prompt-file`, `--negative-file`).
+//! The real binary: `history` keeps its columns straight with wide (CJK) text and emoji
+//! sequences, and `submit` reads long prompts from a file or stdin (`--prompt-file`,
+//! `--negative-file`), naming standard input as such and telling a terminal what it awaits.
 
 use promptdesk::history::HistoryStore;
 use promptdesk::{GenerationSettings, PromptSource, RunConfig, job_record_from_run_config};
@@ -260,7 +261,7 @@ fn bad_prompt_files_are_refused_naming_the_file_and_nothing_is_written() {
         (&["submit", "--prompt-file", empty], &[empty, "empty"]),
         (
             &["submit", "--prompt-file", "-", "--negative-file", "-"],
-            &["stdin"],
+            &["standard input"],
         ),
         (
             &["submit", "--prompt", "x", "--prompt-file", empty],
@@ -298,4 +299,128 @@ fn bad_prompt_files_are_refused_naming_the_file_and_nothing_is_written() {
         }
         assert_eq!(env.history_bytes(), before, "{args:?} changed the history");
     }
+}
+
+#[test]
+fn history_columns_line_up_with_emoji_sequences() {
+    let env = Env::new();
+    let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+    seed(
+        &env.data,
+        &[
+            ("plain", "a harbour", "sdxl", 30),
+            (
+                "\u{2764}\u{fe0f}_love",
+                &format!(
+                    "{family} a family portrait, \u{2764}\u{fe0f} hearts, cafe\u{301} sign, warm light, film grain, soft focus"
+                ),
+                "m\u{2764}\u{fe0f}",
+                8,
+            ),
+        ],
+    );
+    let out = env.run(&["history"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (header, cells) in [
+        ("PROMPT", [family, "a harbour"]),
+        ("MODEL", ["m\u{2764}", "sdxl"]),
+        ("STATUS", ["queued"; 2]),
+    ] {
+        let at = column_of(lines[0], header);
+        for (line, cell) in lines[1..].iter().zip(cells) {
+            assert_eq!(column_of(line, cell), at, "{header}:\n{text}");
+        }
+    }
+    // The long prompt is cut between whole characters: no sequence left half.
+    assert!(lines[1].contains("…"), "{text}");
+    assert!(!lines[1].contains("\u{200d}…"), "{text}");
+}
+
+#[test]
+fn standard_input_is_named_and_a_terminal_is_told_what_is_awaited() {
+    let env = Env::new();
+    // Nothing piped: the empty prompt is said to come from standard input.
+    let err = refused(&env.run_with_stdin(&["submit", "--prompt-file", "-"], b"\n"));
+    assert!(
+        err.contains("--prompt-file - (standard input): the prompt is empty"),
+        "{err}"
+    );
+    assert!(!err.contains("in -"), "{err}");
+    // A pipe gets no hint (stderr holds only what the job needs: nothing).
+    let out = env.run_with_stdin(&["submit", "--prompt-file", "-"], b"a harbour");
+    assert_eq!(env.prompts_of(&out).0, "a harbour");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // --keys with --prompt-file names the option used, and says so before reading stdin.
+    let file = env.file("p.txt", b"a harbour");
+    let err = refused(&env.run(&[
+        "submit",
+        "--prompt-file",
+        file.to_str().unwrap(),
+        "--keys",
+        "1",
+    ]));
+    assert!(err.contains("not with --prompt-file"), "{err}");
+    let err = refused(&env.run(&["submit", "--prompt", "x", "--keys", "1"]));
+    assert!(err.contains("not with --prompt"), "{err}");
+}
+
+/// `submit --prompt-file -` run on a pseudo-terminal (util-linux `script`), its input typed
+/// ahead: returns everything the terminal showed, or None when `script` is not there.
+#[cfg(target_os = "linux")]
+fn submit_on_a_terminal(env: &Env, typed: &[u8]) -> Option<String> {
+    let exe = env!("CARGO_BIN_EXE_promptdesk");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let command_line = [
+        exe,
+        "--data-dir",
+        env.data.to_str().unwrap(),
+        "--packs-dir",
+        env.dir.join("packs").to_str().unwrap(),
+        "submit",
+        "--prompt-file",
+        "-",
+    ]
+    .map(quote)
+    .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &command_line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("PROMPTDESK_DATA_DIR")
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take().unwrap();
+    let typed = typed.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&typed));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn reading_a_prompt_from_a_terminal_says_how_to_end_it() {
+    let env = Env::new();
+    // The prompt, then Ctrl+D (end of input) at the start of a line.
+    let Some(shown) = submit_on_a_terminal(&env, b"a harbour typed by hand\n\x04") else {
+        eprintln!("skipped: util-linux `script` (to run on a pseudo-terminal) is not installed");
+        return;
+    };
+    assert!(
+        shown.contains(
+            "promptdesk: reading --prompt-file from standard input: type or paste the text, then press Ctrl+D"
+        ),
+        "{shown}"
+    );
+    let store = HistoryStore::open(env.data.join("history.jsonl")).unwrap();
+    assert_eq!(store.records().len(), 1, "{shown}");
+    assert_eq!(
+        store.records()[0].run_config.prompt_pairs()[0].0,
+        "a harbour typed by hand"
+    );
 }

@@ -13,7 +13,7 @@ use promptdesk::app::state::{Command, Message};
 use promptdesk::cli::{Outcome, run_from};
 use promptdesk::history::ExportFormat;
 use promptdesk::{
-    HistoryStore, JobRecord, JobStatus, build_run_config_for_manual_prompt,
+    HistoryStore, JobRecord, JobStatus, RunMode, RunSource, build_run_config_for_manual_prompt,
     job_record_from_run_config,
 };
 use std::ffi::OsString;
@@ -94,6 +94,15 @@ fn delete_row(harness: &mut Harness<'static, PromptDeskApp>, prompt: &str) {
     settle(harness);
 }
 
+/// The undo keys as the messages name them here (Cmd+Z on macOS).
+fn undo_keys() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "Cmd+Z"
+    } else {
+        "Ctrl+Z"
+    }
+}
+
 fn press(harness: &mut Harness<'static, PromptDeskApp>, modifiers: Modifiers, key: Key) {
     harness.key_press_modifiers(modifiers, key);
     settle(harness);
@@ -105,7 +114,7 @@ fn ctrl_z_and_ctrl_shift_z_restore_deleted_jobs_the_last_first() {
     seed(&setup, THREE);
     let mut harness = harness(&setup);
     delete_row(&mut harness, "alpha sunrise");
-    assert!(message(&harness).contains("Ctrl+Z or Undo restores it"));
+    assert!(message(&harness).contains(&format!("{} or Undo restores it", undo_keys())));
     delete_row(&mut harness, "gamma forest");
     delete_row(&mut harness, "beta harbour");
     assert!(live_ids(&setup).is_empty());
@@ -283,9 +292,17 @@ fn the_stablenew_import_message_says_what_the_cli_says() {
     harness.get_by_label(&text);
 }
 
-/// The value shown beside a field's name in the details.
+/// True when the details show `value` in the same grid row as the field `name`: the value's
+/// node to the right of the name's, their rows overlapping (not merely both on screen).
 fn has_field(harness: &Harness<'static, PromptDeskApp>, name: &str, value: &str) -> bool {
-    harness.query_by_label(name).is_some() && harness.query_by_label(value).is_some()
+    harness.query_all_by_label(name).any(|name| {
+        let name = name.rect();
+        harness.query_all_by_label(value).any(|value| {
+            let value = value.rect();
+            let gap = value.left() - name.right();
+            (0.0..200.0).contains(&gap) && (value.top()..value.bottom()).contains(&name.center().y)
+        })
+    })
 }
 
 #[test]
@@ -350,6 +367,9 @@ fn details_say_who_created_a_job_how_it_runs_and_how_it_ended() {
     select_row(&mut harness, "from the app");
     assert!(has_field(&harness, "Created by", "promptdesk app"));
     assert!(has_field(&harness, "Run mode", "direct (run at once)"));
+    // The check is of one row: a value of another row does not pass for this one.
+    assert!(!has_field(&harness, "Created by", "direct (run at once)"));
+    assert!(!has_field(&harness, "Run mode", "promptdesk app"));
     harness.get_by_label("Cancel job").click();
     settle(&mut harness);
     let app_job = records_on_disk(&history_file(&setup))
@@ -405,4 +425,189 @@ fn the_details_of_another_job_start_at_the_top() {
         first_field_visible(&harness),
         "reopened at the old position"
     );
+}
+
+/// A job as an import writes it, or as the app writes it: GUI, with the given id, run mode
+/// and marker.
+fn gui_job(id: &str, prompt: &str, run_mode: RunMode, marked: bool) -> JobRecord {
+    let mut cfg = build_run_config_for_manual_prompt(prompt, "", None);
+    cfg.source = RunSource::Gui;
+    cfg.run_mode = run_mode;
+    if marked {
+        cfg.prompt_payload
+            .insert("imported_from".into(), "StableNew".into());
+    }
+    let mut record = job_record_from_run_config(id, &cfg);
+    record.created_at = chrono::Utc::now();
+    record
+}
+
+#[test]
+fn imported_jobs_are_told_by_their_marker_or_by_what_only_an_import_leaves() {
+    let setup = setup();
+    let mut store = HistoryStore::open(history_file(&setup)).unwrap();
+    // Marked: this version's import, with nothing else that tells (an id like promptdesk's,
+    // run mode direct, no StableNew summary or message).
+    let marked = gui_job(
+        &HistoryStore::new_job_id(),
+        "marked import",
+        RunMode::Direct,
+        true,
+    );
+    // Imported before the marker: StableNew's own id tells.
+    let older = gui_job(
+        "5f0c2a9e-1d4b-4c11-9a61-0c8f3b7d2e10",
+        "older import",
+        RunMode::Queue,
+        false,
+    );
+    // The app's own queued job (the app will queue jobs): not an import.
+    let queued = gui_job(
+        &HistoryStore::new_job_id(),
+        "queued by the app",
+        RunMode::Queue,
+        false,
+    );
+    for r in [&marked, &older, &queued] {
+        store.append(r).unwrap();
+    }
+    drop(store);
+    let mut harness = harness(&setup);
+    for (prompt, created_by) in [
+        ("marked import", "imported from StableNew"),
+        ("older import", "imported from StableNew"),
+        ("queued by the app", "promptdesk app"),
+    ] {
+        select_row(&mut harness, prompt);
+        assert!(
+            has_field(&harness, "Created by", created_by),
+            "{prompt}: not {created_by}"
+        );
+    }
+    assert!(!has_field(
+        &harness,
+        "Created by",
+        "imported from StableNew"
+    ));
+}
+
+/// The Undo button of the status bar that is the app's (not another panel's "Undo").
+fn status_undo(harness: &Harness<'static, PromptDeskApp>) -> bool {
+    harness.query_by_label("Undo").is_some()
+}
+
+#[test]
+fn undo_sits_only_beside_messages_about_deleted_jobs_and_names_its_job() {
+    let setup = setup();
+    seed(&setup, THREE);
+    let mut harness = harness(&setup);
+    delete_row(&mut harness, "beta harbour");
+    assert!(status_undo(&harness), "Undo beside the delete message");
+    harness.get_by_label("Undo").hover();
+    harness.run();
+    harness.run();
+    assert!(
+        harness
+            .query_all_by_label_contains("Restore the job deleted last: job job-1 (“beta harbour”)")
+            .next()
+            .is_some(),
+        "the hover names the job"
+    );
+
+    // Another message: Undo would restore a job it does not speak of, so it is not offered.
+    select_row(&mut harness, "gamma forest");
+    harness.get_by_label("Copy prompt").click();
+    settle(&mut harness);
+    assert_eq!(message(&harness), "Prompt copied.");
+    assert!(
+        !status_undo(&harness),
+        "Undo beside {:?}",
+        message(&harness)
+    );
+    harness.get_by_label("Load into composer").click();
+    settle(&mut harness);
+    assert!(
+        !status_undo(&harness),
+        "Undo beside {:?}",
+        message(&harness)
+    );
+
+    // The shortcut still restores it (outside a text field), and the message says so.
+    harness.key_press(Key::Escape);
+    settle(&mut harness);
+    press(&mut harness, Modifiers::COMMAND, Key::Z);
+    assert_eq!(live_ids(&setup), ["job-0", "job-1", "job-2"]);
+    assert!(message(&harness).starts_with("Restored job job-1"));
+}
+
+#[test]
+fn a_restore_that_fails_keeps_the_job_on_the_undo_stack() {
+    let setup = setup();
+    seed(&setup, THREE);
+    let mut harness = harness(&setup);
+    delete_row(&mut harness, "beta harbour");
+    assert_eq!(live_ids(&setup), ["job-0", "job-2"]);
+
+    // The history cannot be written: a folder stands where the file was.
+    let history = history_file(&setup);
+    let aside = setup.data_dir.join("history.jsonl.aside");
+    std::fs::rename(&history, &aside).unwrap();
+    std::fs::create_dir(&history).unwrap();
+    press(&mut harness, Modifiers::COMMAND, Key::Z);
+    let text = message(&harness);
+    assert!(
+        matches!(harness.state().state.message, Some(Message::Error(_))),
+        "{text}"
+    );
+    let keys = if cfg!(target_os = "macos") {
+        "Cmd+Z"
+    } else {
+        "Ctrl+Z"
+    };
+    assert!(
+        text.starts_with("Could not restore job job-1")
+            && text.contains(&format!(
+                "It can still be restored: {keys} or Undo tries again."
+            )),
+        "{text}"
+    );
+    let state = &harness.state().state;
+    assert_eq!(
+        state.view.last_deleted.last().map(|r| r.job_id.as_str()),
+        Some("job-1"),
+        "the job is still on the undo stack"
+    );
+    assert!(status_undo(&harness), "Undo offered again");
+
+    // The history is back: Undo restores the job.
+    std::fs::remove_dir(&history).unwrap();
+    std::fs::rename(&aside, &history).unwrap();
+    harness.get_by_label("Undo").click();
+    settle(&mut harness);
+    assert_eq!(
+        live_ids(&setup),
+        ["job-0", "job-1", "job-2"],
+        "{}",
+        message(&harness)
+    );
+    assert!(harness.state().state.view.last_deleted.is_empty());
+}
+
+#[test]
+fn a_job_back_in_the_history_is_not_put_back_on_the_undo_stack() {
+    let setup = setup();
+    seed(&setup, THREE);
+    let mut harness = harness(&setup);
+    delete_row(&mut harness, "beta harbour");
+    // Another process writes job-1 back.
+    let deleted = harness.state().state.view.last_deleted[0].clone();
+    HistoryStore::open(history_file(&setup))
+        .unwrap()
+        .restore(&deleted)
+        .unwrap();
+    press(&mut harness, Modifiers::COMMAND, Key::Z);
+    let text = message(&harness);
+    assert!(text.contains("already in the history"), "{text}");
+    assert!(harness.state().state.view.last_deleted.is_empty(), "{text}");
+    assert!(!status_undo(&harness));
 }

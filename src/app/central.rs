@@ -70,7 +70,8 @@ fn view_tabs(view: &mut CentralView, ui: &mut egui::Ui) {
 }
 
 /// The status bar: the last message (errors in the error colour), with Dismiss, and Undo
-/// after a delete. A long message is cut after a few lines; the whole text is on hover.
+/// beside a message about deleted jobs (its hover names the job it restores). A long message
+/// is cut after a few lines; the whole text is on hover.
 pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     let Some(message) = ctx.message else {
         return;
@@ -84,7 +85,15 @@ pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut Comma
             if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                 commands.push(Command::DismissMessage);
             }
-            if ctx.can_undo && ui.small_button("Undo").clicked() {
+            if let Some(job) = &ctx.undo
+                && ui
+                    .small_button("Undo")
+                    .on_hover_text(format!(
+                        "Restore the job deleted last: {job} ({})",
+                        super::shortcuts::undo_keys()
+                    ))
+                    .clicked()
+            {
                 commands.push(Command::UndoDelete);
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {

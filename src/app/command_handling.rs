@@ -3,6 +3,7 @@
 //! back as events; pack-file copies and file dialogs run as background [`Task`]s.
 
 use super::commands::Command;
+use super::shortcuts::undo_keys;
 use super::state::{AppState, InFlight, Message, busy_now, short_id};
 use super::tasks::Task;
 use super::widgets::truncate_chars;
@@ -151,12 +152,8 @@ impl AppState {
                 if self.view.selected.as_deref() == Some(record.job_id.as_str()) {
                     self.view.selected = None;
                 }
-                let deleted = &mut self.view.last_deleted;
-                deleted.push(*record);
-                if deleted.len() > UNDO_DEPTH {
-                    deleted.remove(0);
-                }
-                self.message = Some(Message::Info(self.deleted_message()));
+                self.push_deleted(*record);
+                self.say_about_undo(Message::Info(self.deleted_message()));
             }
             Outcome::Restored(job_id) => {
                 let restored = self
@@ -165,12 +162,14 @@ impl AppState {
                 let mut text = format!("Restored {restored}.");
                 if let Some(next) = self.view.last_deleted.last() {
                     text.push_str(&format!(
-                        " Ctrl+Z or Undo again restores {}.",
+                        " {} or Undo again restores {}.",
+                        undo_keys(),
                         job_label(next)
                     ));
                 }
-                self.message = Some(Message::Info(text));
+                self.say_about_undo(Message::Info(text));
             }
+            Outcome::NotRestored { record, message } => self.restore_failed(*record, message),
             Outcome::Imported { path, report } => {
                 // The same words as the CLI's `import-stablenew`.
                 let mut text = format!(
@@ -200,12 +199,45 @@ impl AppState {
         }
     }
 
-    /// Restores the job deleted last (the top of the undo stack), and selects it.
+    /// Restores the job deleted last (the top of the undo stack), and selects it. Should the
+    /// write fail, the job comes back on the stack ([`Self::restore_failed`]).
     fn undo_delete(&mut self) {
         if let Some(record) = self.view.last_deleted.pop() {
             self.view.selected = Some(record.job_id.clone());
             self.write(WriteRequest::Restore(record));
         }
+    }
+
+    /// Puts a deleted job on top of the undo stack (the oldest falls off past
+    /// [`UNDO_DEPTH`]).
+    fn push_deleted(&mut self, record: JobRecord) {
+        let deleted = &mut self.view.last_deleted;
+        deleted.push(record);
+        if deleted.len() > UNDO_DEPTH {
+            deleted.remove(0);
+        }
+    }
+
+    /// Shows a message about deleted jobs: the status bar offers Undo beside it.
+    fn say_about_undo(&mut self, message: Message) {
+        self.undo_message = Some(message.clone());
+        self.message = Some(message);
+    }
+
+    /// A restore that failed: the job goes back on the undo stack, so Undo can try again
+    /// (a busy or read-only history must not lose it), unless it is in the history again
+    /// (another process or an import wrote it back: there is nothing left to restore).
+    fn restore_failed(&mut self, record: JobRecord, why: String) {
+        let job = job_label(&record);
+        if self.record(&record.job_id).is_some() {
+            self.message = Some(Message::Error(format!("Could not restore {job}: {why}")));
+            return;
+        }
+        self.push_deleted(record);
+        self.say_about_undo(Message::Error(format!(
+            "Could not restore {job}: {why}. It can still be restored: {} or Undo tries again.",
+            undo_keys()
+        )));
     }
 
     /// What the status line says after a delete: which job Undo restores, and how many can be.
@@ -214,10 +246,11 @@ impl AppState {
             return "Job deleted.".to_owned();
         };
         let job = job_label(last);
+        let keys = undo_keys();
         match self.view.last_deleted.len() {
-            1 => format!("Deleted {job}. Ctrl+Z or Undo restores it."),
+            1 => format!("Deleted {job}. {keys} or Undo restores it."),
             n => format!(
-                "Deleted {job}. Ctrl+Z or Undo restores it; {n} deleted jobs can be restored, the last deleted first."
+                "Deleted {job}. {keys} or Undo restores it; {n} deleted jobs can be restored, the last deleted first."
             ),
         }
     }
@@ -273,7 +306,7 @@ impl AppState {
 
 /// A job as the status line names it: its short id and the start of its prompt (ids alone,
 /// such as an imported `new-job@2025-11-02T08:00:00Z`, say little).
-fn job_label(record: &JobRecord) -> String {
+pub(crate) fn job_label(record: &JobRecord) -> String {
     let id = short_id(&record.job_id);
     let prompt = first_prompt_line(record).trim();
     if prompt.is_empty() {

@@ -276,7 +276,10 @@ impl DetailsState {
             }
             if ui
                 .button(RichText::new("Delete").color(ui.visuals().error_fg_color))
-                .on_hover_text("Delete this record (Ctrl+Z or Undo in the status line restores it)")
+                .on_hover_text(format!(
+                    "Delete this record ({} or Undo in the status line restores it)",
+                    super::shortcuts::undo_keys()
+                ))
                 .clicked()
             {
                 commands.push(Command::DeleteJob(id.clone()));

@@ -1,17 +1,40 @@
 //! The app's keyboard shortcuts outside text fields and tables, as commands: Ctrl+Enter
 //! submits, Ctrl+Z (or Ctrl+Shift+Z) restores the job deleted last when no text field has the
-//! focus (a text field keeps them for its own undo and redo), F5 reloads the packs.
+//! focus (a text field keeps them for its own undo and redo), F5 reloads the packs. On macOS
+//! Cmd takes Ctrl's place, and messages name the keys as the platform does ([`undo_keys`]).
 
 use super::commands::{Command, CommandQueue};
+use egui::{Key, KeyboardShortcut, ModifierNames, Modifiers};
 use std::path::PathBuf;
+
+/// Undo of a delete: Ctrl+Z (Cmd+Z on macOS).
+pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+
+/// The undo shortcut as messages name it on this platform: "Ctrl+Z", or "Cmd+Z" on macOS.
+pub fn undo_keys() -> String {
+    keys_text(&UNDO)
+}
+
+/// A shortcut as text names it on this platform ("Ctrl+Enter"; "Cmd+Enter" on macOS), for
+/// messages and hovers (a menu's shortcut text is `Context::format_shortcut`).
+pub fn keys_text(shortcut: &KeyboardShortcut) -> String {
+    keys_text_on(
+        shortcut,
+        egui::os::OperatingSystem::from_target_os().is_mac(),
+    )
+}
+
+/// A shortcut as named on a Mac (`is_mac`) or elsewhere.
+fn keys_text_on(shortcut: &KeyboardShortcut, is_mac: bool) -> String {
+    shortcut.format(&ModifierNames::NAMES, is_mac)
+}
 
 /// Turns this frame's shortcuts (and dropped files) into commands.
 pub fn handle(ctx: &egui::Context, commands: &mut CommandQueue) {
-    use egui::{Key, KeyboardShortcut, Modifiers};
     let submit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
     // Shift first: the plain pattern matches Ctrl+Shift+Z too (shift is ignored unless asked).
     let undo_shift = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
-    let undo = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+    let undo = UNDO;
     let reload = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
     if ctx.input_mut(|i| i.consume_shortcut(&submit)) {
         commands.push(Command::Submit);
@@ -35,5 +58,25 @@ pub fn handle(ctx: &egui::Context, commands: &mut CommandQueue) {
     });
     if !dropped.is_empty() {
         commands.push(Command::ImportPackFiles(dropped));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_undo_keys_are_named_as_each_platform_names_them() {
+        assert_eq!(keys_text_on(&UNDO, false), "Ctrl+Z");
+        assert_eq!(keys_text_on(&UNDO, true), "Cmd+Z");
+        let redo = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+        assert_eq!(keys_text_on(&redo, false), "Ctrl+Shift+Z");
+        assert_eq!(keys_text_on(&redo, true), "Shift+Cmd+Z");
+        let here = if cfg!(target_os = "macos") {
+            "Cmd+Z"
+        } else {
+            "Ctrl+Z"
+        };
+        assert_eq!(undo_keys(), here);
     }
 }

@@ -168,6 +168,10 @@ testing_pub_struct! {
         dialogs: super::dialogs::Dialogs,
         theme: ThemeChoice,
         message: Option<Message>,
+        /// The message a delete or a restore left: while it is the one shown, the status bar
+        /// offers Undo beside it (beside any other message, Undo would restore a job the
+        /// message does not speak of).
+        undo_message: Option<Message>,
         /// Text for the clipboard, taken by the UI after the frame.
         clipboard: Option<String>,
         repaint: Repaint,
@@ -190,8 +194,10 @@ testing_pub_struct! {
         store: Option<&'a Arc<RwLock<HistoryStore>>>,
         history: HistoryStatus<'a>,
         message: Option<&'a Message>,
-        /// A deleted job can be restored.
-        can_undo: bool,
+        /// The job the status bar's Undo button restores (the last deleted), as the status
+        /// line names it, while the message beside it is about deleted jobs (see
+        /// `AppState::undo_message`).
+        undo: Option<String>,
         theme: ThemeChoice,
         query_busy: bool,
         /// The rows are newest first while a large history streams in.
@@ -231,7 +237,7 @@ impl<'a> ViewContext<'a> {
             store: None,
             history: HistoryStatus::default(),
             message: None,
-            can_undo: false,
+            undo: None,
             theme: ThemeChoice::System,
             query_busy: false,
             rows_provisional: false,
@@ -304,6 +310,7 @@ impl AppState {
             dialogs: Default::default(),
             theme: persisted.theme,
             message: None,
+            undo_message: None,
             clipboard: None,
             repaint,
             last_poll: Instant::now(),
@@ -626,7 +633,12 @@ impl AppState {
     pub fn split(&mut self) -> (ViewContext<'_>, Panels<'_>) {
         let submitting = self.write_pending(RequestKind::Append);
         let submit_waiting = self.submit_retry_pending();
-        let can_undo = !self.view.last_deleted.is_empty();
+        let undo = self
+            .view
+            .last_deleted
+            .last()
+            .filter(|_| self.message.is_some() && self.message == self.undo_message)
+            .map(super::command_handling::job_label);
         let query_busy = self.query_worker.is_busy();
         let rows_provisional = self.rows_are_provisional();
         let rows_current = self.rows_are_current();
@@ -648,7 +660,7 @@ impl AppState {
                 submit_waiting,
             },
             message: self.message.as_ref(),
-            can_undo,
+            undo,
             theme: self.theme,
             query_busy,
             rows_provisional,

@@ -149,6 +149,28 @@ pub enum Outcome {
         kind: RequestKind,
         message: String,
     },
+    /// A restore (Undo of a delete) failed: nothing was written, and the job is handed back
+    /// so that it can go back on the undo stack. The message says why.
+    NotRestored {
+        record: Box<JobRecord>,
+        message: String,
+    },
+}
+
+impl Outcome {
+    /// The outcome of `request` failing for good with `message`.
+    fn failure(request: WriteRequest, message: String) -> Outcome {
+        match request {
+            WriteRequest::Restore(record) => Outcome::NotRestored {
+                record: Box::new(record),
+                message,
+            },
+            other => Outcome::Failed {
+                kind: other.kind(),
+                message,
+            },
+        }
+    }
 }
 
 /// What the writer tells the UI.
@@ -517,12 +539,12 @@ impl Writer {
                     let message = failure_message(&pending.request, &error.to_string(), true);
                     self.send(WriteEvent::Done {
                         id: pending.id,
-                        outcome: Outcome::Failed { kind, message },
+                        outcome: Outcome::failure(pending.request, message),
                     });
                 }
                 Err(Failure::Failed(message)) => self.send(WriteEvent::Done {
                     id: pending.id,
-                    outcome: Outcome::Failed { kind, message },
+                    outcome: Outcome::failure(pending.request, message),
                 }),
             }
         }

@@ -84,7 +84,7 @@ pub fn run_from<I: IntoIterator<Item = OsString>>(
     if !matches!(command, Command::ImportStablenew(_)) {
         import_stablenew::warn_interrupted_imports(&ctx, cli.data_dir.as_deref(), err);
     }
-    match command.run(&ctx, out) {
+    match command.run(&ctx, out, err) {
         Ok(code) => Outcome::Exit(code),
         Err(e) => Outcome::Exit(e.report(err)),
     }
@@ -135,11 +135,17 @@ enum Command {
 }
 
 impl Command {
-    /// Runs the command; `Ok` is the exit code (`verify` exits 1 on damage).
-    fn run(&self, ctx: &Context, out: &mut dyn Write) -> Result<i32, CommandError> {
+    /// Runs the command; `Ok` is the exit code (`verify` exits 1 on damage). `err` is for
+    /// what a command says on the way (a hint), not for its error, which the caller reports.
+    fn run(
+        &self,
+        ctx: &Context,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> Result<i32, CommandError> {
         match self {
             Command::Packs(args) => packs::run(ctx, args, out),
-            Command::Submit(args) => submit::run(ctx, args, out),
+            Command::Submit(args) => submit::run(ctx, args, out, err),
             Command::History(args) => history::run(ctx, args, out),
             Command::Export(args) => export::run(ctx, args, out),
             Command::ImportStablenew(args) => import_stablenew::run(ctx, args, out),

@@ -3,32 +3,16 @@
 
 use std::io::{self, Write};
 use std::path::Path;
-use unicode_width::UnicodeWidthChar;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
-/// `1 job`, `3 jobs`.
-pub(crate) fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+pub(crate) use crate::wording::{one_line, plural};
 
-/// Collapses line breaks so that a message stays on one line.
-pub(crate) fn one_line(msg: &str) -> String {
-    msg.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// How many terminal columns `text` takes: wide (CJK, most emoji) characters take two,
-/// combining marks none.
+/// How many terminal columns `text` takes, measured on the whole string: wide (CJK, most
+/// emoji) characters take two, combining marks none, and an emoji sequence counts as the one
+/// picture it draws (`❤️` with its variation selector takes two, a ZWJ family two).
 pub(crate) fn display_width(text: &str) -> usize {
-    text.chars()
-        .map(|c| UnicodeWidthChar::width(c).unwrap_or(0))
-        .sum()
+    UnicodeWidthStr::width(text)
 }
 
 /// Control characters as spaces (a cell must not move the cursor or reach the terminal raw).
@@ -39,24 +23,26 @@ pub(crate) fn clean(text: &str) -> String {
 }
 
 /// At most `max` terminal columns (see [`display_width`]), with `…` marking a cut; control
-/// characters become spaces. A wide character that would not fit whole is left out.
+/// characters become spaces. The cut falls between grapheme clusters (what a reader sees as
+/// one character: a letter with its accents, an emoji sequence), never inside one; a wide one
+/// that would not fit whole is left out.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     let clean = clean(text);
     if display_width(&clean) <= max {
         return clean;
     }
     let room = max.saturating_sub(1);
-    let mut cut = String::new();
+    let mut end = 0;
     let mut width = 0;
-    for c in clean.chars() {
-        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+    for grapheme in clean.graphemes(true) {
+        let w = display_width(grapheme);
         if width + w > room {
             break;
         }
         width += w;
-        cut.push(c);
+        end += grapheme.len();
     }
-    cut.truncate(cut.trim_end().len());
+    let mut cut = clean[..end].trim_end().to_owned();
     cut.push('…');
     cut
 }
@@ -205,6 +191,31 @@ mod tests {
     }
 
     #[test]
+    fn emoji_sequences_and_accents_are_measured_and_cut_whole() {
+        // A heart with its emoji variation selector draws as one wide emoji.
+        assert_eq!(display_width("\u{2764}\u{fe0f}"), 2);
+        assert_eq!(display_width("a\u{2764}\u{fe0f}b"), 4);
+        // A ZWJ family is one picture, two columns wide.
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        assert_eq!(display_width(family), 2);
+        // A cut never splits a sequence: the family goes whole or not at all.
+        assert_eq!(
+            truncate(&format!("ab{family}cd"), 5),
+            format!("ab{family}…")
+        );
+        assert_eq!(truncate(&format!("abc{family}d"), 5), "abc…");
+        // Nor a letter from its combining accent.
+        let accented = "cafe\u{301}s au lait";
+        assert_eq!(truncate(accented, 6), "cafe\u{301}s…");
+        assert_eq!(truncate(accented, 5), "cafe\u{301}…");
+        for max in 1..12 {
+            let cut = truncate(&format!("x{family}\u{2764}\u{fe0f} cafe\u{301}"), max);
+            assert!(display_width(&cut) <= max, "{max}: {cut:?}");
+            assert!(!cut.contains("\u{200d}…"), "{max}: {cut:?}");
+        }
+    }
+
+    #[test]
     fn tables_pad_columns_and_trim_line_ends() {
         let mut out = Vec::new();
         let rows = [
@@ -225,11 +236,15 @@ mod tests {
             ["PACK".to_owned(), "N".to_owned()],
             ["港の灯台".to_owned(), "3".to_owned()],
             ["harbour".to_owned(), "12".to_owned()],
+            ["\u{2764}\u{fe0f} love".to_owned(), "4".to_owned()],
         ];
         write_table(&mut out, &rows, &[false, true]).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(text, "PACK       N\n港の灯台   3\nharbour   12\n");
+        assert_eq!(
+            text,
+            "PACK       N\n港の灯台   3\nharbour   12\n\u{2764}\u{fe0f} love    4\n"
+        );
         let widths: Vec<usize> = text.lines().map(display_width).collect();
-        assert_eq!(widths, [12, 12, 12]);
+        assert_eq!(widths, [12, 12, 12, 12]);
     }
 }

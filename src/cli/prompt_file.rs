@@ -6,25 +6,64 @@
 //! order mark at the start (Windows Notepad adds one) and line breaks at the end (`echo`
 //! adds one) are dropped; everything else is kept as written. Every failure is bad input
 //! (exit 2, nothing written) naming the option and the file.
+//!
+//! Reading `-` from a terminal (nothing piped in) first says on stderr that the prompt is
+//! awaited and how to end it, so the command never seems to hang.
 
 use super::command_error::CommandError;
-use std::io::{self, Read};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::Path;
 
 /// The largest prompt file read (the same limit as a pack file).
 pub(crate) const MAX_PROMPT_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// The text of `path` (`-`: stdin) given to the option `flag` (e.g. `--prompt-file`).
-pub(crate) fn read_prompt_file(flag: &str, path: &Path) -> Result<String, CommandError> {
-    let from_stdin = path.as_os_str() == "-";
-    let name = if from_stdin {
-        "- (stdin)".to_owned()
+/// How the messages name standard input.
+pub(crate) const STDIN_NAME: &str = "- (standard input)";
+
+/// True when `path` is `-`, standard input.
+pub(crate) fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// `path` as the messages name it (`-` is standard input).
+pub(crate) fn display_name(path: &Path) -> String {
+    if is_stdin(path) {
+        STDIN_NAME.to_owned()
     } else {
         path.display().to_string()
+    }
+}
+
+/// What stderr says before `flag -` reads a terminal: that the text is awaited, and how to end
+/// it (the end-of-input key of this platform).
+pub(crate) fn terminal_hint(flag: &str) -> String {
+    let end = if cfg!(windows) {
+        "Ctrl+Z then Enter"
+    } else {
+        "Ctrl+D at the start of a line"
     };
+    format!(
+        "promptdesk: reading {flag} from standard input: type or paste the text, then press {end} to end it (Ctrl+C cancels)"
+    )
+}
+
+/// The text of `path` (`-`: stdin) given to the option `flag` (e.g. `--prompt-file`). When
+/// stdin is a terminal, [`terminal_hint`] goes to `err` first.
+pub(crate) fn read_prompt_file(
+    flag: &str,
+    path: &Path,
+    err: &mut dyn Write,
+) -> Result<String, CommandError> {
+    let from_stdin = is_stdin(path);
+    let name = display_name(path);
     let bad = |what: String| CommandError::usage(format!("{flag} {name}: {what}"));
     let bytes = if from_stdin {
-        read_limited(io::stdin().lock())
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            let _ = writeln!(err, "{}", terminal_hint(flag));
+            let _ = err.flush();
+        }
+        read_limited(stdin.lock())
     } else {
         if path.is_dir() {
             return Err(bad("is a folder, not a file".into()));
@@ -95,7 +134,7 @@ mod tests {
         let path = dir.path().join("p.txt");
         std::fs::write(&path, "\u{feff}  a harbour\n\nat dawn \r\n\n").unwrap();
         assert_eq!(
-            read_prompt_file("--prompt-file", &path).unwrap(),
+            read_prompt_file("--prompt-file", &path, &mut io::sink()).unwrap(),
             "  a harbour\n\nat dawn "
         );
     }

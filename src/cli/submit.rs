@@ -3,7 +3,7 @@
 use super::command_error::CommandError;
 use super::context::Context;
 use super::output::{one_line, summarize_keys, truncate};
-use super::prompt_file::read_prompt_file;
+use super::prompt_file::{display_name, read_prompt_file};
 use crate::history::HistoryStore;
 use crate::job_record::job_record_from_run_config;
 use crate::packs::{DiscoveredPacks, PromptPack};
@@ -40,21 +40,26 @@ pub(crate) struct SubmitArgs {
 }
 
 impl SubmitArgs {
-    /// The typed prompt and negative prompt, from the command line or read from their files.
-    fn typed_prompts(&self) -> Result<(Option<String>, Option<String>), CommandError> {
+    /// The typed prompt and negative prompt, from the command line or read from their files
+    /// (a hint on `err` when one is read from a terminal).
+    fn typed_prompts(
+        &self,
+        err: &mut dyn Write,
+    ) -> Result<(Option<String>, Option<String>), CommandError> {
         let stdin = Path::new("-");
         if self.prompt_file.as_deref() == Some(stdin)
             && self.negative_file.as_deref() == Some(stdin)
         {
             return Err(CommandError::usage(
-                "--prompt-file and --negative-file cannot both read stdin (-); give one of them a file",
+                "--prompt-file and --negative-file cannot both read standard input (-); give one of them a file",
             ));
         }
-        let read = |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file) {
-            (Some(text), _) => Ok(Some(text.clone())),
-            (None, Some(file)) => read_prompt_file(flag, file).map(Some),
-            (None, None) => Ok(None),
-        };
+        let mut read =
+            |text: &Option<String>, file: &Option<PathBuf>, flag: &str| match (text, file) {
+                (Some(text), _) => Ok(Some(text.clone())),
+                (None, Some(file)) => read_prompt_file(flag, file, &mut *err).map(Some),
+                (None, None) => Ok(None),
+            };
         Ok((
             read(&self.prompt, &self.prompt_file, "--prompt-file")?,
             read(&self.negative, &self.negative_file, "--negative-file")?,
@@ -126,6 +131,7 @@ pub(crate) fn run(
     ctx: &Context,
     args: &SubmitArgs,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<i32, CommandError> {
     let usage = |m: &str| Err(CommandError::usage(m));
     if args.pack.is_some() && (args.negative.is_some() || args.negative_file.is_some()) {
@@ -136,7 +142,11 @@ pub(crate) fn run(
     if args.pack.is_some() && args.prompt_file.is_some() {
         return usage("give either --pack ID --keys K1,K2 or --prompt-file FILE, not both");
     }
-    let (prompt, negative) = args.typed_prompts()?;
+    // Before stdin is read: a wrong command line is said at once.
+    if args.prompt_file.is_some() && !args.keys.is_empty() {
+        return usage("--keys goes with --pack, not with --prompt-file");
+    }
+    let (prompt, negative) = args.typed_prompts(err)?;
     let mut cfg = match (&args.pack, &prompt) {
         (Some(_), Some(_)) => {
             return usage(
@@ -154,7 +164,9 @@ pub(crate) fn run(
             }
             if prompt.trim().is_empty() {
                 return Err(CommandError::usage(match &args.prompt_file {
-                    Some(file) => format!("the prompt in {} is empty", file.display()),
+                    Some(file) => {
+                        format!("--prompt-file {}: the prompt is empty", display_name(file))
+                    }
                     None => "the prompt is empty".to_owned(),
                 }));
             }

@@ -10,6 +10,7 @@ pub mod paths;
 pub mod prompt_packs;
 pub mod run_config;
 pub mod settings_override;
+pub mod wording;
 
 pub use history::{HistoryError, HistoryStore};
 pub use job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus, job_record_from_run_config};

@@ -57,12 +57,14 @@
 //! written the old A1111 way with its schedule (`DPM++ 2M Karras`) is split into sampler and
 //! scheduler when no scheduler is given, as A1111 does. Jobs are `RunSource::Gui` (StableNew is
 //! a GUI), run mode `queue` unless a line says `direct`, and carry
-//! `run_config.prompt_payload.imported_from = "StableNew"` ([`is_stablenew_import`]).
+//! `run_config.prompt_payload.imported_from = "StableNew"` ([`is_stablenew_import`]; the
+//! marker is not searchable text and is not exported as CSV or infotext).
 
 use super::store::{HistoryError, HistoryStore};
 use crate::job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus};
 use crate::run_config::{GenerationSettings, PromptSource, RunConfig, RunMode, RunSource};
 use crate::settings_override::SettingsOverride;
+use crate::wording::{one_line, plural};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -164,24 +166,6 @@ impl ImportReport {
     }
 }
 
-/// `1 line`, `3 lines`.
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-/// Line breaks folded into spaces.
-fn one_line(text: &str) -> String {
-    text.split(['\n', '\r'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Why an import failed. In every case nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -240,19 +224,47 @@ pub const IMPORTED_FROM_STABLENEW: &str = "StableNew";
 
 /// True for a job imported from a StableNew history. Such a job is recorded with
 /// `"source": "gui"` (StableNew is a GUI) and StableNew's run mode; what tells it apart is
-/// `run_config.prompt_payload.imported_from` = "StableNew" (written since this version). Jobs
-/// imported before carry no such key: they are recognised by StableNew's `stablenew_summary`,
-/// or by a GUI source with run mode `queue`, which promptdesk's own app never records (its
-/// jobs are `direct`; `promptdesk submit` records `cli` + `queue`).
+/// `run_config.prompt_payload.imported_from` = "StableNew" (written since this version).
+///
+/// A GUI job imported before carries no such key: it is recognised by what only an import
+/// leaves ([`left_by_stablenew_import`]), never by its run mode (the app will queue jobs too).
 pub fn is_stablenew_import(record: &JobRecord) -> bool {
-    let payload = &record.run_config.prompt_payload;
-    match payload.get(IMPORTED_FROM_KEY).and_then(Value::as_str) {
+    match record
+        .run_config
+        .prompt_payload
+        .get(IMPORTED_FROM_KEY)
+        .and_then(Value::as_str)
+    {
         Some(from) => from == IMPORTED_FROM_STABLENEW,
-        None => {
-            payload.contains_key("stablenew_summary")
-                || (record.source == RunSource::Gui && record.run_mode == RunMode::Queue)
-        }
+        None => record.source == RunSource::Gui && left_by_stablenew_import(record),
     }
+}
+
+/// What an import of a StableNew history leaves in a job and promptdesk itself never writes
+/// (for jobs imported before the [`IMPORTED_FROM_KEY`] marker): StableNew's payload summary
+/// (`stablenew_summary`), the messages the import gives jobs StableNew left running or never
+/// ran ([`ORPHANED_MESSAGE`], [`NEVER_RAN_MESSAGE`]), or a job id StableNew made. promptdesk
+/// names every job it records with a UUID version 7 ([`HistoryStore::new_job_id`]); StableNew
+/// names them with a UUID version 4 or with names such as `new-job` (then stamped
+/// `new-job@<created_at>` by the import), `learning_…` or `job-1`. Of the 409 jobs of the
+/// real StableNew histories at hand, 113 have a summary or one of the messages; every one has
+/// an id promptdesk does not make.
+fn left_by_stablenew_import(record: &JobRecord) -> bool {
+    record
+        .run_config
+        .prompt_payload
+        .contains_key("stablenew_summary")
+        || matches!(
+            record.error_message.as_deref(),
+            Some(ORPHANED_MESSAGE | NEVER_RAN_MESSAGE)
+        )
+        || !is_promptdesk_job_id(&record.job_id)
+}
+
+/// True for a job id promptdesk makes ([`HistoryStore::new_job_id`]): a hyphenated UUID of
+/// version 7.
+fn is_promptdesk_job_id(id: &str) -> bool {
+    id.len() == 36 && uuid::Uuid::try_parse(id).is_ok_and(|u| u.get_version_num() == 7)
 }
 
 /// The error message of a job StableNew left running.
@@ -1378,23 +1390,53 @@ mod tests {
 
     #[test]
     fn imported_jobs_are_told_apart_from_the_apps_and_the_clis() {
-        // Marked by this version's import, whatever the run mode.
-        let mut marked = record(RunSource::Gui, RunMode::Direct);
+        let app_id = HistoryStore::new_job_id();
+        let job = |id: &str, source: RunSource, run_mode: RunMode| {
+            let mut r = record(source, run_mode);
+            r.job_id = id.to_owned();
+            r
+        };
+        // Marked by this version's import, whatever the id and run mode.
+        let mut marked = job(&app_id, RunSource::Gui, RunMode::Direct);
         marked.run_config.prompt_payload.insert(
             IMPORTED_FROM_KEY.into(),
             Value::String(IMPORTED_FROM_STABLENEW.into()),
         );
         assert!(is_stablenew_import(&marked));
-        // Imported before the mark: gui + queue, which the app never records.
-        assert!(is_stablenew_import(&record(RunSource::Gui, RunMode::Queue)));
-        assert!(!is_stablenew_import(&record(
-            RunSource::Gui,
-            RunMode::Direct
-        )));
-        assert!(!is_stablenew_import(&record(
-            RunSource::Cli,
-            RunMode::Queue
-        )));
+
+        // The app's own jobs, direct or queued (the app will queue jobs): never imports.
+        for mode in [RunMode::Direct, RunMode::Queue] {
+            assert!(!is_stablenew_import(&job(&app_id, RunSource::Gui, mode)));
+            // The CLI's jobs are not GUI jobs, whatever their id.
+            assert!(!is_stablenew_import(&job("job-1", RunSource::Cli, mode)));
+        }
+
+        // Imported before the marker: what only an import leaves.
+        let mut summary = job(&app_id, RunSource::Gui, RunMode::Queue);
+        summary.run_config.prompt_payload.insert(
+            "stablenew_summary".into(),
+            Value::String("a harbour | model".into()),
+        );
+        assert!(is_stablenew_import(&summary));
+        for message in [ORPHANED_MESSAGE, NEVER_RAN_MESSAGE] {
+            let mut ended = job(&app_id, RunSource::Gui, RunMode::Queue);
+            ended.error_message = Some(message.to_owned());
+            assert!(is_stablenew_import(&ended), "{message}");
+        }
+        let mut other_error = job(&app_id, RunSource::Gui, RunMode::Queue);
+        other_error.error_message = Some("the backend failed".into());
+        assert!(!is_stablenew_import(&other_error));
+        // Ids StableNew made (a UUID v4, a stamped reused id, a name).
+        for id in [
+            "5f0c2a9e-1d4b-4c11-9a61-0c8f3b7d2e10",
+            "new-job@2025-12-02T08:00:00.000001Z",
+            "learning_2025",
+        ] {
+            assert!(
+                is_stablenew_import(&job(id, RunSource::Gui, RunMode::Direct)),
+                "{id}"
+            );
+        }
     }
 
     #[test]

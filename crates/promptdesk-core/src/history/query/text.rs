@@ -1,5 +1,6 @@
 //! What text a record has: its searchable strings, read in place, and its first prompt.
 
+use crate::history::import::IMPORTED_FROM_KEY;
 use crate::job_record::JobRecord;
 use serde_json::{Map, Value};
 
@@ -7,10 +8,15 @@ use serde_json::{Map, Value};
 /// it did. The strings: every text in the payload (its prompts and negative prompts:
 /// `{"prompts": {key: text | {"prompt", "negative_prompt"}}}` or `{"prompt",
 /// "negative_prompt"}`, and the pack id it repeats), then the job id, pack id, keys and model.
+/// Not searched: the payload's [`IMPORTED_FROM_KEY`] marker (`"imported_from": "StableNew"`),
+/// which says where a job came from, not what it asked for (a search for "new" must not find
+/// every imported job).
 ///
-/// Read in place, and without looking at the payload's key names: in a large history the cost
-/// is memory latency, one cache miss per string touched, so the prompt texts are reached with
-/// as few loads as possible and searched first (most searches are for prompt words).
+/// Read in place, and with as little look at the payload's key names as can be: in a large
+/// history the cost is memory latency, one cache miss per string touched, so the prompt texts
+/// are reached with as few loads as possible and searched first (most searches are for prompt
+/// words). The marker's key is told apart by its length first, which is held beside the key's
+/// pointer: only a key of the same length is read.
 pub(super) fn for_each_text(record: &JobRecord, mut found: impl FnMut(&str) -> bool) -> bool {
     fn texts_in(value: &Value, depth: u8, found: &mut impl FnMut(&str) -> bool) -> bool {
         match value {
@@ -22,8 +28,8 @@ pub(super) fn for_each_text(record: &JobRecord, mut found: impl FnMut(&str) -> b
     if record
         .run_config
         .prompt_payload
-        .values()
-        .any(|v| texts_in(v, 1, &mut found))
+        .iter()
+        .any(|(k, v)| k.as_str() != IMPORTED_FROM_KEY && texts_in(v, 1, &mut found))
     {
         return true;
     }
