@@ -361,6 +361,24 @@ fn no_dialog_shows_why_and_a_typed_folder_becomes_the_packs_folder() {
 }
 
 #[test]
+fn shortcuts_do_not_act_behind_the_typed_path_form() {
+    let setup = setup();
+    let mut harness = open_typed_packs_form(&setup);
+    // A manual prompt that Ctrl+Enter would submit if the form did not own the keyboard.
+    harness.state_mut().state.composer.mode = promptdesk::PromptSource::Manual;
+    harness.state_mut().state.composer.prompt = "a lighthouse at dawn".into();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.key_press(egui::Key::F5);
+    harness.run();
+    assert!(form_is_open(&harness), "the form stays open");
+    assert!(
+        harness.state().state.writes_in_flight() == 0 && records(&setup).is_empty(),
+        "Ctrl+Enter behind the form recorded a job"
+    );
+}
+
+#[test]
 fn a_bad_typed_path_says_why_and_the_form_stays() {
     let setup = setup();
     let mut harness = open_typed_packs_form(&setup);

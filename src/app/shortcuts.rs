@@ -2,6 +2,7 @@
 //! submits, Ctrl+Z (or Ctrl+Shift+Z) restores the job deleted last when no text field has the
 //! focus (a text field keeps them for its own undo and redo), F5 reloads the packs. On macOS
 //! Cmd takes Ctrl's place, and messages name the keys as the platform does ([`undo_keys`]).
+//! None of them acts while a modal window is open.
 
 use super::commands::{Command, CommandQueue};
 use egui::{Key, KeyboardShortcut, ModifierNames, Modifiers};
@@ -36,6 +37,11 @@ pub fn handle(ctx: &egui::Context, commands: &mut CommandQueue) {
     let undo_shift = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
     let undo = UNDO;
     let reload = KeyboardShortcut::new(Modifiers::NONE, Key::F5);
+    // A modal (a typed-path form, the quit question) owns the keyboard: nothing behind it
+    // acts on a shortcut.
+    if ctx.memory(|m| m.top_modal_layer().is_some()) {
+        return;
+    }
     if ctx.input_mut(|i| i.consume_shortcut(&submit)) {
         commands.push(Command::Submit);
     }
