@@ -366,6 +366,15 @@ fn load_into_composer_restores_the_recorded_prompt_after_the_pack_changed() {
     );
     assert_eq!(again.run_config.settings, job.run_config.settings);
 
+    // A load over it keeps the recorded prompts in its undo (saved too); Undo load restores
+    // them.
+    load_job(&mut harness, &job.job_id);
+    let persisted = through_eframe_storage(&harness.state().state.persisted());
+    assert!(persisted.load_undo.last().unwrap().recorded.is_some());
+    harness.get_by_label("Undo load").click();
+    settle(&mut harness);
+    assert!(harness.state().state.composer.recorded.is_some());
+
     harness.get_by_label("Use current text").click();
     harness.run();
     assert!(
@@ -932,7 +941,8 @@ fn undo_load_is_several_levels_deep_and_survives_a_restart() {
             .is_none()
     );
     harness.get_by_label("Undo load");
-    let persisted = harness.state().state.persisted();
+    let persisted = through_eframe_storage(&harness.state().state.persisted());
+    assert_eq!(persisted.load_undo.len(), 1);
     let mut harness = restarted(&setup, persisted);
     assert_eq!(harness.state().state.composer.prompt, "prompt of job a");
     harness.get_by_label("Undo load").click();
@@ -944,6 +954,29 @@ fn undo_load_is_several_levels_deep_and_survives_a_restart() {
         load_job(&mut harness, if i % 2 == 0 { "job-a" } else { "job-b" });
     }
     assert_eq!(harness.state().state.composer.undo_load.len(), 10);
+}
+
+/// What eframe's storage gives back of `persisted` (it is saved as RON).
+fn through_eframe_storage(persisted: &Persisted) -> Persisted {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    let mut storage = Memory::default();
+    eframe::set_value(&mut storage, "state", persisted);
+    let back: Persisted = eframe::get_value(&storage, "state").expect("saved state reads back");
+    assert_eq!(&back, persisted);
+    back
 }
 
 /// Review 9: a state saved before the user's own settings were kept apart (no mode, no draft)
