@@ -297,8 +297,8 @@ fn pack_color(ui: &egui::Ui) -> egui::Color32 {
 
 const MARKER_WIDTH: f32 = 10.0;
 
-/// A small dot in the PACK colour (a pack's value), or a small diamond in the link colour
-/// (a loaded job's value); drawn: not every font has these glyphs.
+/// A small dot in the PACK colour (a pack's value), or a small diamond in the strong text
+/// colour (a loaded job's value); drawn: not every font has these glyphs.
 fn origin_dot(ui: &mut egui::Ui, job: bool) -> egui::Response {
     let size = egui::vec2(MARKER_WIDTH, ui.spacing().interact_size.y);
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
@@ -318,7 +318,7 @@ fn origin_dot(ui: &mut egui::Ui, job: bool) -> egui::Response {
                 egui::pos2(c.x, c.y + r),
                 egui::pos2(c.x - r, c.y),
             ];
-            let color = ui.visuals().hyperlink_color;
+            let color = ui.visuals().strong_text_color();
             ui.painter().add(egui::Shape::convex_polygon(
                 points,
                 color,
