@@ -785,9 +785,11 @@ fn a_loaded_jobs_settings_do_not_become_my_own() {
     harness.run();
     select(&mut harness, "Animals", &["1"]);
     let s = settings(&harness);
-    assert_eq!((s.steps, s.model.as_str(), s.cfg_scale), (mine.steps, "", 4.0));
+    assert_eq!(
+        (s.steps, s.model.as_str(), s.cfg_scale),
+        (mine.steps, "", 4.0)
+    );
 }
-
 
 /// Review 3 (and 13): a pack job whose pack is gone, or that names no pack, loads its recorded
 /// prompt as a manual prompt and says why; so does one whose keys are all gone from its pack
@@ -870,7 +872,10 @@ fn a_job_whose_pack_or_keys_are_gone_loads_as_a_manual_prompt() {
     assert_eq!(composer.mode, PromptSource::Manual);
     assert_eq!(composer.prompt, "an imported prompt");
     let m = message(&harness);
-    assert!(m.contains("names no pack") && m.contains("manual prompt"), "{m}");
+    assert!(
+        m.contains("names no pack") && m.contains("manual prompt"),
+        "{m}"
+    );
     assert!(!m.contains("\"\""), "{m}");
     harness.get_by_label("Submit");
     assert!(
@@ -892,7 +897,10 @@ fn a_job_whose_pack_or_keys_are_gone_loads_as_a_manual_prompt() {
     assert_eq!(state.selected_pack.as_deref(), Some("Architecture"));
     assert_eq!(state.checked_keys, vec!["1", "2"]);
     let m = message(&harness);
-    assert!(m.contains("not which key") && m.contains("current text"), "{m}");
+    assert!(
+        m.contains("not which key") && m.contains("current text"),
+        "{m}"
+    );
 }
 
 /// Review 8: Undo load goes back several loads, Hide only hides the bar (Undo load stays

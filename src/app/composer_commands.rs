@@ -97,11 +97,11 @@ impl AppState {
                 "Job {job} names no pack, so it was loaded as a manual prompt{first}. {UNDO_HINT}"
             ));
         };
+        let shown = crate::packs::escape_control(pack_id).into_owned();
         let Some(pack) = self.packs.iter().find(|p| p.id == pack_id) else {
             let first = self.load_as_manual(record);
             return Message::Error(format!(
-                "Pack {:?} is not in the packs folder, so job {job} was loaded as a manual prompt{first}. {UNDO_HINT}",
-                crate::packs::escape_control(pack_id)
+                "Pack {shown:?} is not in the packs folder, so job {job} was loaded as a manual prompt{first}. {UNDO_HINT}"
             ));
         };
         let (kept, missing): (Vec<String>, Vec<String>) = record
@@ -113,9 +113,11 @@ impl AppState {
         if kept.is_empty() && has_text {
             let first = self.load_as_manual(record);
             let why = if missing.is_empty() {
-                format!("Job {job} recorded its prompt but not which key of pack {pack_id} it came from")
+                format!(
+                    "Job {job} recorded its prompt but not which key of pack {shown} it came from"
+                )
             } else {
-                format!("Pack {pack_id} no longer has {}", keys_phrase(&missing))
+                format!("Pack {shown} no longer has {}", keys_phrase(&missing))
             };
             return Message::Error(format!(
                 "{why}, so job {job} was loaded as a manual prompt{first}. {UNDO_HINT}"
@@ -125,23 +127,20 @@ impl AppState {
         self.selected_pack = Some(pack_id.clone());
         self.checked_keys = kept.clone();
         self.composer.mode = PromptSource::Pack;
-        self.composer.load_settings(
-            &record.job_id,
-            &record.run_config.settings,
-            Some(&pack_id),
-        );
+        self.composer
+            .load_settings(&record.job_id, &record.run_config.settings, Some(&pack_id));
         self.composer.recorded =
             RecordedPrompts::from_record(record).filter(|r| r.pack_id == pack_id);
         let mut notes = Vec::new();
         if !missing.is_empty() {
             notes.push(format!(
-                "Pack {pack_id} no longer has {}; the other keys were loaded.",
+                "Pack {shown} no longer has {}; the other keys were loaded.",
                 keys_phrase(&missing)
             ));
         }
         if kept.is_empty() {
             notes.push(format!(
-                "It names no key of pack {pack_id}: check the prompts to run."
+                "It names no key of pack {shown}: check the prompts to run."
             ));
         } else if text_not_by_key(record) {
             notes.push(format!(
@@ -219,7 +218,8 @@ fn keys_phrase(keys: &[String]) -> String {
 }
 
 /// Said after every load.
-const UNDO_HINT: &str = "Undo load (in the composer) brings back your previous prompt, pack selection and settings.";
+const UNDO_HINT: &str =
+    "Undo load (in the composer) brings back your previous prompt, pack selection and settings.";
 
 /// Why Submit is disabled, or None when it can run. A history still loading does not block
 /// it (the writer appends without reading the history).

@@ -81,7 +81,10 @@ impl RecordedPrompts {
                 .map(|(key, entry)| {
                     let (positive, negative) = match entry {
                         serde_json::Value::String(s) => (s.clone(), String::new()),
-                        other => (text(other.get("prompt")), text(other.get("negative_prompt"))),
+                        other => (
+                            text(other.get("prompt")),
+                            text(other.get("negative_prompt")),
+                        ),
                     };
                     pack_prompt(key, positive, negative)
                 })

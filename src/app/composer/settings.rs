@@ -276,10 +276,10 @@ impl Composer {
 /// rounded value clears the note).
 fn note_unrounded(unrounded: &mut UnroundedSizes, edits: &SettingsOverride) {
     if let Some(w) = edits.width {
-        unrounded.width = w % 8 != 0;
+        unrounded.width = !w.is_multiple_of(8);
     }
     if let Some(h) = edits.height {
-        unrounded.height = h % 8 != 0;
+        unrounded.height = !h.is_multiple_of(8);
     }
 }
 
@@ -384,7 +384,13 @@ fn origin_note(composer: &mut Composer, ui: &mut egui::Ui) {
         .loaded
         .as_ref()
         .filter(|_| !job.is_empty())
-        .map(|l| format!("From job {}: {}.", short_id(&l.job_id), job.named_fields().join(", ")));
+        .map(|l| {
+            format!(
+                "From job {}: {}.",
+                short_id(&l.job_id),
+                job.named_fields().join(", ")
+            )
+        });
     let mut reset = false;
     let mut use_defaults = false;
     if let Some(line) = &job_line {
@@ -411,8 +417,12 @@ fn origin_note(composer: &mut Composer, ui: &mut egui::Ui) {
                     ));
                 } else if !pack.is_empty() {
                     origin_dot(ui, false);
-                    ui.label(format!("From {}: {}.", p.file, pack.named_fields().join(", ")))
-                        .on_hover_text(RULE);
+                    ui.label(format!(
+                        "From {}: {}.",
+                        p.file,
+                        pack.named_fields().join(", ")
+                    ))
+                    .on_hover_text(RULE);
                     if job_line.is_none() {
                         reset = reset_button(ui);
                     }
@@ -637,8 +647,12 @@ fn settings_grid(composer: &mut Composer, ui: &mut egui::Ui) {
             next(ui);
             let label = ui.label("CFG scale");
             ui.horizontal(|ui| {
-                ui.add(number(&mut s.cfg_scale, CFG_SCALE).speed(0.1).max_decimals(2))
-                    .labelled_by(label.id);
+                ui.add(
+                    number(&mut s.cfg_scale, CFG_SCALE)
+                        .speed(0.1)
+                        .max_decimals(2),
+                )
+                .labelled_by(label.id);
                 origin_marker(ui, marks.origin(|o| o.cfg_scale.is_some()));
             });
             next(ui);
@@ -700,7 +714,7 @@ fn settings_warnings(s: &GenerationSettings, ui: &mut egui::Ui) {
     let warn = |ui: &mut egui::Ui, text: String| {
         ui.add(egui::Label::new(RichText::new(text).color(ui.visuals().warn_fg_color)).wrap());
     };
-    if s.width % 8 != 0 || s.height % 8 != 0 {
+    if !s.width.is_multiple_of(8) || !s.height.is_multiple_of(8) {
         warn(
             ui,
             format!(
