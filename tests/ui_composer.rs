@@ -270,8 +270,9 @@ fn a_manual_job_does_not_take_the_selected_packs_defaults() {
     );
 }
 
-/// Item 5: after loading a job with a fixed seed (Random unticked), a pack whose seed is -1
-/// records -1 (Random), not 0; a pack with a fixed seed records it.
+/// Item 5: after loading a job with a fixed seed (Random unticked), or unticking Random by
+/// hand, a pack whose seed is -1 records -1 (Random), not 0; a pack with a fixed seed records
+/// it; a pack naming no seed records the user's own.
 #[test]
 fn a_pack_seed_of_minus_one_means_random() {
     let setup = composer_setup();
@@ -296,6 +297,19 @@ fn a_pack_seed_of_minus_one_means_random() {
         harness.state().state.composer.random_seed,
         "-1 from a pack ticks Random"
     );
+    submit(&mut harness);
+    assert_eq!(last_record(&setup).run_config.settings.seed, -1);
+
+    // Random unticked by hand, seed 42: the user's own; Architecture's -1 is still Random.
+    select(&mut harness, "Animals", &["2"]);
+    assert!(harness.state().state.composer.random_seed);
+    harness.get_by_label("Random").click();
+    harness.run();
+    type_into(&mut harness, Role::SpinButton, "Seed", "42");
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    select(&mut harness, "Architecture", &["1"]);
+    assert!(harness.state().state.composer.random_seed);
     submit(&mut harness);
     assert_eq!(last_record(&setup).run_config.settings.seed, -1);
 
@@ -351,6 +365,15 @@ fn load_into_composer_restores_the_recorded_prompt_after_the_pack_changed() {
         job.run_config.prompt_pairs()
     );
     assert_eq!(again.run_config.settings, job.run_config.settings);
+
+    // A load over it keeps the recorded prompts in its undo (saved too); Undo load restores
+    // them.
+    load_job(&mut harness, &job.job_id);
+    let persisted = through_eframe_storage(&harness.state().state.persisted());
+    assert!(persisted.load_undo.last().unwrap().recorded.is_some());
+    harness.get_by_label("Undo load").click();
+    settle(&mut harness);
+    assert!(harness.state().state.composer.recorded.is_some());
 
     harness.get_by_label("Use current text").click();
     harness.run();
@@ -591,4 +614,448 @@ fn width_and_height_round_to_multiples_of_8() {
         "a loaded job keeps what it recorded"
     );
     harness.get_by_label_contains("not a multiple of 8");
+}
+
+// ---- Review findings (values out of range, loaded settings, missing packs, undo depth,
+// ---- old saved states, Ctrl+Enter in a size field, model names off the UI thread).
+
+/// Writes a pack file into the packs folder (before the app starts).
+fn write_pack(setup: &Setup, file: &str, text: &str) {
+    std::fs::write(setup.packs_dir.join(file), text).unwrap();
+}
+
+/// A pack job's RunConfig as something else (an import, an older version) recorded it.
+fn pack_cfg(
+    pack: Option<&str>,
+    keys: &[&str],
+    payload: serde_json::Value,
+    settings: GenerationSettings,
+) -> RunConfig {
+    RunConfig {
+        prompt_source: PromptSource::Pack,
+        prompt_pack_id: pack.map(str::to_owned),
+        prompt_keys: keys.iter().map(|k| (*k).to_owned()).collect(),
+        prompt_payload: payload.as_object().unwrap().clone(),
+        settings,
+        ..RunConfig::default()
+    }
+}
+
+fn message(harness: &App) -> String {
+    match &harness.state().state.message {
+        Some(promptdesk::app::state::Message::Info(m))
+        | Some(promptdesk::app::state::Message::Error(m)) => m.clone(),
+        None => String::new(),
+    }
+}
+
+/// Review 1: a pack's value outside a field's range (steps 200, width 8192) is recorded as
+/// the pack says and flagged, never clamped into the user's own settings (so the next pack
+/// does not get it); a loaded seed above u32::MAX is recorded as it was.
+#[test]
+fn values_outside_a_fields_range_are_kept_flagged_and_never_leak() {
+    let setup = composer_setup();
+    write_pack(
+        &setup,
+        "Big.json",
+        r#"{"name": "Big", "settings": {"steps": 200, "width": 8192}, "prompts": {"a": "a very large canvas"}}"#,
+    );
+    write_pack(
+        &setup,
+        "Small.json",
+        r#"{"name": "Small", "prompts": {"a": "a small canvas"}}"#,
+    );
+    seed_job(
+        &setup,
+        "big-seed",
+        &manual_cfg(
+            "a big seed",
+            GenerationSettings {
+                seed: 5_000_000_000,
+                ..GenerationSettings::default()
+            },
+        ),
+    );
+    let mut harness = harness(&setup);
+    let mine = settings(&harness);
+
+    select(&mut harness, "Big", &["a"]);
+    harness.get_by_label_contains("outside");
+    submit(&mut harness);
+    let big = last_record(&setup).run_config.settings;
+    assert_eq!((big.steps, big.width), (200, 8192));
+
+    select(&mut harness, "Small", &["a"]);
+    assert!(harness.query_by_label_contains("outside").is_none());
+    submit(&mut harness);
+    let small = last_record(&setup).run_config.settings;
+    assert_eq!(
+        (small.steps, small.width),
+        (mine.steps, mine.width),
+        "Big's values must not become the user's"
+    );
+    let saved = harness.state().state.persisted().settings.unwrap();
+    assert_eq!((saved.steps, saved.width), (mine.steps, mine.width));
+
+    load_job(&mut harness, "big-seed");
+    assert_eq!(settings(&harness).seed, 5_000_000_000);
+    submit(&mut harness);
+    assert_eq!(last_record(&setup).run_config.settings.seed, 5_000_000_000);
+}
+
+/// Review 2: a loaded job's settings are a layer of their own: shown as coming from the job,
+/// gone when another pack is selected, never saved as the user's own settings.
+#[test]
+fn a_loaded_jobs_settings_do_not_become_my_own() {
+    let setup = composer_setup();
+    seed_job(
+        &setup,
+        "manual-job",
+        &manual_cfg(
+            "a manual job",
+            GenerationSettings {
+                steps: 44,
+                model: "manual_model.safetensors".into(),
+                ..GenerationSettings::default()
+            },
+        ),
+    );
+    seed_job(
+        &setup,
+        "arch-job",
+        &pack_cfg(
+            Some("Architecture"),
+            &["1"],
+            serde_json::json!({"pack_id": "Architecture", "prompts": {
+                "1": {"prompt": OLD_TEXT, "negative_prompt": "people, clutter"}}}),
+            GenerationSettings {
+                model: "big_model.safetensors".into(),
+                steps: 33,
+                seed: 77,
+                ..GenerationSettings::default()
+            },
+        ),
+    );
+    let mut harness = harness(&setup);
+    let mine = settings(&harness);
+    select(&mut harness, "Animals", &["1"]);
+
+    load_job(&mut harness, "arch-job");
+    let s = settings(&harness);
+    assert_eq!(
+        (s.model.as_str(), s.steps, s.seed, s.sampler.as_str()),
+        ("big_model.safetensors", 33, 77, "Euler a"),
+        "the job's settings, over Architecture's defaults"
+    );
+    harness.get_by_label_contains("From job arch-job: model, sampler, scheduler, steps");
+    submit(&mut harness);
+    assert_eq!(last_record(&setup).run_config.settings.steps, 33);
+    // Reset to my settings drops the job's values (and the pack's).
+    harness.get_by_label("Reset to my settings").click();
+    harness.run();
+    assert_eq!(settings(&harness), mine);
+    assert!(harness.query_by_label_contains("From job").is_none());
+    load_job(&mut harness, "arch-job");
+    assert_eq!(settings(&harness).steps, 33);
+    assert_eq!(
+        harness.state().state.persisted().settings.as_ref(),
+        Some(&mine),
+        "a loaded job's settings are not saved as the user's"
+    );
+
+    select(&mut harness, "Animals", &["1"]);
+    submit(&mut harness);
+    assert_eq!(
+        last_record(&setup).run_config.settings,
+        GenerationSettings {
+            seed: -1,
+            ..mine.clone()
+        },
+        "Animals gets the user's own settings, not the loaded job's"
+    );
+    assert_eq!(
+        harness.state().state.persisted().settings.as_ref(),
+        Some(&mine)
+    );
+
+    // A manual job's settings last until the mode changes; a field edited meanwhile is mine.
+    load_job(&mut harness, "manual-job");
+    assert_eq!(settings(&harness).steps, 44);
+    harness.state_mut().state.composer.settings.cfg_scale = 4.0;
+    harness.run();
+    select(&mut harness, "Animals", &["1"]);
+    let s = settings(&harness);
+    assert_eq!(
+        (s.steps, s.model.as_str(), s.cfg_scale),
+        (mine.steps, "", 4.0)
+    );
+}
+
+/// Review 3 (and 13): a pack job whose pack is gone, or that names no pack, loads its recorded
+/// prompt as a manual prompt and says why; so does one whose keys are all gone from its pack
+/// (without claiming "the others were loaded"). A StableNew import of several keys recorded
+/// one text for all of them: the load says the pack's current text is used.
+#[test]
+fn a_job_whose_pack_or_keys_are_gone_loads_as_a_manual_prompt() {
+    let setup = composer_setup();
+    let steps = |n| GenerationSettings {
+        steps: n,
+        ..GenerationSettings::default()
+    };
+    seed_job(
+        &setup,
+        "gone-pack",
+        &pack_cfg(
+            Some("Vanished"),
+            &["1", "2"],
+            serde_json::json!({"pack_id": "Vanished", "prompts": {
+                "1": {"prompt": "a vanished castle", "negative_prompt": "fog"},
+                "2": {"prompt": "a second prompt", "negative_prompt": ""}}}),
+            steps(31),
+        ),
+    );
+    seed_job(
+        &setup,
+        "no-pack-id",
+        &pack_cfg(
+            None,
+            &[],
+            serde_json::json!({"prompt": "an imported prompt", "negative_prompt": "lowres",
+                "imported_from": "StableNew"}),
+            steps(32),
+        ),
+    );
+    seed_job(
+        &setup,
+        "keys-gone",
+        &pack_cfg(
+            Some("Animals"),
+            &["7"],
+            serde_json::json!({"pack_id": "Animals", "prompts": {
+                "7": {"prompt": "a heron in reeds", "negative_prompt": ""}}}),
+            steps(33),
+        ),
+    );
+    seed_job(
+        &setup,
+        "multi-key",
+        &pack_cfg(
+            Some("Architecture"),
+            &["1", "2"],
+            serde_json::json!({"pack_id": "Architecture", "prompt": "one text for two keys",
+                "negative_prompt": "", "imported_from": "StableNew"}),
+            steps(34),
+        ),
+    );
+    let mut harness = harness(&setup);
+
+    load_job(&mut harness, "gone-pack");
+    let composer = &harness.state().state.composer;
+    assert_eq!(composer.mode, PromptSource::Manual);
+    assert_eq!(
+        (composer.prompt.as_str(), composer.negative.as_str()),
+        ("a vanished castle", "fog")
+    );
+    let m = message(&harness);
+    assert!(
+        m.contains("Vanished") && m.contains("manual prompt") && m.contains("first of its 2"),
+        "{m}"
+    );
+    submit(&mut harness);
+    let again = last_record(&setup);
+    assert_eq!(again.prompt_source, PromptSource::Manual);
+    assert_eq!(again.first_prompt(), "a vanished castle");
+    assert_eq!(again.run_config.settings.steps, 31);
+
+    load_job(&mut harness, "no-pack-id");
+    let composer = &harness.state().state.composer;
+    assert_eq!(composer.mode, PromptSource::Manual);
+    assert_eq!(composer.prompt, "an imported prompt");
+    let m = message(&harness);
+    assert!(
+        m.contains("names no pack") && m.contains("manual prompt"),
+        "{m}"
+    );
+    assert!(!m.contains("\"\""), "{m}");
+    harness.get_by_label("Submit");
+    assert!(
+        harness.state().state.submit_blocker().is_none(),
+        "the loaded prompt can be submitted"
+    );
+
+    load_job(&mut harness, "keys-gone");
+    let composer = &harness.state().state.composer;
+    assert_eq!(composer.mode, PromptSource::Manual);
+    assert_eq!(composer.prompt, "a heron in reeds");
+    let m = message(&harness);
+    assert!(m.contains("no longer has key 7"), "{m}");
+    assert!(!m.contains("the others were loaded"), "{m}");
+
+    load_job(&mut harness, "multi-key");
+    let state = &harness.state().state;
+    assert_eq!(state.composer.mode, PromptSource::Pack);
+    assert_eq!(state.selected_pack.as_deref(), Some("Architecture"));
+    assert_eq!(state.checked_keys, vec!["1", "2"]);
+    let m = message(&harness);
+    assert!(
+        m.contains("not which key") && m.contains("current text"),
+        "{m}"
+    );
+}
+
+/// Review 8: Undo load goes back several loads, Hide only hides the bar (Undo load stays
+/// offered), and the loads can still be undone after a restart.
+#[test]
+fn undo_load_is_several_levels_deep_and_survives_a_restart() {
+    let setup = composer_setup();
+    seed_job(
+        &setup,
+        "job-a",
+        &manual_cfg("prompt of job a", GenerationSettings::default()),
+    );
+    seed_job(
+        &setup,
+        "job-b",
+        &manual_cfg("prompt of job b", GenerationSettings::default()),
+    );
+    let mut harness = harness(&setup);
+    harness.get_by_label("Manual").click();
+    harness.run();
+    type_into(
+        &mut harness,
+        Role::MultilineTextInput,
+        "Prompt",
+        "my typed draft",
+    );
+    load_job(&mut harness, "job-a");
+    load_job(&mut harness, "job-b");
+    assert_eq!(harness.state().state.composer.prompt, "prompt of job b");
+    harness.get_by_label("Undo load").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().state.composer.prompt, "prompt of job a");
+    harness.get_by_label("Undo load").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().state.composer.prompt, "my typed draft");
+    assert!(harness.query_by_label("Undo load").is_none());
+
+    // Hide hides the bar only; the loads survive a restart.
+    load_job(&mut harness, "job-a");
+    harness.get_by_label("Loaded job job-a into the composer.");
+    harness.get_by_label("Hide").click();
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("Loaded job job-a into the composer.")
+            .is_none()
+    );
+    harness.get_by_label("Undo load");
+    let persisted = through_eframe_storage(&harness.state().state.persisted());
+    assert_eq!(persisted.load_undo.len(), 1);
+    let mut harness = restarted(&setup, persisted);
+    assert_eq!(harness.state().state.composer.prompt, "prompt of job a");
+    harness.get_by_label("Undo load").click();
+    settle(&mut harness);
+    assert_eq!(harness.state().state.composer.prompt, "my typed draft");
+
+    // The stack keeps the last ten loads.
+    for i in 0..12 {
+        load_job(&mut harness, if i % 2 == 0 { "job-a" } else { "job-b" });
+    }
+    assert_eq!(harness.state().state.composer.undo_load.len(), 10);
+}
+
+/// What eframe's storage gives back of `persisted` (it is saved as RON).
+fn through_eframe_storage(persisted: &Persisted) -> Persisted {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    let mut storage = Memory::default();
+    eframe::set_value(&mut storage, "state", persisted);
+    let back: Persisted = eframe::get_value(&storage, "state").expect("saved state reads back");
+    assert_eq!(&back, persisted);
+    back
+}
+
+/// Review 9: a state saved before the user's own settings were kept apart (no mode, no draft)
+/// held the shown values, pack defaults included: its model is not taken as the user's.
+#[test]
+fn an_old_saved_state_does_not_keep_a_packs_model() {
+    let setup = composer_setup();
+    let old: Persisted = serde_json::from_str(
+        r#"{"theme":"Dark","settings":{"model":"archvision_v2.safetensors","steps":28},"random_seed":true}"#,
+    )
+    .unwrap();
+    let mut harness = restarted(&setup, old);
+    let s = settings(&harness);
+    assert_eq!((s.model.as_str(), s.steps), ("", 28));
+    select(&mut harness, "Animals", &["1"]);
+    submit(&mut harness);
+    assert_eq!(last_record(&setup).run_config.settings.model, "");
+}
+
+/// Review 10: Ctrl+Enter with the focus still in Width after typing 1001 records 1000.
+#[test]
+fn ctrl_enter_in_a_size_field_records_a_rounded_size() {
+    let setup = composer_setup();
+    let mut harness = harness(&setup);
+    select(&mut harness, "Animals", &["1"]);
+    type_into(&mut harness, Role::SpinButton, "Width", "1001");
+    assert_eq!(settings(&harness).width, 1001);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    settle(&mut harness);
+    assert_eq!(records(&setup).len(), 1, "Ctrl+Enter submitted");
+    assert_eq!(last_record(&setup).run_config.settings.width, 1000);
+    assert_eq!(settings(&harness).width, 1000);
+    assert_eq!(
+        harness.state().state.persisted().settings.unwrap().width,
+        1000
+    );
+}
+
+/// Review 11: the Model suggestions of the history are collected by the background scan
+/// (with the pack ids), not read from the store on the UI thread when the list opens: they
+/// are there before the list was ever opened, and a new job's model is added after it.
+#[test]
+fn model_suggestions_come_from_the_background_history_scan() {
+    let setup = composer_setup();
+    seed_job(
+        &setup,
+        "seen-model",
+        &manual_cfg(
+            "an earlier job",
+            GenerationSettings {
+                model: "juggernaut_xl_v9.safetensors".into(),
+                ..GenerationSettings::default()
+            },
+        ),
+    );
+    let mut harness = harness(&setup);
+    let models = |h: &App| h.state().state.composer.suggestions.models.clone();
+    assert!(
+        models(&harness).contains(&"juggernaut_xl_v9.safetensors".to_owned()),
+        "{:?}",
+        models(&harness)
+    );
+    assert!(models(&harness).contains(&"portrait_xl.safetensors".to_owned()));
+
+    select(&mut harness, "Animals", &["1"]);
+    harness.state_mut().state.composer.settings.model = "fresh_model.safetensors".into();
+    harness.run();
+    submit(&mut harness);
+    assert!(
+        models(&harness).contains(&"fresh_model.safetensors".to_owned()),
+        "{:?}",
+        models(&harness)
+    );
 }

@@ -4,19 +4,20 @@
 //! Its state is [`Composer`]: the prompt, the settings and the mode are form fields bound
 //! directly; Submit, the mode switch and Undo load are commands (they read or change the
 //! selection). The settings are the user's own with the selected pack's defaults laid over
-//! them (see `composer/settings.rs` for the rule); after Load into composer, the recorded
-//! prompts of a pack job are used rather than the pack's current text, and the load can be
-//! undone.
+//! them, and a loaded job's settings over those (see `composer/settings.rs` for the rule);
+//! after Load into composer, the recorded prompts of a pack job are used rather than the
+//! pack's current text, and loads can be undone, several deep (`composer/load.rs`).
 
 mod combo;
+mod load;
 mod settings;
+
+pub use load::{LoadUndo, LoadedSettings, RecordedPrompts, text_not_by_key};
 
 use super::commands::{Command, CommandQueue};
 use super::persist::Persisted;
 use super::state::{ViewContext, draft_run_config, short_id, submit_blocker, testing_pub_struct};
 use super::widgets;
-use crate::job_record::JobRecord;
-use crate::packs::{PackPrompt, PromptPack};
 use crate::run_config::{GenerationSettings, PromptSource};
 use crate::settings_override::SettingsOverride;
 use egui::RichText;
@@ -30,26 +31,43 @@ testing_pub_struct! {
         /// The manual prompt (the draft: kept across restarts).
         prompt: String,
         negative: String,
-        /// What the fields show and Submit records: `baseline` with the applied pack defaults
-        /// laid over it.
+        /// What the fields show and Submit records: `baseline`, the applied pack defaults laid
+        /// over it, and a loaded job's settings over those.
         settings: GenerationSettings,
         /// When set, the recorded seed is -1 (random) whatever `settings.seed` says.
         random_seed: bool,
-        /// The user's own settings (set by hand, or taken from a loaded job): kept when packs
-        /// change and across restarts. Its seed is never negative (Random is the tick below).
+        /// The user's own settings (set by hand): kept when packs change and across restarts.
+        /// Its seed is never negative (Random is the tick below).
         baseline: GenerationSettings,
         baseline_random_seed: bool,
         /// The selected pack's defaults, while they are laid over the baseline.
         pack_defaults: Option<PackDefaultsInUse>,
+        /// A loaded job's settings, laid over the pack's defaults until another pack is selected
+        /// or the mode changes (never the user's own settings).
+        loaded: Option<LoadedSettings>,
         /// Per pack id, the settings of its defaults the user took over in this session (only
         /// which settings are named counts, not their values).
         taken_over: BTreeMap<String, SettingsOverride>,
         /// The prompts a loaded pack job recorded, used instead of the pack's current text.
         recorded: Option<RecordedPrompts>,
-        /// What Undo load brings back.
-        undo_load: Option<LoadUndo>,
+        /// What Undo load brings back, the last load last (at most `load::MAX_LOAD_UNDO`).
+        undo_load: Vec<LoadUndo>,
+        /// The load bar is hidden (Undo load stays offered beside Pack / Manual).
+        load_bar_hidden: bool,
+        /// A width or height typed by hand and not rounded to a multiple of 8 yet (it is when
+        /// the field is left, or at Submit).
+        unrounded: UnroundedSizes,
         /// The drop-down suggestions of the Model, Sampler and Scheduler fields.
         suggestions: Suggestions,
+    }
+}
+
+testing_pub_struct! {
+    /// Which of the user's own width and height were typed off the step of 8.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct UnroundedSizes {
+        width: bool,
+        height: bool,
     }
 }
 
@@ -68,36 +86,18 @@ testing_pub_struct! {
 }
 
 testing_pub_struct! {
-    /// The prompts a pack job recorded, by key.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct RecordedPrompts {
-        job_id: String,
-        pack_id: String,
-        prompts: Vec<PackPrompt>,
-    }
-}
-
-testing_pub_struct! {
-    /// The composer and selection as they were before a Load into composer.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct LoadUndo {
-        /// The job that was loaded.
-        job_id: String,
-        composer: Box<Composer>,
-        selected_pack: Option<String>,
-        checked_keys: Vec<String>,
-    }
-}
-
-testing_pub_struct! {
     /// Suggestion lists of the editable combos (plain lists: a backend can replace them).
     #[derive(Debug, Clone, PartialEq)]
     pub struct Suggestions {
         samplers: Vec<String>,
         schedulers: Vec<String>,
-        /// Models seen in the history and the packs (filled when the list is opened).
+        /// Models seen in the history and the packs.
         models: Vec<String>,
-        /// (history generation, packs version) the model list was made from.
+        /// The models the history names, as the background history scan found them.
+        history_models: Vec<String>,
+        /// Bumped each time `history_models` is replaced.
+        history_models_version: u64,
+        /// (history models version, packs version) `models` was made from.
         models_key: Option<(u64, u64)>,
     }
 }
@@ -108,6 +108,8 @@ impl Default for Suggestions {
             samplers: combo::joined(combo::A1111_SAMPLERS, combo::COMFYUI_SAMPLERS),
             schedulers: combo::joined(combo::A1111_SCHEDULERS, combo::COMFYUI_SCHEDULERS),
             models: Vec::new(),
+            history_models: Vec::new(),
+            history_models_version: 0,
             models_key: None,
         }
     }
@@ -128,73 +130,26 @@ impl Default for Composer {
             baseline,
             baseline_random_seed: true,
             pack_defaults: None,
+            loaded: None,
             taken_over: BTreeMap::new(),
             recorded: None,
-            undo_load: None,
+            undo_load: Vec::new(),
+            load_bar_hidden: false,
+            unrounded: UnroundedSizes::default(),
             suggestions: Suggestions::default(),
         }
     }
 }
 
-impl RecordedPrompts {
-    /// The prompts a pack job recorded (`{"prompts": {key: ..}}` of its payload), or None for
-    /// a job of no pack or with no recorded prompts.
-    pub fn from_record(record: &JobRecord) -> Option<RecordedPrompts> {
-        let cfg = &record.run_config;
-        let pack_id = cfg.prompt_pack_id.clone()?;
-        let map = cfg.prompt_payload.get("prompts")?.as_object()?;
-        let text = |v: Option<&serde_json::Value>| {
-            v.and_then(serde_json::Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let prompts: Vec<PackPrompt> = map
-            .iter()
-            .map(|(key, entry)| {
-                let (positive, negative) = match entry {
-                    serde_json::Value::String(s) => (s.clone(), String::new()),
-                    other => (
-                        text(other.get("prompt")),
-                        text(other.get("negative_prompt")),
-                    ),
-                };
-                PackPrompt::from_texts(key.as_str(), positive.as_str(), negative.as_str(), None)
-                    .unwrap_or(PackPrompt {
-                        key: key.clone(),
-                        positive,
-                        negative,
-                        ..PackPrompt::default()
-                    })
-            })
-            .collect();
-        (!prompts.is_empty()).then(|| RecordedPrompts {
-            job_id: record.job_id.clone(),
-            pack_id,
-            prompts,
-        })
-    }
-
-    /// The recorded prompt of this key.
-    pub fn get(&self, key: &str) -> Option<&PackPrompt> {
-        self.prompts.iter().find(|p| p.key == key)
-    }
-
-    /// The checked keys whose text in `pack` differs from the recorded one.
-    pub fn changed_keys<'a>(&'a self, pack: &PromptPack, checked: &[String]) -> Vec<&'a str> {
-        self.prompts
-            .iter()
-            .filter(|r| checked.contains(&r.key))
-            .filter(|r| {
-                pack.get(&r.key)
-                    .is_some_and(|p| p.positive != r.positive || p.negative != r.negative)
-            })
-            .map(|r| r.key.as_str())
-            .collect()
-    }
-}
-
 impl Composer {
-    /// The composer as the last run left it: the user's own settings and the draft.
+    /// The composer as the last run left it: the user's own settings, the draft, a loaded
+    /// job's settings (while they still apply) and the Undo load stack.
+    ///
+    /// A state saved before the user's own settings were kept apart from a pack's defaults
+    /// (no `mode` and no `prompt`) holds the values shown then, pack defaults included. Its
+    /// model is dropped (empty: the front end's current one): a checkpoint is the one value a
+    /// pack names that is wrong for every other pack; the rest (sampler, steps, size...) are
+    /// ordinary choices the user may well have made.
     pub fn restored(persisted: &Persisted) -> Composer {
         let mut composer = Composer::default();
         if let Some(settings) = &persisted.settings {
@@ -202,6 +157,9 @@ impl Composer {
             if settings.seed < 0 {
                 composer.baseline.seed = 0;
                 composer.baseline_random_seed = true;
+            }
+            if persisted.mode.is_none() && persisted.prompt.is_none() {
+                composer.baseline.model.clear();
             }
         }
         if let Some(random) = persisted.random_seed {
@@ -216,13 +174,16 @@ impl Composer {
         if let Some(mode) = persisted.mode {
             composer.mode = mode;
         }
-        composer.settings = composer.baseline.clone();
-        composer.random_seed = composer.baseline_random_seed;
+        composer.loaded.clone_from(&persisted.loaded_settings);
+        composer.undo_load.clone_from(&persisted.load_undo);
+        composer.load_bar_hidden = persisted.load_bar_hidden;
+        composer.show_laid();
         composer
     }
 
     /// Saves what the next run restores ([`Composer::restored`]): the user's own settings
-    /// (never a pack's defaults) and the draft.
+    /// (never a pack's defaults or a loaded job's settings), the draft, the loaded job's
+    /// settings apart, and the Undo load stack.
     pub fn save(&self, persisted: &mut Persisted) {
         let (settings, random) = self.own_settings();
         persisted.settings = Some(settings);
@@ -230,14 +191,9 @@ impl Composer {
         persisted.prompt = Some(self.prompt.clone());
         persisted.negative = Some(self.negative.clone());
         persisted.mode = Some(self.mode);
-    }
-
-    /// A copy without its own undo (what an undo snapshot holds).
-    pub(crate) fn without_undo(&self) -> Composer {
-        Composer {
-            undo_load: None,
-            ..self.clone()
-        }
+        persisted.loaded_settings = self.loaded.clone();
+        persisted.load_undo.clone_from(&self.undo_load);
+        persisted.load_bar_hidden = self.load_bar_hidden;
     }
 
     /// Draws the composer's header: the Pack / Manual switch and the Submit row (the central
@@ -257,13 +213,13 @@ impl Composer {
     /// it a scroll area).
     pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
         self.reconcile(ctx.selected_pack);
-        load_banner(self, ctx, ui, commands);
+        load::load_banner(self, ctx, ui, commands);
         match self.mode {
             PromptSource::Manual => manual_inputs(self, ui),
             PromptSource::Pack => pack_summary(self, ctx, ui),
         }
         ui.add_space(8.0);
-        self.refresh_model_suggestions(ctx, ui);
+        self.refresh_model_suggestions(ctx);
         settings::settings_section(self, ui);
         // Take any edit made this frame into the user's own settings at once.
         self.absorb_edits();
@@ -271,30 +227,24 @@ impl Composer {
         preview(self, ctx, ui);
     }
 
-    /// Fills the Model suggestions from the history and the packs while its list is open
-    /// (again when either changed).
-    fn refresh_model_suggestions(&mut self, ctx: &ViewContext<'_>, ui: &egui::Ui) {
-        if !egui::Popup::is_id_open(ui.ctx(), combo::popup_id("Model")) {
+    /// Takes the models the background history scan found (the UI thread never reads the
+    /// history for them).
+    pub(crate) fn set_history_models(&mut self, models: Vec<String>) {
+        self.suggestions.history_models = models;
+        self.suggestions.history_models_version += 1;
+    }
+
+    /// Joins the history's models and the packs' into the Model suggestions when either
+    /// changed (a few names: no history is read here).
+    fn refresh_model_suggestions(&mut self, ctx: &ViewContext<'_>) {
+        let s = &mut self.suggestions;
+        let key = (s.history_models_version, ctx.packs_version);
+        if s.models_key == Some(key) {
             return;
         }
-        let loading = ctx.history.loading.is_some();
-        let generation = ctx
-            .store
-            .and_then(|s| s.read().ok().map(|s| s.generation()))
-            .unwrap_or(0);
-        let key = (generation, ctx.packs_version);
-        if !loading && self.suggestions.models_key == Some(key) {
-            return;
-        }
-        // A history still streaming in is left out until it is loaded.
-        let store = ctx.store.filter(|_| !loading).and_then(|s| s.read().ok());
-        let models = store.iter().flat_map(|s| {
-            s.records()
-                .iter()
-                .map(|r| r.run_config.settings.model.as_str())
-        });
-        self.suggestions.models = combo::models_seen(models, ctx.packs);
-        self.suggestions.models_key = (!loading).then_some(key);
+        let history = s.history_models.iter().map(String::as_str);
+        s.models = combo::models_seen(history, ctx.packs);
+        s.models_key = Some(key);
     }
 }
 
@@ -315,82 +265,8 @@ fn mode_switch(composer: &Composer, ui: &mut egui::Ui, commands: &mut CommandQue
         {
             commands.push(Command::SetMode(PromptSource::Manual));
         }
+        load::header_undo(composer, ui, commands);
     });
-}
-
-/// After Load into composer: Undo load, and (pack jobs) a warning when the pack's text changed
-/// since the job was recorded, with Use current text.
-fn load_banner(
-    composer: &mut Composer,
-    ctx: &ViewContext<'_>,
-    ui: &mut egui::Ui,
-    commands: &mut CommandQueue,
-) {
-    let changed: Vec<String> = match (&composer.recorded, ctx.selected_pack) {
-        (Some(recorded), Some(pack)) if composer.mode == PromptSource::Pack => recorded
-            .changed_keys(pack, ctx.checked_keys)
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    };
-    let undo_job = composer.undo_load.as_ref().map(|u| u.job_id.clone());
-    if changed.is_empty() && undo_job.is_none() {
-        return;
-    }
-    egui::Frame::group(ui.style()).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        if let (false, Some(recorded), Some(pack)) =
-            (changed.is_empty(), &composer.recorded, ctx.selected_pack)
-        {
-            let file = pack
-                .paths
-                .first()
-                .and_then(|p| p.file_name())
-                .map(|n| crate::packs::escape_control(&n.to_string_lossy()).into_owned())
-                .unwrap_or_else(|| pack.id.clone());
-            ui.add(
-                egui::Label::new(
-                    RichText::new(format!(
-                        "⚠ {file} has changed since job {} was recorded (key {}): the composer shows, and Submit records, the recorded text.",
-                        short_id(&recorded.job_id),
-                        changed.join(", ")
-                    ))
-                    .color(ui.visuals().warn_fg_color),
-                )
-                .wrap(),
-            );
-            if ui
-                .button("Use current text")
-                .on_hover_text(format!("Use the text as it is now in {file}"))
-                .clicked()
-            {
-                composer.recorded = None;
-            }
-        }
-        if let Some(job) = undo_job {
-            ui.horizontal_wrapped(|ui| {
-                ui.label(format!("Loaded job {} into the composer.", short_id(&job)));
-                if ui
-                    .button("Undo load")
-                    .on_hover_text(
-                        "Bring back the prompt, mode, pack selection and settings you had before the load",
-                    )
-                    .clicked()
-                {
-                    commands.push(Command::UndoLoad);
-                }
-                if ui
-                    .small_button("Hide")
-                    .on_hover_text("Keep the loaded job and hide this (Undo load is no longer offered)")
-                    .clicked()
-                {
-                    composer.undo_load = None;
-                }
-            });
-        }
-    });
-    ui.add_space(4.0);
 }
 
 fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {

@@ -1,7 +1,7 @@
 //! Commands of the composer: selecting a pack (its defaults are laid over the user's own
 //! settings), Submit, Load into composer and Undo load.
 
-use super::composer::{Composer, LoadUndo, RecordedPrompts};
+use super::composer::{Composer, RecordedPrompts, text_not_by_key};
 use super::state::{AppState, HistoryStatus, Message, short_id};
 use super::writer::WriteRequest;
 use crate::history::HistoryStore;
@@ -30,9 +30,10 @@ impl AppState {
     }
 
     /// Sends the job to the writer. The composer keeps everything: a failed write leaves it
-    /// as it is.
+    /// as it is. A width or height still being typed off the step of 8 is rounded first.
     pub(crate) fn submit(&mut self) {
         self.sync_composer();
+        self.composer.round_typed_sizes();
         if let Some(reason) = self.submit_blocker() {
             self.message = Some(Message::Error(reason));
             return;
@@ -57,110 +58,162 @@ impl AppState {
     }
 
     /// Puts a recorded job back into the composer: its origin, keys and recorded prompts, and
-    /// its settings (which become the user's own). What the composer held before can be
+    /// its settings (laid over the user's own, never becoming them). A pack job whose pack or
+    /// keys are gone comes back as a manual prompt. What the composer held before can be
     /// brought back with Undo load.
     pub(crate) fn load_into_composer(&mut self, id: &str) {
         let Some(record) = self.record(id) else {
             return;
         };
         self.sync_composer();
-        let undo = LoadUndo {
-            job_id: record.job_id.clone(),
-            composer: Box::new(self.composer.without_undo()),
-            selected_pack: self.selected_pack.clone(),
-            checked_keys: self.checked_keys.clone(),
-        };
-        self.message = Some(match record.prompt_source {
+        let undo = self.composer.undo_snapshot(
+            &record.job_id,
+            self.selected_pack.as_deref(),
+            &self.checked_keys,
+        );
+        let message = match record.prompt_source {
             PromptSource::Pack => self.load_pack_job(&record),
-            PromptSource::Manual => self.load_manual_job(&record),
-        });
-        self.composer.recorded = RecordedPrompts::from_record(&record)
-            .filter(|r| self.selected_pack.as_deref() == Some(r.pack_id.as_str()));
-        self.composer.undo_load = Some(undo);
+            PromptSource::Manual => {
+                self.load_as_manual(&record);
+                Message::Info(format!(
+                    "Loaded job {} into the composer. {UNDO_HINT}",
+                    short_id(&record.job_id)
+                ))
+            }
+        };
+        self.sync_composer();
+        self.composer.push_undo(undo);
+        self.message = Some(message);
     }
 
-    /// Selects the job's pack and keys, takes its settings; the message to show.
+    /// Selects the job's pack and keys, lays its settings over the user's and keeps its
+    /// recorded prompts; falls back to a manual prompt when the pack or all its keys are gone.
+    /// The message to show.
     fn load_pack_job(&mut self, record: &JobRecord) -> Message {
-        let pack_id = record.prompt_pack_id.clone().unwrap_or_default();
-        self.composer.mode = PromptSource::Pack;
-        let Some(pack) = self.packs.iter().find(|p| p.id == pack_id) else {
-            self.selected_pack = None;
-            self.checked_keys.clear();
-            self.composer
-                .take_settings(&record.run_config.settings, None);
+        let job = short_id(&record.job_id);
+        let Some(pack_id) = record.prompt_pack_id.as_deref().filter(|id| !id.is_empty()) else {
+            let first = self.load_as_manual(record);
             return Message::Error(format!(
-                "Pack {pack_id:?} is not in the packs folder; only the settings of job {} were loaded. {UNDO_HINT}",
-                short_id(&record.job_id),
+                "Job {job} names no pack, so it was loaded as a manual prompt{first}. {UNDO_HINT}"
             ));
         };
-        let missing: Vec<&str> = record
+        let shown = crate::packs::escape_control(pack_id).into_owned();
+        let Some(pack) = self.packs.iter().find(|p| p.id == pack_id) else {
+            let first = self.load_as_manual(record);
+            return Message::Error(format!(
+                "Pack {shown:?} is not in the packs folder, so job {job} was loaded as a manual prompt{first}. {UNDO_HINT}"
+            ));
+        };
+        let (kept, missing): (Vec<String>, Vec<String>) = record
             .prompt_keys
             .iter()
-            .filter(|k| pack.get(k).is_none())
-            .map(String::as_str)
-            .collect();
-        self.selected_pack = Some(pack_id.clone());
-        self.checked_keys = record
-            .prompt_keys
-            .iter()
-            .filter(|k| pack.get(k).is_some())
             .cloned()
-            .collect();
+            .partition(|k| pack.get(k).is_some());
+        let has_text = !record.run_config.prompt_pairs().is_empty();
+        if kept.is_empty() && has_text {
+            let first = self.load_as_manual(record);
+            let why = if missing.is_empty() {
+                format!(
+                    "Job {job} recorded its prompt but not which key of pack {shown} it came from"
+                )
+            } else {
+                format!("Pack {shown} no longer has {}", keys_phrase(&missing))
+            };
+            return Message::Error(format!(
+                "{why}, so job {job} was loaded as a manual prompt{first}. {UNDO_HINT}"
+            ));
+        }
+        let pack_id = pack_id.to_owned();
+        self.selected_pack = Some(pack_id.clone());
+        self.checked_keys = kept.clone();
+        self.composer.mode = PromptSource::Pack;
         self.composer
-            .take_settings(&record.run_config.settings, Some(pack));
-        if missing.is_empty() {
-            Message::Info(format!(
-                "Loaded job {} into the composer. {UNDO_HINT}",
-                short_id(&record.job_id)
-            ))
+            .load_settings(&record.job_id, &record.run_config.settings, Some(&pack_id));
+        self.composer.recorded =
+            RecordedPrompts::from_record(record).filter(|r| r.pack_id == pack_id);
+        let mut notes = Vec::new();
+        if !missing.is_empty() {
+            notes.push(format!(
+                "Pack {shown} no longer has {}; the other keys were loaded.",
+                keys_phrase(&missing)
+            ));
+        }
+        if kept.is_empty() {
+            notes.push(format!(
+                "It names no key of pack {shown}: check the prompts to run."
+            ));
+        } else if text_not_by_key(record) {
+            notes.push(format!(
+                "It recorded one prompt text for {}, not which key it belongs to: the pack's current text of each key is used.",
+                keys_phrase(&kept)
+            ));
+        } else if !has_text {
+            notes.push("It recorded no prompt text: the pack's current text is used.".to_owned());
+        }
+        let text = format!(
+            "Loaded job {job} into the composer. {}{UNDO_HINT}",
+            notes.iter().map(|n| format!("{n} ")).collect::<String>()
+        );
+        if notes.is_empty() {
+            Message::Info(text)
         } else {
-            Message::Error(format!(
-                "Pack {pack_id} no longer has key(s) {}; the others were loaded. {UNDO_HINT}",
-                missing.join(", ")
-            ))
+            Message::Error(text)
         }
     }
 
-    /// Puts the job's prompt in the Manual boxes, takes its settings; the message to show.
-    fn load_manual_job(&mut self, record: &JobRecord) -> Message {
-        let (prompt, negative) = record
-            .run_config
-            .prompt_pairs()
-            .into_iter()
-            .next()
-            .unwrap_or_default();
+    /// Puts the job's (first) prompt in the Manual boxes and lays its settings over the
+    /// user's. Returns " (the first of its N prompts)" when it recorded several, else "".
+    fn load_as_manual(&mut self, record: &JobRecord) -> String {
+        let pairs = record.run_config.prompt_pairs();
+        let (prompt, negative) = pairs.first().cloned().unwrap_or_default();
         self.composer.mode = PromptSource::Manual;
         self.composer.prompt = prompt;
         self.composer.negative = negative;
+        self.composer.recorded = None;
         self.composer
-            .take_settings(&record.run_config.settings, None);
-        Message::Info(format!(
-            "Loaded job {} into the composer. {UNDO_HINT}",
-            short_id(&record.job_id)
-        ))
+            .load_settings(&record.job_id, &record.run_config.settings, None);
+        if pairs.len() > 1 {
+            format!(" (the first of its {} prompts)", pairs.len())
+        } else {
+            String::new()
+        }
     }
 
     /// Brings back the composer and the pack selection as they were before the last load.
     pub(crate) fn undo_load(&mut self) {
-        let Some(undo) = self.composer.undo_load.take() else {
+        let Some(undo) = self.composer.pop_undo() else {
             return;
         };
-        self.composer = *undo.composer;
+        self.composer.restore(&undo);
         let pack = super::state::selected_pack(&self.packs, undo.selected_pack.as_deref());
         self.checked_keys = match pack {
             Some(pack) => undo
                 .checked_keys
-                .into_iter()
+                .iter()
                 .filter(|k| pack.get(k).is_some())
+                .cloned()
                 .collect(),
             None => Vec::new(),
         };
         self.selected_pack = pack.map(|p| p.id.clone());
         self.sync_composer();
+        let more = match self.composer.undo_load.len() {
+            0 => String::new(),
+            1 => " Undo load once more goes back one more load.".to_owned(),
+            n => format!(" Undo load goes back {n} more loads."),
+        };
         self.message = Some(Message::Info(format!(
-            "Load of job {} undone: your previous prompt, pack selection and settings are back.",
+            "Load of job {} undone: your previous prompt, pack selection and settings are back.{more}",
             short_id(&undo.job_id)
         )));
+    }
+}
+
+/// "key 7" or "keys 7, 8".
+fn keys_phrase(keys: &[String]) -> String {
+    match keys {
+        [one] => format!("key {one}"),
+        _ => format!("keys {}", keys.join(", ")),
     }
 }
 

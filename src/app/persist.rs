@@ -1,5 +1,6 @@
 //! What the app remembers between runs (through eframe persistence, per data folder).
 
+use super::composer::{LoadUndo, LoadedSettings};
 use super::state::ThemeChoice;
 use crate::history::{HistoryFilter, SortColumn};
 use crate::run_config::{GenerationSettings, PromptSource};
@@ -26,4 +27,10 @@ pub struct Persisted {
     pub negative: Option<String>,
     /// Pack or Manual.
     pub mode: Option<PromptSource>,
+    /// A loaded job's settings, still laid over the user's own (kept apart from them).
+    pub loaded_settings: Option<LoadedSettings>,
+    /// What Undo load brings back, the last load last.
+    pub load_undo: Vec<LoadUndo>,
+    /// The composer's load bar was hidden (Undo load stays beside Pack / Manual).
+    pub load_bar_hidden: bool,
 }

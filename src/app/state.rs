@@ -409,11 +409,13 @@ impl AppState {
         self.refresh_history_packs();
     }
 
-    /// Brings the Pack filter's list of the history's pack ids up to date: scanned on a
-    /// background task when the store's generation changes, once the history is loaded.
+    /// Brings the Pack filter's list of the history's pack ids, and the composer's Model
+    /// suggestions, up to date: scanned on a background task when the store's generation
+    /// changes, once the history is loaded.
     fn refresh_history_packs(&mut self) {
-        if let Some(ids) = self.pack_id_scan.take_result() {
-            self.view.history_packs = ids;
+        if let Some(names) = self.pack_id_scan.take_result() {
+            self.view.history_packs = names.pack_ids;
+            self.composer.set_history_models(names.models);
         }
         if self.history_load.is_some() {
             return;

@@ -311,12 +311,21 @@ fn run_query(cache: &IndexCache, request: &QueryRequest) -> Vec<u32> {
     }
 }
 
-/// Every pack id the history names, collected off the UI thread when the store's generation
-/// changes (the Pack filter offers them beside the packs in the folder). One scan at a time;
-/// a change while one runs starts the next when it is done.
+/// What the history names, for the lists that offer it: the pack ids (the Pack filter) and
+/// the models (the composer's Model suggestions).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryNames {
+    pub pack_ids: Vec<String>,
+    pub models: Vec<String>,
+}
+
+/// Every pack id and model the history names, collected off the UI thread when the store's
+/// generation changes (the Pack filter offers the pack ids beside the packs in the folder, the
+/// Model field the models). One scan at a time; a change while one runs starts the next when
+/// it is done.
 pub struct PackIdScan {
     repaint: Repaint,
-    task: Option<Task<Vec<String>>>,
+    task: Option<Task<HistoryNames>>,
     /// The store generation the running or last scan read.
     scanned: Option<u64>,
 }
@@ -344,13 +353,16 @@ impl PackIdScan {
         self.task = Some(Task::spawn("history-pack-ids", &self.repaint, move || {
             store
                 .read()
-                .map(|s| history_pack_ids(s.records()))
+                .map(|s| HistoryNames {
+                    pack_ids: history_pack_ids(s.records()),
+                    models: history_models(s.records()),
+                })
                 .unwrap_or_default()
         }));
     }
 
-    /// The finished scan's pack ids, once.
-    pub fn take_result(&mut self) -> Option<Vec<String>> {
+    /// The finished scan's names, once.
+    pub fn take_result(&mut self) -> Option<HistoryNames> {
         let result = self.task.as_ref()?.poll()?;
         self.task = None;
         result.ok()
@@ -368,4 +380,14 @@ pub fn history_pack_ids(records: &[crate::job_record::JobRecord]) -> Vec<String>
         .collect();
     ids.sort_by_key(|id| id.to_lowercase());
     ids
+}
+
+/// The distinct non-empty models of `records` (trimmed), sorted.
+pub fn history_models(records: &[crate::job_record::JobRecord]) -> Vec<String> {
+    let models: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r.run_config.settings.model.trim())
+        .filter(|m| !m.is_empty())
+        .collect();
+    models.into_iter().map(str::to_owned).collect()
 }

@@ -162,6 +162,37 @@ impl SettingsOverride {
         }
     }
 
+    /// An override naming every setting, with the values of `settings` (what a recorded job
+    /// asked for, laid over whatever is below it).
+    pub fn from_settings(settings: &GenerationSettings) -> SettingsOverride {
+        let GenerationSettings {
+            model,
+            sampler,
+            scheduler,
+            steps,
+            cfg_scale,
+            width,
+            height,
+            seed,
+            batch_size,
+            batch_count,
+            clip_skip,
+        } = settings.clone();
+        SettingsOverride {
+            model: Some(model),
+            sampler: Some(sampler),
+            scheduler: Some(scheduler),
+            steps: Some(steps),
+            cfg_scale: Some(cfg_scale),
+            width: Some(width),
+            height: Some(height),
+            seed: Some(seed),
+            batch_size: Some(batch_size),
+            batch_count: Some(batch_count),
+            clip_skip: Some(clip_skip),
+        }
+    }
+
     /// The names (as a user reads them: "CFG scale", "batch count") of the settings this
     /// override names, in the order of [`GenerationSettings`].
     pub fn named_fields(&self) -> Vec<&'static str> {
@@ -372,6 +403,22 @@ mod tests {
         );
         assert_eq!(full().without(&SettingsOverride::default()), full());
         assert!(full().without(&full()).is_empty());
+    }
+
+    #[test]
+    fn from_settings_names_every_setting_and_gives_them_back() {
+        let settings = full().to_settings();
+        let named = SettingsOverride::from_settings(&settings);
+        assert_eq!(named, full());
+        assert_eq!(named.named_fields().len(), 11);
+        // Laid over anything, it gives exactly `settings`.
+        let mut other = GenerationSettings {
+            model: "x".into(),
+            steps: 3,
+            ..GenerationSettings::default()
+        };
+        named.apply_to(&mut other);
+        assert_eq!(other, settings);
     }
 
     #[test]
