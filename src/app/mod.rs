@@ -158,11 +158,10 @@ impl PromptDeskApp {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
-        if ctx.message.is_some() {
-            egui::Panel::bottom("status_bar")
-                .resizable(false)
-                .show(ui, |ui| central::status_bar(&ctx, ui, commands));
-        }
+        // Always there (a hint when there is no message): a message never moves the panels.
+        egui::Panel::bottom("status_bar")
+            .resizable(false)
+            .show(ui, |ui| central::status_bar(&ctx, ui, commands));
         let details_id = panels
             .view
             .selected

@@ -3,8 +3,9 @@
 //! `promptdesk compact` do, and a dismiss button), lines of a newer version, interrupted
 //! imports, and a new job the current filters hide.
 
-use super::{HistoryView, plural};
+use super::HistoryView;
 use crate::app::state::{Damage, ViewContext, damage, foreign_lines, short_id};
+use crate::app::widgets::plural;
 use egui::RichText;
 use std::sync::atomic::Ordering;
 
@@ -19,7 +20,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
                     .desired_width(260.0)
                     .text(format!(
                         "Loading history… {} read",
-                        plural(records, "record")
+                        plural(records, "record", "records")
                     )),
             );
         });
@@ -36,7 +37,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
         ui.label(
             RichText::new(format!(
                 "ℹ {} in the history {} written by another (newer) version of promptdesk and cannot be shown by this one. They are kept in the file as they are (`promptdesk verify` lists them).",
-                plural(foreign, "line"),
+                plural(foreign, "line", "lines"),
                 if foreign == 1 { "was" } else { "were" }
             ))
             .color(ui.visuals().weak_text_color()),
@@ -80,7 +81,7 @@ pub(super) fn damage_text(found: &Damage) -> String {
     let n = found.damaged;
     let what = format!(
         "⚠ The history file is damaged: {} could not be read ({lines}).",
-        plural(n, "line")
+        plural(n, "line", "lines")
     );
     if found.unsaved == 0 {
         let copy = if n == 1 {
@@ -134,7 +135,7 @@ pub(super) fn line_list(first: &[usize], total: usize) -> String {
     let numbers: Vec<String> = first.iter().map(ToString::to_string).collect();
     let more = total.saturating_sub(first.len());
     match (numbers.as_slice(), more) {
-        ([], _) => format!("{} not numbered", plural(total, "line")),
+        ([], _) => format!("{} not numbered", plural(total, "line", "lines")),
         ([one], 0) => format!("line {one}"),
         (all, 0) => {
             let (last, rest) = all.split_last().expect("two or more");
