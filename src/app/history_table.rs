@@ -104,7 +104,7 @@ impl HistoryView {
             .max_height(banner_room)
             .min_scrolled_height(banner_room.min(64.0))
             .auto_shrink([false, true])
-            .show(ui, |ui| banners::show(self, ctx, ui));
+            .show(ui, |ui| banners::show(self, ctx, ui, banner_room));
         let filter_top = ui.cursor().top();
         filter_bar(self, ctx, ui);
         ui.separator();
@@ -142,7 +142,7 @@ fn row_height(ui: &egui::Ui) -> f32 {
 
 /// Where the height the filter bar and its separator took last frame is kept.
 fn filter_bar_id(ui: &egui::Ui) -> egui::Id {
-    ui.id().with("history_filter_bar_height")
+    ui.scope_id().with("history_filter_bar_height")
 }
 
 /// What the panel needs below the banners: the filter bar and its separator (as measured
@@ -185,7 +185,13 @@ fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) 
     let provisional = ctx.rows_provisional;
     let history_packs = &view.history_packs;
     let filter = &mut view.filter;
-    let search_width = (ui.available_width() * 0.3).clamp(100.0, 170.0);
+    // A narrow panel gets narrower fields, so more of the bar is in view.
+    let narrow = ui.available_width() < 900.0;
+    let (search_width, pack_width) = if narrow {
+        (110.0, 100.0)
+    } else {
+        (170.0, 130.0)
+    };
     egui::ScrollArea::horizontal()
         .id_salt("history_filter_bar")
         .auto_shrink([false, true])
@@ -198,7 +204,8 @@ fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) 
                 let manual = filter.source == Some(PromptSource::Manual);
                 let why = "Manual jobs have no pack and no keys: this filter applies when Source is All or PACK.";
                 ui.add_enabled_ui(!manual, |ui| {
-                    pack_combo(filter, packs, history_packs, ui).on_disabled_hover_text(why);
+                    pack_combo(filter, packs, history_packs, pack_width, ui)
+                        .on_disabled_hover_text(why);
                     key_field(filter, ui).on_disabled_hover_text(why);
                 });
                 status_combo(filter, ui);
@@ -258,12 +265,13 @@ fn pack_combo(
     filter: &mut HistoryFilter,
     packs: &[crate::packs::PromptPack],
     history_packs: &[String],
+    width: f32,
     ui: &mut egui::Ui,
 ) -> egui::Response {
     let label = ui.label("Pack");
     egui::ComboBox::from_id_salt("filter_pack")
         .selected_text(filter.pack.as_deref().map_or("All".into(), escape_control))
-        .width(130.0)
+        .width(width)
         .height(400.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut filter.pack, None, "All");
@@ -449,6 +457,19 @@ fn header_width(ui: &egui::Ui, title: &str) -> f32 {
     galley.size().x + 4.0
 }
 
+/// The width of `text` in the body font.
+fn text_width(ui: &egui::Ui, text: &str) -> f32 {
+    egui::WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Body,
+        )
+        .size()
+        .x
+}
+
 /// The columns: (width when there is room, can be cut with "…"). Prompt (0 here) takes
 /// what the others leave; see [`column_widths`].
 const WIDTHS: [(f32, bool); 11] = [
@@ -475,12 +496,12 @@ const PROMPT_SHARE: f32 = 0.35;
 /// The width of each column in a table `available` wide, given each header's minimum
 /// (`least`): the other columns get their width from [`WIDTHS`] when that leaves Prompt at
 /// least its share; otherwise they narrow first (in proportion to what they have above their
-/// minimum), down to their minimum; Prompt gets the rest, never less than its share. When even
-/// that does not fit, the table is wider than `available` (it scrolls sideways).
+/// minimum), down to their minimum; Prompt gets the rest. When the others are at their
+/// minimum, Prompt's share gives way down to [`PROMPT_MIN`] before the table gets wider than
+/// `available` (then it scrolls sideways).
 pub fn column_widths(available: f32, least: &[f32; 11]) -> [f32; 11] {
-    let prompt_floor = least[PROMPT_COLUMN]
-        .max(PROMPT_MIN)
-        .max(available * PROMPT_SHARE);
+    let prompt_min = least[PROMPT_COLUMN].max(PROMPT_MIN);
+    let prompt_floor = prompt_min.max(available * PROMPT_SHARE);
     let mut widths = [0.0; 11];
     for (i, ((ideal, _), min)) in WIDTHS.iter().zip(least).enumerate() {
         widths[i] = if i == PROMPT_COLUMN {
@@ -509,7 +530,7 @@ pub fn column_widths(available: f32, least: &[f32; 11]) -> [f32; 11] {
         }
     }
     let others: f32 = widths.iter().sum();
-    widths[PROMPT_COLUMN] = (available - others).max(prompt_floor);
+    widths[PROMPT_COLUMN] = (available - others).max(prompt_min);
     widths
 }
 
@@ -528,7 +549,12 @@ fn table(
         .max(1);
     // Clicks anywhere on a row select it, so the cells' labels must not take them.
     ui.style_mut().interaction.selectable_labels = false;
-    let least: [f32; 11] = std::array::from_fn(|i| header_width(ui, COLUMNS[i].1));
+    let mut least: [f32; 11] = std::array::from_fn(|i| header_width(ui, COLUMNS[i].1));
+    // A time cut to "2026-…" says nothing: Time keeps the width of its text.
+    least[0] = least[0].max(text_width(ui, "0000-00-00 00:00") + 4.0);
+    // Status is not cut: it keeps the width of the longest status.
+    let status = JobStatus::ALL.iter().map(|s| text_width(ui, s.as_str()));
+    least[9] = least[9].max(status.fold(0.0, f32::max) + 4.0);
     let spacing = ui.spacing().item_spacing.x * COLUMNS.len() as f32;
     let widths = column_widths(ui.available_width() - spacing, &least);
     // Fitted to the panel each frame (so they follow the window), not dragged.
@@ -537,12 +563,15 @@ fn table(
         .zip(WIDTHS)
         .map(|(&width, (_, clip))| Column::exact(width).clip(clip))
         .collect();
+    let table_width = widths.iter().sum::<f32>() + spacing;
     let mut clicked = None;
     // Narrower than its columns (a small window): the table scrolls sideways.
     egui::ScrollArea::horizontal()
         .id_salt("history_hscroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            // The table lays its columns out in the width it is given: give it all of them.
+            ui.set_max_width(table_width.max(ui.available_width()));
             let mut builder = TableBuilder::new(ui)
                 .id_salt("history_table")
                 .striped(true)
@@ -746,11 +775,15 @@ mod tests {
         assert!(widths.iter().zip(LEAST).all(|(w, m)| *w >= m));
         assert!(widths[0] > LEAST[0] && widths[2] > LEAST[2]);
         assert!(widths[0] < 110.0 && widths[5] < 100.0);
-        // Too narrow even for the minimums: every other column at its header's width, Prompt
-        // at its floor, and the table scrolls sideways.
+        // Too narrow for the minimums and Prompt's share: Prompt gives way to its minimum.
+        let minimums: f32 = LEAST.iter().sum::<f32>() - LEAST[PROMPT_COLUMN];
+        let widths = column_widths(minimums + 200.0, &LEAST);
+        assert!((widths[PROMPT_COLUMN] - 200.0).abs() < 0.01, "{widths:?}");
+        assert!((others(&widths) - minimums).abs() < 0.01);
+        // Too narrow even for that: every other column at its header's width, Prompt at its
+        // minimum, and the table scrolls sideways.
         let widths = column_widths(320.0, &LEAST);
         assert_eq!(widths[PROMPT_COLUMN], PROMPT_MIN);
-        let minimums: f32 = LEAST.iter().sum::<f32>() - LEAST[PROMPT_COLUMN];
         assert!((others(&widths) - minimums).abs() < 0.01);
     }
 }

@@ -15,8 +15,11 @@ pub const CENTRAL_MIN_WIDTH: f32 = 250.0;
 /// the composer (which scrolls).
 pub const CENTRAL_MIN_HEIGHT: f32 = 210.0;
 
-/// The history's share of the height until the user drags its edge.
+/// The history's share of the height until the user drags its edge...
 pub const DEFAULT_HISTORY_SHARE: f32 = 0.4;
+/// ...but at least this much where the window has room for it (a small window: the filter
+/// bar, a notice, the table's header and three rows, the counts).
+pub const DEFAULT_HISTORY_MIN: f32 = 200.0;
 
 /// The smallest window the app allows (640 × 480 must stay usable).
 pub const MIN_WINDOW: [f32; 2] = [640.0, 480.0];
@@ -208,7 +211,10 @@ pub struct Fit {
 /// Fits the panels to the room left in `ui` (below the menu and status bars).
 pub fn fit(ui: &egui::Ui, details_open: bool) -> Fit {
     let room = ui.available_rect_before_wrap().size();
-    let left_want = PACK_BROWSER.wanted(ui, 320.0, f32::INFINITY);
+    // Until dragged, the pack browser takes 30% of a small window's width (up to 320 px), so
+    // the history's columns and the composer keep room there.
+    let left_default = (room.x * 0.3).round().clamp(PACK_BROWSER.min, 320.0);
+    let left_want = PACK_BROWSER.wanted(ui, left_default, f32::INFINITY);
     let right_want = JOB_DETAILS.wanted(ui, 380.0, f32::INFINITY);
     let (left, right) = fit_pair(
         room.x,
@@ -216,7 +222,10 @@ pub fn fit(ui: &egui::Ui, details_open: bool) -> Fit {
         left_want,
         details_open.then_some(right_want),
     );
-    let history_want = HISTORY.wanted(ui, (room.y * DEFAULT_HISTORY_SHARE).round(), room.y);
+    let history_default = (room.y * DEFAULT_HISTORY_SHARE)
+        .round()
+        .max(DEFAULT_HISTORY_MIN);
+    let history_want = HISTORY.wanted(ui, history_default, room.y);
     Fit {
         left,
         left_max: room.x - CENTRAL_MIN_WIDTH - right.unwrap_or(0.0),

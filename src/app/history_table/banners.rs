@@ -9,8 +9,12 @@ use crate::app::widgets::plural;
 use egui::RichText;
 use std::sync::atomic::Ordering;
 
-/// Draws every banner that applies.
-pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+/// Below this height for the banners (a small window), the damage banner is one line with
+/// the whole text on hover.
+const COMPACT_BELOW: f32 = 90.0;
+
+/// Draws every banner that applies, in `room` (they scroll when they need more).
+pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui, room: f32) {
     if let Some(load) = ctx.history.loading {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -31,7 +35,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
                 .color(ui.visuals().error_fg_color),
         );
     }
-    damage_banner(view, ctx, ui);
+    damage_banner(view, ctx, ui, room < COMPACT_BELOW);
     let foreign = ctx.store.map_or(0, |s| foreign_lines(s));
     if foreign > 0 {
         ui.label(
@@ -47,8 +51,9 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
     hidden_job_banner(view, ui);
 }
 
-/// The damaged-history banner, unless the user dismissed this same damage.
-fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+/// The damaged-history banner, unless the user dismissed this same damage; on one line (cut,
+/// whole on hover) when `compact`.
+fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui, compact: bool) {
     let Some(found) = ctx.store.and_then(|s| damage(s)) else {
         return;
     };
@@ -56,22 +61,41 @@ fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::U
         return;
     }
     let color = ui.visuals().warn_fg_color;
-    egui::Frame::group(ui.style()).show(ui, |ui| {
+    let dismiss = |ui: &mut egui::Ui| {
+        ui.small_button("Dismiss")
+            .on_hover_text("Hide this notice (it shows again if the damage changes)")
+            .clicked()
+    };
+    let mut dismissed = false;
+    if compact {
         ui.horizontal(|ui| {
-            ui.vertical(|ui| {
-                ui.set_max_width((ui.available_width() - 70.0).max(100.0));
-                ui.add(egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap());
-                ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak()).wrap());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                dismissed = dismiss(ui);
+                let text = RichText::new(damage_text(&found)).color(color);
+                ui.add(egui::Label::new(text).truncate()).on_hover_ui(|ui| {
+                    ui.set_max_width(420.0);
+                    ui.label(damage_text(&found));
+                    ui.label(RichText::new(damage_hint(&found)).weak());
+                });
             });
-            if ui
-                .small_button("Dismiss")
-                .on_hover_text("Hide this notice (it shows again if the damage changes)")
-                .clicked()
-            {
-                view.dismissed_damage = Some(found.clone());
-            }
         });
-    });
+    } else {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_max_width((ui.available_width() - 70.0).max(100.0));
+                    ui.add(
+                        egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap(),
+                    );
+                    ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak()).wrap());
+                });
+                dismissed = dismiss(ui);
+            });
+        });
+    }
+    if dismissed {
+        view.dismissed_damage = Some(found);
+    }
 }
 
 /// What is damaged and where: the first line numbers, then how many more.
