@@ -748,6 +748,17 @@ fn the_history_keeps_its_count_line_and_rows_in_view_with_a_banner_at_every_size
         assert_eq!(history_edge(&harness).center().y, top_before, "{what}");
         let count_after = harness.get_by_label("12 records, 12 shown").rect();
         assert_eq!(count_after, count, "{what}");
+
+        // Small or not, the banner names the line and can be dismissed.
+        harness.get_by_label_contains("could not be read (line 2)");
+        harness.get_by_label("Dismiss").click();
+        harness.run();
+        assert!(
+            harness
+                .query_by_label_contains("The history file is damaged")
+                .is_none(),
+            "{what}"
+        );
     }
 }
 
@@ -923,4 +934,13 @@ fn the_settings_line_says_why_a_pack_has_none() {
     harness.run();
     harness.run();
     harness.get_by_label_contains("but it could not be loaded: ");
+
+    // The pack row's tooltip (built when hovered) names its files and the same reason.
+    harness.hover_at(egui::pos2(640.0, 400.0));
+    harness.run();
+    harness.get_by_label_contains("castle   1 prompt").hover();
+    harness.run();
+    harness.run();
+    harness.get_by_label_contains("castle: 1 prompt, txt");
+    harness.get_by_label_contains("\nNo settings: castle.json could not be loaded");
 }

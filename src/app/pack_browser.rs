@@ -6,8 +6,10 @@
 //! commands carry the real id and keys.
 //!
 //! Both lists draw only the rows on screen, one line each (long labels are cut with "…", the
-//! full text is on hover). The pack list takes the height its rows need, up to a share of the
-//! panel the user sets by dragging the bar below it; the prompt list takes the rest. A prompt
+//! full text is on hover). The pack list takes the height its rows need, up to the larger of
+//! its share of the panel and what the selected pack's prompt rows leave free (all of it with
+//! no pack selected); once the user drags the bar below it, up to the share they chose. The
+//! prompt list takes the rest. A pack row's tooltip is built only while it is hovered. A prompt
 //! is labelled by its slot name, if any, and by the part of its text that differs from the
 //! pack's other prompts ([`crate::packs::prompt_labels`], computed once per pack load).
 //!
