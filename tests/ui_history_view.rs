@@ -336,7 +336,8 @@ fn a_first_run_says_how_to_record_a_job() {
 }
 
 /// Item 14: filters that match nothing say so and offer to clear them; Source MANUAL
-/// disables the Pack and Key filters (manual jobs have neither) and clears them.
+/// disables the Pack and Key filters (manual jobs have neither): they are kept, do not hide
+/// the manual jobs, and apply again with Source All.
 #[test]
 fn filters_that_match_nothing_say_so() {
     let setup = setup();
@@ -369,26 +370,24 @@ fn filters_that_match_nothing_say_so() {
             .is_none()
     );
 
-    // A pack filter, then Source MANUAL: the pack filter goes and is disabled.
+    // A pack filter, then Source MANUAL: the pack filter is kept but disabled, and does not
+    // hide the manual jobs; back to All, it applies again.
     harness.state_mut().state.view.filter.pack = Some("retired_pack".into());
     settle(&mut harness);
+    assert_eq!(shown_ids(&harness), ["job-retired"]);
     assert!(
         !harness
             .get_by_role_and_label(Role::ComboBox, "Pack")
             .accesskit_node()
             .is_disabled()
     );
-    harness
-        .get_by_role_and_label(Role::ComboBox, "Source")
-        .click();
-    harness.run();
-    harness.get_by_label("MANUAL").click();
-    settle(&mut harness);
+    choose_source(&mut harness, "MANUAL");
     let state = &harness.state().state;
     assert_eq!(state.view.filter.source, Some(PromptSource::Manual));
     assert_eq!(
-        state.view.filter.pack, None,
-        "a pack filter would hide every manual job"
+        state.view.filter.pack.as_deref(),
+        Some("retired_pack"),
+        "the pack filter is kept"
     );
     assert!(
         harness
@@ -402,7 +401,33 @@ fn filters_that_match_nothing_say_so() {
             .accesskit_node()
             .is_disabled()
     );
-    assert_eq!(shown_ids(&harness), ["job-manual"]);
+    assert_eq!(
+        shown_ids(&harness),
+        ["job-manual"],
+        "a pack filter does not hide manual jobs"
+    );
+    choose_source(&mut harness, "All");
+    assert_eq!(shown_ids(&harness), ["job-retired"], "it applies again");
+    assert!(
+        !harness
+            .get_by_role_and_label(Role::ComboBox, "Pack")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+/// Opens the Source filter and chooses `choice`.
+fn choose_source(harness: &mut Harness<'static, PromptDeskApp>, choice: &str) {
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Source")
+        .click();
+    harness.run();
+    harness
+        .get_all_by_label(choice)
+        .find(|n| n.accesskit_node().role() != Role::ComboBox)
+        .expect("the choice")
+        .click();
+    settle(harness);
 }
 
 /// Item 23: a job submitted while the filters hide it is announced, with a way to show it.
@@ -460,6 +485,8 @@ struct PanelTest {
     store: std::sync::Arc<std::sync::RwLock<HistoryStore>>,
     loading: Option<promptdesk::app::writer::LoadProgress>,
     commands: promptdesk::app::state::CommandQueue,
+    /// The rows are those of the current filter (false: a query is still running).
+    rows_current: bool,
 }
 
 fn panel_harness(store: HistoryStore, width: f32) -> Harness<'static, PanelTest> {
@@ -473,6 +500,7 @@ fn panel_harness(store: HistoryStore, width: f32) -> Harness<'static, PanelTest>
         store: std::sync::Arc::new(std::sync::RwLock::new(store)),
         loading: None,
         commands: Default::default(),
+        rows_current: true,
     };
     Harness::builder()
         .with_max_steps(64)
@@ -485,6 +513,7 @@ fn panel_harness(store: HistoryStore, width: f32) -> Harness<'static, PanelTest>
                         loading: t.loading.as_ref(),
                         ..Default::default()
                     },
+                    rows_current: t.rows_current,
                     ..promptdesk::app::state::ViewContext::empty(Path::new("/packs"))
                 };
                 t.view.show(&ctx, ui, &mut t.commands);
@@ -628,4 +657,38 @@ fn sorted_headers_show_their_arrow() {
             "{label}: {width} px, its text needs {want} px (cut off)"
         );
     }
+}
+
+/// Review 9: while the table waits for a new job's row (a query still running on a large
+/// history), the rows are searched for it once per change of the rows, not on every frame.
+#[test]
+fn a_job_awaited_is_searched_for_once_per_change_of_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path().join("history.jsonl")).unwrap();
+    for i in 0..3 {
+        store
+            .append(&manual_record(&format!("job-{i}"), "a prompt", 20, i))
+            .unwrap();
+    }
+    let mut harness = panel_harness(store, 1200.0);
+    harness.state_mut().rows_current = false;
+    harness.state_mut().view.scroll_to = Some("job-new".into());
+    for _ in 0..10 {
+        harness.step();
+    }
+    assert_eq!(harness.state().view.follow_searches, 1);
+
+    // The query's rows arrive, with the new job: it is found at once.
+    let record = manual_record("job-new", "the new one", 20, 9);
+    harness
+        .state()
+        .store
+        .write()
+        .unwrap()
+        .append(&record)
+        .unwrap();
+    harness.state_mut().view.rows = vec![3, 2, 1, 0];
+    harness.step();
+    assert_eq!(harness.state().view.follow_searches, 2);
+    assert_eq!(harness.state().view.cursor_row, Some(0));
 }

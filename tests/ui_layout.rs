@@ -6,7 +6,9 @@
 use egui::accesskit::{Orientation, Role};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use promptdesk::app::layout::{CENTRAL_MIN_HEIGHT, CENTRAL_MIN_WIDTH};
+use promptdesk::app::layout::{
+    CENTRAL_MIN_HEIGHT, CENTRAL_MIN_WIDTH, DEFAULT_HISTORY_MIN, DEFAULT_HISTORY_SHARE,
+};
 use promptdesk::app::state::{Command, Message};
 use promptdesk::app::{AppConfig, PromptDeskApp};
 use promptdesk::{HistoryStore, build_run_config_for_manual_prompt, job_record_from_run_config};
@@ -226,24 +228,6 @@ fn a_panel_dragged_large_gives_way_to_a_small_window_and_comes_back() {
 }
 
 #[test]
-fn a_panel_never_dragged_follows_the_window_both_ways() {
-    let setup = layout_setup();
-    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
-    let large = harness.state().central_rect.height();
-    harness.set_size([640.0, 480.0].into());
-    settle(&mut harness);
-    let small = harness.state().central_rect.height();
-    assert!(small < large, "{small} < {large}");
-    harness.set_size([1280.0, 800.0].into());
-    settle(&mut harness);
-    let again = harness.state().central_rect.height();
-    assert!(
-        (again - large).abs() < 1.0,
-        "the large layout comes back: {again} vs {large}"
-    );
-}
-
-#[test]
 fn the_status_line_stays_visible_when_the_composer_is_scrolled() {
     let setup = layout_setup();
     let mut harness = sized_harness(&setup, [640.0, 480.0]);
@@ -430,27 +414,98 @@ fn pack_rows_shown(harness: &Harness<'static, PromptDeskApp>) -> usize {
         .count()
 }
 
+/// The browser's bottom edge: the status bar's top (the pack browser ends above it).
+fn status_bar_top(harness: &Harness<'static, PromptDeskApp>) -> f32 {
+    harness.get_by_label_contains("Ready · ").rect().top() - 4.0
+}
+
+/// Item 25: the pack list takes the room the prompts leave: all of it with no pack selected,
+/// nearly all of it for a pack of one prompt (whose row sits right below the list), its share
+/// for a pack of many prompts, and what the user drags it to.
 #[test]
-fn with_no_pack_selected_the_pack_list_uses_the_free_space() {
+fn the_pack_list_uses_the_room_the_prompts_leave() {
     let setup = layout_setup();
     for i in 0..60 {
         let path = setup.packs_dir.join(format!("extra_{i:02}.txt"));
         std::fs::write(path, format!("extra prompt {i}\n")).unwrap();
     }
+    write_many_prompts(&setup, 200);
     let mut harness = sized_harness(&setup, [1280.0, 800.0]);
     let unselected = pack_rows_shown(&harness);
     assert!(
         unselected >= 25,
         "the list fills the panel: {unselected} rows"
     );
+
     harness
         .get_by_label_contains("extra_00   1 prompt · txt")
         .click();
     settle(&mut harness);
-    let selected = pack_rows_shown(&harness);
+    let one_prompt = pack_rows_shown(&harness);
     assert!(
-        selected < unselected - 5,
-        "the prompts get their share: {selected} rows (was {unselected})"
+        one_prompt + 6 >= unselected,
+        "a one-prompt pack leaves the list its room: {one_prompt} rows (was {unselected})"
+    );
+    let row = prompt_rows(&harness);
+    assert_eq!(row.len(), 1);
+    let free_below = status_bar_top(&harness) - row[0].bottom();
+    assert!(
+        free_below < 60.0,
+        "no empty area below the prompt: {free_below} px free"
+    );
+
+    harness
+        .get_by_label_contains("big_pack   200 prompts")
+        .click();
+    settle(&mut harness);
+    let many_prompts = pack_rows_shown(&harness);
+    assert!(
+        many_prompts + 5 < unselected,
+        "a pack of many prompts gets its share: {many_prompts} rows (was {unselected})"
+    );
+
+    // The user's drag holds, also for the one-prompt pack.
+    let splitter = harness
+        .get_by_label("Drag to resize the pack list")
+        .rect()
+        .center();
+    drag(&mut harness, splitter, splitter - egui::vec2(0.0, 100.0));
+    settle(&mut harness);
+    let dragged = pack_rows_shown(&harness);
+    assert!(dragged + 3 < many_prompts, "{dragged} vs {many_prompts}");
+    harness
+        .get_by_label_contains("extra_00   1 prompt · txt")
+        .click();
+    settle(&mut harness);
+    assert!(
+        pack_rows_shown(&harness) <= dragged + 1,
+        "the dragged split holds"
+    );
+}
+
+/// Item 25 (the error list): a collapsed list of files that could not be loaded gives its
+/// room back to the pack list.
+#[test]
+fn a_collapsed_error_list_gives_its_room_to_the_pack_list() {
+    let setup = layout_setup();
+    for i in 0..8 {
+        let path = setup.packs_dir.join(format!("broken_{i}.json"));
+        std::fs::copy(BROKEN_PACK, path).unwrap();
+    }
+    for i in 0..60 {
+        let path = setup.packs_dir.join(format!("extra_{i:02}.txt"));
+        std::fs::write(path, format!("extra prompt {i}\n")).unwrap();
+    }
+    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
+    let open = pack_rows_shown(&harness);
+    harness
+        .get_by_label_contains("8 files could not be loaded")
+        .click();
+    settle(&mut harness);
+    let collapsed = pack_rows_shown(&harness);
+    assert!(
+        collapsed >= open + 3,
+        "the list takes the room: {collapsed} rows (was {open})"
     );
 }
 
@@ -622,4 +677,270 @@ fn counts_are_in_the_right_number_and_settings_say_where_they_come_from() {
     settle(&mut harness);
     let message = format!("{:?}", harness.state().state.message);
     assert!(message.contains("Imported 1 pack file."), "{message}");
+}
+
+/// The history panel's size as fitted this frame (its stored state).
+fn history_size(harness: &Harness<'static, PromptDeskApp>) -> f32 {
+    egui::PanelState::load(&harness.ctx, history_panel_id())
+        .expect("the history panel's state")
+        .size()
+        .y
+}
+
+/// The id of the history panel (a panel of the root Ui).
+fn history_panel_id() -> egui::Id {
+    egui::ViewportId::ROOT.root_ui_id().with("history")
+}
+
+/// A history of `jobs` manual jobs (`row prompt N`) with one damaged line after the first.
+fn seed_damaged_history(setup: &Setup, jobs: usize) {
+    let mut text = String::new();
+    for i in 0..jobs {
+        let cfg = build_run_config_for_manual_prompt(&format!("row prompt {i}"), "", None);
+        text.push_str(&job_record_from_run_config(&format!("job-{i:02}"), &cfg).to_json_line());
+        text.push('\n');
+        if i == 0 {
+            text.push_str("{\"job_id\": \"torn\", not json\n");
+        }
+    }
+    std::fs::write(history_file(setup), text).unwrap();
+}
+
+/// Items 1 and 3 at every size: with a damage banner above the table, the count line and at
+/// least three rows lie in the window, and the panel keeps its height while the pointer moves.
+#[test]
+fn the_history_keeps_its_count_line_and_rows_in_view_with_a_banner_at_every_size() {
+    for size in SIZES {
+        let what = format!("{}x{}", size[0], size[1]);
+        let setup = layout_setup();
+        seed_damaged_history(&setup, 12);
+        let mut harness = sized_harness(&setup, size);
+        harness.get_by_label_contains("The history file is damaged");
+        let window = window(&harness);
+        let count = harness.get_by_label("12 records, 12 shown").rect();
+        assert!(
+            inside(count, window),
+            "{what}: the count line {count:?} in the window"
+        );
+        let rows = harness
+            .get_all_by_label("MANUAL")
+            .filter(|n| inside(n.rect(), window) && n.rect().bottom() <= count.top())
+            .count();
+        assert!(rows >= 3, "{what}: {rows} rows in view");
+        let banner = harness
+            .get_by_label_contains("The history file is damaged")
+            .rect();
+        assert!(
+            banner.top() >= history_edge(&harness).top() - 1.0,
+            "{what}: the banner in the panel"
+        );
+
+        let size_before = history_size(&harness);
+        let top_before = history_edge(&harness).center().y;
+        for i in 0..300 {
+            let x = 20.0 + (i % 30) as f32 * (size[0] - 40.0) / 30.0;
+            let y = 20.0 + (i % 25) as f32 * (size[1] - 40.0) / 25.0;
+            harness.hover_at(egui::pos2(x, y));
+            harness.step();
+        }
+        harness.run();
+        assert_eq!(history_size(&harness), size_before, "{what}: no growth");
+        assert_eq!(history_edge(&harness).center().y, top_before, "{what}");
+        let count_after = harness.get_by_label("12 records, 12 shown").rect();
+        assert_eq!(count_after, count, "{what}");
+
+        // Small or not, the banner names the line and can be dismissed.
+        harness.get_by_label_contains("could not be read (line 2)");
+        harness.get_by_label("Dismiss").click();
+        harness.run();
+        assert!(
+            harness
+                .query_by_label_contains("The history file is damaged")
+                .is_none(),
+            "{what}"
+        );
+    }
+}
+
+/// Item 10: a panel never dragged takes its share of the window (40% of the height below the
+/// menu and status bars for the history, at least 200 px where the composer keeps its
+/// minimum) at any size, and follows it both ways.
+#[test]
+fn a_panel_never_dragged_keeps_its_share_of_the_window() {
+    let setup = layout_setup();
+    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
+    let check = |h: &Harness<'static, PromptDeskApp>, what: &str| {
+        let history = history_size(h);
+        let room = history + h.state().central_rect.height();
+        let expected = (room * DEFAULT_HISTORY_SHARE)
+            .round()
+            .max(DEFAULT_HISTORY_MIN)
+            .min(room - CENTRAL_MIN_HEIGHT);
+        assert!(
+            (history - expected).abs() < 1.0,
+            "{what}: history {history} of {room}, expected {expected}"
+        );
+        history
+    };
+    let large = check(&harness, "1280x800");
+    assert!((large / (large + harness.state().central_rect.height()) - 0.4).abs() < 0.01);
+    let mut sizes = Vec::new();
+    for size in SIZES {
+        harness.set_size(size.into());
+        settle(&mut harness);
+        sizes.push(check(&harness, &format!("{size:?}")));
+    }
+    assert!(sizes[0] < sizes[2] && sizes[2] < sizes[3], "{sizes:?}");
+    assert!(
+        (sizes[3] - large).abs() < 1.0,
+        "the large layout comes back"
+    );
+}
+
+/// The app with a history panel size saved by an earlier version (before any frame).
+fn harness_with_earlier_history_size(
+    setup: &Setup,
+    earlier: f32,
+) -> Harness<'static, PromptDeskApp> {
+    let config = AppConfig {
+        data_dir: setup.data_dir.clone(),
+        packs_dir: setup.packs_dir.clone(),
+        restore_packs_dir: false,
+    };
+    let mut harness = Harness::builder()
+        .with_max_steps(64)
+        .with_size([1280.0, 800.0])
+        .build_eframe(move |cc| {
+            let rect = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, earlier));
+            cc.egui_ctx.data_mut(|d| {
+                d.insert_persisted(history_panel_id(), egui::PanelState { outer_rect: rect });
+            });
+            PromptDeskApp::new(cc, config)
+        });
+    settle(&mut harness);
+    harness
+}
+
+/// Items 2 and 10: after an upgrade, a history size the earlier version grew by itself (above
+/// its default of 380) is not taken, so the composer is not left at its minimum; a size within
+/// it is the user's and is kept.
+#[test]
+fn a_grown_history_size_saved_by_an_earlier_version_is_not_taken() {
+    let setup = layout_setup();
+    let fresh = history_size(&sized_harness(&setup, [1280.0, 800.0]));
+    assert!(
+        (fresh - 250.0).abs() > 5.0,
+        "the default is not 250: {fresh}"
+    );
+
+    let harness = harness_with_earlier_history_size(&setup, 250.0);
+    assert_eq!(history_size(&harness), 250.0, "the user's size is kept");
+
+    let harness = harness_with_earlier_history_size(&setup, 650.0);
+    assert_eq!(history_size(&harness), fresh, "the grown size is not taken");
+    assert!(harness.state().central_rect.height() > CENTRAL_MIN_HEIGHT + 100.0);
+}
+
+/// Item 20 (and review 7): the status bar is always there, with a hint when there is no
+/// message, so a message coming or going never moves the history.
+#[test]
+fn a_message_does_not_move_the_history() {
+    let setup = layout_setup();
+    let mut harness = sized_harness(&setup, [1024.0, 700.0]);
+    harness.get_by_label_contains("Ctrl+Enter submits");
+    let edge = history_edge(&harness);
+    let size = history_size(&harness);
+    harness.state_mut().state.message = Some(Message::Info(
+        "Submitted job 1a2b3c4d (a lighthouse at dusk). It is in the history below.".into(),
+    ));
+    harness.run();
+    harness.get_by_label_contains("Submitted job 1a2b3c4d");
+    assert_eq!(history_edge(&harness), edge);
+    assert_eq!(history_size(&harness), size);
+    // A long note stays on one line (whole on hover).
+    harness.state_mut().state.message = Some(Message::Info("A long note. ".repeat(40)));
+    harness.run();
+    assert_eq!(history_edge(&harness), edge);
+    harness.state_mut().push(Command::DismissMessage);
+    harness.step();
+    harness.run();
+    harness.get_by_label_contains("Ctrl+Enter submits");
+    assert_eq!(history_edge(&harness), edge);
+}
+
+/// Review 6: the Prompt column, the one people read, keeps at least 180 px (it was squeezed
+/// to 100 px at 1024 x 700); the other columns narrow first, to their headers' widths.
+#[test]
+fn the_prompt_column_keeps_its_share_of_the_table() {
+    for size in [[1024.0, 700.0], [1280.0, 800.0]] {
+        let setup = layout_setup();
+        let mut store = HistoryStore::open(history_file(&setup)).unwrap();
+        let long = "a very long prompt about a lighthouse on a cliff at dusk, ".repeat(6);
+        let cfg = build_run_config_for_manual_prompt(&long, "", None);
+        store
+            .append(&job_record_from_run_config("job-long", &cfg))
+            .unwrap();
+        drop(store);
+        let harness = sized_harness(&setup, size);
+        let table = harness.get_by_label("History rows").rect();
+        let cell = harness
+            .get_by_label_contains("a very long prompt about")
+            .rect();
+        assert!(
+            cell.width() >= 170.0,
+            "{size:?}: Prompt {} px of a {} px table",
+            cell.width(),
+            table.width()
+        );
+        // At 1280 every column is in view; at 1024 the last ones scroll sideways.
+        let in_view: &[&str] = if size[0] >= 1280.0 {
+            &["Model", "Seed", "Status", "Config hash"]
+        } else {
+            &["Model"]
+        };
+        for &header in in_view {
+            let rect = harness.get_by_role_and_label(Role::Button, header).rect();
+            assert!(
+                rect.right() <= table.right(),
+                "{size:?}: {header} {rect:?} in the table {table:?}"
+            );
+        }
+    }
+}
+
+/// Review 15: the settings line names what is true for an A1111 styles pack and for a
+/// companion .json that failed to load.
+#[test]
+fn the_settings_line_says_why_a_pack_has_none() {
+    let setup = layout_setup();
+    std::fs::write(
+        setup.packs_dir.join("Photo Styles.csv"),
+        "name,prompt,negative_prompt\nFilm,\"{prompt}, film grain\",\"blurry\"\n",
+    )
+    .unwrap();
+    std::fs::write(setup.packs_dir.join("castle.txt"), "a castle on a hill\n").unwrap();
+    std::fs::write(setup.packs_dir.join("castle.json"), "{\"preset_data\": ").unwrap();
+    let mut harness = sized_harness(&setup, [1280.0, 800.0]);
+
+    harness.get_by_label_contains("Photo Styles").click();
+    settle(&mut harness);
+    harness.get_by_label("No settings (A1111 styles hold prompts only)");
+    assert!(harness.query_by_label_contains("StableNew").is_none());
+
+    harness.get_by_label_contains("castle   1 prompt").click();
+    settle(&mut harness);
+    let line = harness.get_by_label("No settings: castle.json could not be loaded");
+    line.hover();
+    harness.run();
+    harness.run();
+    harness.get_by_label_contains("but it could not be loaded: ");
+
+    // The pack row's tooltip (built when hovered) names its files and the same reason.
+    harness.hover_at(egui::pos2(640.0, 400.0));
+    harness.run();
+    harness.get_by_label_contains("castle   1 prompt").hover();
+    harness.run();
+    harness.run();
+    harness.get_by_label_contains("castle: 1 prompt, txt");
+    harness.get_by_label_contains("\nNo settings: castle.json could not be loaded");
 }

@@ -69,18 +69,44 @@ fn view_tabs(view: &mut CentralView, ui: &mut egui::Ui) {
     });
 }
 
-/// The status bar: the last message (errors in the error colour), with Dismiss, and Undo
-/// beside a message about deleted jobs (its hover names the job it restores). A long message
-/// is cut after a few lines; the whole text is on hover.
+/// What the status bar says when there is no message: the keys worth knowing, named as the
+/// platform names them (Cmd on macOS).
+pub fn idle_hint() -> String {
+    use egui::{Key, KeyboardShortcut, Modifiers};
+    let keys = |key| super::shortcuts::keys_text(&KeyboardShortcut::new(Modifiers::COMMAND, key));
+    format!(
+        "Ready · {} submits · {} searches the history · {} undoes a delete · F5 reloads the packs",
+        keys(Key::Enter),
+        keys(Key::F),
+        super::shortcuts::undo_keys()
+    )
+}
+
+/// The status bar, always one line high at least (so the panels above never move when a
+/// message comes or goes): the last message (errors in the error colour, on up to
+/// [`MESSAGE_MAX_ROWS`] lines; other messages on one), with Dismiss, and Undo beside a message
+/// about deleted jobs (its hover names the job it restores); with no message, [`idle_hint`]. A
+/// cut message is whole on hover.
 pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     let Some(message) = ctx.message else {
+        ui.horizontal(|ui| {
+            ui.set_min_height(ui.spacing().interact_size.y);
+            let hint = RichText::new(idle_hint()).color(ui.visuals().weak_text_color());
+            ui.add(egui::Label::new(hint).truncate());
+        });
         return;
     };
-    let (text, color, icon) = match message {
-        Message::Info(t) => (t.as_str(), ui.visuals().text_color(), "ℹ"),
-        Message::Error(t) => (t.as_str(), ui.visuals().error_fg_color, "⚠"),
+    let (text, color, icon, rows) = match message {
+        Message::Info(t) => (t.as_str(), ui.visuals().text_color(), "ℹ", 1),
+        Message::Error(t) => (
+            t.as_str(),
+            ui.visuals().error_fg_color,
+            "⚠",
+            MESSAGE_MAX_ROWS,
+        ),
     };
     ui.horizontal(|ui| {
+        ui.set_min_height(ui.spacing().interact_size.y);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("×").on_hover_text("Dismiss").clicked() {
                 commands.push(Command::DismissMessage);
@@ -98,22 +124,27 @@ pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut Comma
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                 ui.label(RichText::new(icon).color(color));
-                message_label(ui, text, color);
+                message_label(ui, text, color, rows);
             });
         });
     });
 }
 
-/// `text` wrapped to the width left, on at most [`MESSAGE_MAX_ROWS`] lines (then "…"), with
-/// the whole text on hover when it was cut.
-fn message_label(ui: &mut egui::Ui, text: &str, color: egui::Color32) -> egui::Response {
+/// `text` wrapped to the width left, on at most `max_rows` lines (then "…"), with the whole
+/// text on hover when it was cut.
+fn message_label(
+    ui: &mut egui::Ui,
+    text: &str,
+    color: egui::Color32,
+    max_rows: usize,
+) -> egui::Response {
     let mut job = egui::text::LayoutJob::simple(
         text.to_owned(),
         egui::TextStyle::Body.resolve(ui.style()),
         color,
         ui.available_width(),
     );
-    job.wrap.max_rows = MESSAGE_MAX_ROWS;
+    job.wrap.max_rows = max_rows;
     job.wrap.break_anywhere = false;
     let galley = ui.fonts_mut(|f| f.layout_job(job));
     let elided = galley.elided;

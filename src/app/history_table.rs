@@ -11,7 +11,7 @@ mod keys;
 
 use super::commands::{Command, CommandQueue};
 use super::state::{Damage, ViewContext, short_id, testing_pub_struct};
-use super::widgets;
+use super::widgets::{self, plural};
 use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
 use crate::packs::escape_control;
@@ -52,8 +52,24 @@ testing_pub_struct! {
         cursor_row: Option<usize>,
         /// How many rows the table shows at once (PageUp/PageDown move by this).
         page_rows: usize,
+        /// The rows last searched for `scroll_to` without finding it: they are searched again
+        /// only once they change (not every frame while a query runs on a large history).
+        follow_searched: Option<RowsStamp>,
+        /// How many times the rows were searched for a job to scroll to (tests check that an
+        /// unchanged set of rows is searched once).
+        follow_searches: usize,
     }
 }
+
+/// What identifies one set of rows: the job looked for, the (filter, sort, store generation)
+/// they were computed for, whether they are the provisional ones of a loading history, and
+/// how many there are.
+pub type RowsStamp = (
+    String,
+    Option<(HistoryFilter, SortColumn, bool, u64)>,
+    bool,
+    usize,
+);
 
 const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::Time, "Time"),
@@ -69,20 +85,32 @@ const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::ConfigHash, "Config hash"),
 ];
 
-/// The table never gets less than this (the panel grows once to fit it when banners fill a
-/// small panel).
-const MIN_TABLE_HEIGHT: f32 = 60.0;
+/// The table keeps at least its header and this many rows when the panel has room for them;
+/// the banners above it scroll rather than push them out.
+const MIN_TABLE_ROWS: f32 = 3.0;
 
 impl HistoryView {
-    /// Draws the history into `ui`, filling it. The table and footer take exactly what is
-    /// left of the panel below the banners and filters, whatever they hold, so the panel's
-    /// size changes only when the user drags its edge.
+    /// Draws the history into `ui`, filling it and never more: the footer sits on the panel's
+    /// bottom edge, the table takes what is between it and the filter bar (at least a header
+    /// and [`MIN_TABLE_ROWS`] rows when the panel has that room), and the banners above get
+    /// the rest, scrolling when they need more. So the panel's size changes only when the user
+    /// drags its edge, and nothing is drawn below the window.
     pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        let panel = ui.available_rect_before_wrap();
         ui.add_space(4.0);
-        banners::show(self, ctx, ui);
+        let banner_room = (ui.available_height() - below_banners_height(ui)).max(0.0);
+        egui::ScrollArea::vertical()
+            .id_salt("history_banners")
+            .max_height(banner_room)
+            .min_scrolled_height(banner_room.min(64.0))
+            .auto_shrink([false, true])
+            .show(ui, |ui| banners::show(self, ctx, ui, banner_room));
+        let filter_top = ui.cursor().top();
         filter_bar(self, ctx, ui);
         ui.separator();
-        let (table_rect, footer_rect) = table_and_footer_rects(ui);
+        let filter_height = ui.cursor().top() - filter_top;
+        ui.data_mut(|d| d.insert_temp(filter_bar_id(ui), filter_height));
+        let (table_rect, footer_rect) = table_and_footer_rects(ui, panel.bottom());
         let mut table_ui = ui.new_child(
             egui::UiBuilder::new()
                 .max_rect(table_rect)
@@ -101,85 +129,106 @@ impl HistoryView {
                 .max_rect(footer_rect)
                 .layout(egui::Layout::left_to_right(egui::Align::Center)),
         );
+        footer_ui.shrink_clip_rect(footer_rect);
         footer(self, ctx, &mut footer_ui);
         ui.advance_cursor_after_rect(table_rect.union(footer_rect));
     }
 }
 
-/// Splits what is left of `ui` into the table's rect and the footer's (one line at the
-/// bottom).
-fn table_and_footer_rects(ui: &egui::Ui) -> (egui::Rect, egui::Rect) {
+/// The height of a table row.
+fn row_height(ui: &egui::Ui) -> f32 {
+    ui.text_style_height(&egui::TextStyle::Body) + 6.0
+}
+
+/// Where the height the filter bar and its separator took last frame is kept.
+fn filter_bar_id(ui: &egui::Ui) -> egui::Id {
+    ui.scope_id().with("history_filter_bar_height")
+}
+
+/// What the panel needs below the banners: the filter bar and its separator (as measured
+/// last frame), the table's header and [`MIN_TABLE_ROWS`] rows, and the footer.
+fn below_banners_height(ui: &egui::Ui) -> f32 {
+    let line = ui.spacing().interact_size.y;
+    let gap = ui.spacing().item_spacing.y;
+    let filter_bar: f32 = ui
+        .data(|d| d.get_temp(filter_bar_id(ui)))
+        .unwrap_or(2.0 * line + 2.0 * gap);
+    let table = row_height(ui) + 2.0 + MIN_TABLE_ROWS * row_height(ui) + 2.0 * gap;
+    let footer = line + gap;
+    gap + filter_bar + table + footer
+}
+
+/// Splits what is left of `ui` down to `bottom` (the panel's bottom edge) into the table's
+/// rect and the footer's (one line on the bottom edge). The table gets what the footer leaves,
+/// down to nothing in a panel too small for it: nothing is ever placed below `bottom`.
+fn table_and_footer_rects(ui: &egui::Ui, bottom: f32) -> (egui::Rect, egui::Rect) {
     let rest = ui.available_rect_before_wrap();
     let footer_height = ui.spacing().interact_size.y;
     let gap = ui.spacing().item_spacing.y;
-    // The footer sits on the panel's bottom edge, exactly (no rounding can grow the panel);
-    // only a panel too small for the table's minimum is outgrown, once.
-    let mut footer_bottom = rest.max.y;
-    let mut table_bottom = footer_bottom - footer_height - gap;
-    if table_bottom < rest.min.y + MIN_TABLE_HEIGHT {
-        table_bottom = rest.min.y + MIN_TABLE_HEIGHT;
-        footer_bottom = table_bottom + gap + footer_height;
-    }
+    let footer_top = (bottom - footer_height).max(rest.min.y);
+    let table_bottom = (footer_top - gap).max(rest.min.y);
     let table = egui::Rect::from_min_max(rest.min, egui::pos2(rest.max.x, table_bottom));
     let footer = egui::Rect::from_min_max(
-        egui::pos2(rest.min.x, footer_bottom - footer_height),
-        egui::pos2(rest.max.x, footer_bottom),
+        egui::pos2(rest.min.x, footer_top),
+        egui::pos2(rest.max.x, footer_top + footer_height),
     );
     (table, footer)
 }
 
-/// `1 record`, `3 records`.
-pub(crate) fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
+/// The filter bar: one line; in a panel too narrow for all of it, it scrolls sideways (so it
+/// never takes the table's height). Source MANUAL keeps the Pack and Key filters but
+/// disables them: the query ignores them for manual jobs (see [`HistoryFilter`]), and they
+/// apply again when Source goes back to All or PACK.
 fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     let packs = ctx.packs;
     let busy = ctx.query_busy;
     let provisional = ctx.rows_provisional;
     let history_packs = &view.history_packs;
     let filter = &mut view.filter;
-    ui.horizontal_wrapped(|ui| {
-        ui.heading("History");
-        ui.add_space(8.0);
-        search_field(filter, ui);
-        source_combo(filter, ui);
-        // Manual jobs have no pack and no keys: those filters would hide every row.
-        let manual = filter.source == Some(PromptSource::Manual);
-        if manual {
-            filter.pack = None;
-            filter.key = None;
-        }
-        let why =
-            "Manual jobs have no pack and no keys: set Source to All or PACK to filter by them.";
-        ui.add_enabled_ui(!manual, |ui| {
-            pack_combo(filter, packs, history_packs, ui).on_disabled_hover_text(why);
-            key_field(filter, ui).on_disabled_hover_text(why);
+    // A narrow panel gets narrower fields, so more of the bar is in view.
+    let narrow = ui.available_width() < 900.0;
+    let (search_width, pack_width) = if narrow {
+        (110.0, 100.0)
+    } else {
+        (170.0, 130.0)
+    };
+    egui::ScrollArea::horizontal()
+        .id_salt("history_filter_bar")
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.heading("History");
+                ui.add_space(8.0);
+                search_field(filter, search_width, ui);
+                source_combo(filter, ui);
+                let manual = filter.source == Some(PromptSource::Manual);
+                let why = "Manual jobs have no pack and no keys: this filter applies when Source is All or PACK.";
+                ui.add_enabled_ui(!manual, |ui| {
+                    pack_combo(filter, packs, history_packs, pack_width, ui)
+                        .on_disabled_hover_text(why);
+                    key_field(filter, ui).on_disabled_hover_text(why);
+                });
+                status_combo(filter, ui);
+                if !filter.is_empty() && ui.button("Clear filters").clicked() {
+                    *filter = Default::default();
+                }
+                if busy {
+                    ui.spinner();
+                }
+                if provisional {
+                    ui.weak("Newest first while loading; filters and sorting apply when it is done.");
+                }
+            });
         });
-        status_combo(filter, ui);
-        if !filter.is_empty() && ui.button("Clear filters").clicked() {
-            *filter = Default::default();
-        }
-        if busy {
-            ui.spinner();
-        }
-        if provisional {
-            ui.weak("Newest first while loading; filters and sorting apply when it is done.");
-        }
-    });
 }
 
-fn search_field(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
+fn search_field(filter: &mut HistoryFilter, width: f32, ui: &mut egui::Ui) {
     let label = ui.label("Search history");
     let search = ui
         .add(
             egui::TextEdit::singleline(&mut filter.text)
                 .hint_text("prompt, pack, key, model, id (Ctrl+F)")
-                .desired_width(170.0),
+                .desired_width(width),
         )
         .labelled_by(label.id);
     if ui.input_mut(|i| {
@@ -216,12 +265,13 @@ fn pack_combo(
     filter: &mut HistoryFilter,
     packs: &[crate::packs::PromptPack],
     history_packs: &[String],
+    width: f32,
     ui: &mut egui::Ui,
 ) -> egui::Response {
     let label = ui.label("Pack");
     egui::ComboBox::from_id_salt("filter_pack")
         .selected_text(filter.pack.as_deref().map_or("All".into(), escape_control))
-        .width(130.0)
+        .width(width)
         .height(400.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut filter.pack, None, "All");
@@ -341,7 +391,7 @@ fn empty_state(
             );
         } else {
             ui.label(RichText::new("No rows match these filters.").strong());
-            ui.weak(format!("{} in the history.", plural(total, "record")));
+            ui.weak(format!("{} in the history.", plural(total, "record", "records")));
             if ui.button("Clear filters").clicked() {
                 view.filter = Default::default();
             }
@@ -360,10 +410,24 @@ fn follow_new_job(
 ) -> Option<usize> {
     let target = view.scroll_to.clone()?;
     let records = store.records();
-    let row = view
-        .rows
-        .iter()
-        .position(|&i| records.get(i as usize).is_some_and(|r| r.job_id == target));
+    let stamp = (
+        target.clone(),
+        view.rows_key.clone(),
+        view.rows_provisional,
+        view.rows.len(),
+    );
+    // These rows were searched already (the query for the next ones is still running).
+    let row = if view.follow_searched.as_ref() == Some(&stamp) {
+        None
+    } else {
+        view.follow_searches += 1;
+        let row = view
+            .rows
+            .iter()
+            .position(|&i| records.get(i as usize).is_some_and(|r| r.job_id == target));
+        view.follow_searched = row.is_none().then_some(stamp);
+        row
+    };
     if let Some(row) = row {
         commands.push(Command::ScrolledToSelection);
         view.cursor_row = Some(row);
@@ -393,13 +457,27 @@ fn header_width(ui: &egui::Ui, title: &str) -> f32 {
     galley.size().x + 4.0
 }
 
-/// The columns: (initial width, can be cut with "…"); Prompt takes what is left.
+/// The width of `text` in the body font.
+fn text_width(ui: &egui::Ui, text: &str) -> f32 {
+    egui::WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Body,
+        )
+        .size()
+        .x
+}
+
+/// The columns: (width when there is room, can be cut with "…"). Prompt (0 here) takes
+/// what the others leave; see [`column_widths`].
 const WIDTHS: [(f32, bool); 11] = [
     (110.0, true), // Time
     (64.0, false), // Source
     (100.0, true), // Pack
     (60.0, true),  // Keys
-    (0.0, true),   // Prompt (remainder)
+    (0.0, true),   // Prompt (the rest)
     (100.0, true), // Model
     (48.0, false), // Steps
     (40.0, false), // CFG
@@ -407,6 +485,54 @@ const WIDTHS: [(f32, bool); 11] = [
     (70.0, false), // Status
     (90.0, true),  // Config hash
 ];
+
+/// The Prompt column's index in [`COLUMNS`].
+const PROMPT_COLUMN: usize = 4;
+/// The Prompt column (the one people read) keeps at least this width, or this share of the
+/// table's width, before the other columns get more than their header's width.
+const PROMPT_MIN: f32 = 180.0;
+const PROMPT_SHARE: f32 = 0.35;
+
+/// The width of each column in a table `available` wide, given each header's minimum
+/// (`least`): the other columns get their width from [`WIDTHS`] when that leaves Prompt at
+/// least its share; otherwise they narrow first (in proportion to what they have above their
+/// minimum), down to their minimum; Prompt gets the rest. When the others are at their
+/// minimum, Prompt's share gives way down to [`PROMPT_MIN`] before the table gets wider than
+/// `available` (then it scrolls sideways).
+pub fn column_widths(available: f32, least: &[f32; 11]) -> [f32; 11] {
+    let prompt_min = least[PROMPT_COLUMN].max(PROMPT_MIN);
+    let prompt_floor = prompt_min.max(available * PROMPT_SHARE);
+    let mut widths = [0.0; 11];
+    for (i, ((ideal, _), min)) in WIDTHS.iter().zip(least).enumerate() {
+        widths[i] = if i == PROMPT_COLUMN {
+            0.0
+        } else {
+            ideal.max(*min)
+        };
+    }
+    let ideal_total: f32 = widths.iter().sum();
+    let slack: f32 = (0..widths.len())
+        .filter(|&i| i != PROMPT_COLUMN)
+        .map(|i| widths[i] - least[i])
+        .sum();
+    let over = ideal_total - (available - prompt_floor);
+    if over > 0.0 {
+        for (i, width) in widths.iter_mut().enumerate() {
+            if i == PROMPT_COLUMN {
+                continue;
+            }
+            let own = *width - least[i];
+            *width -= if over >= slack || slack <= 0.0 {
+                own
+            } else {
+                over * own / slack
+            };
+        }
+    }
+    let others: f32 = widths.iter().sum();
+    widths[PROMPT_COLUMN] = (available - others).max(prompt_min);
+    widths
+}
 
 fn table(
     view: &mut HistoryView,
@@ -417,35 +543,39 @@ fn table(
 ) -> bool {
     let selected = view.selected.as_deref();
     let (sort_column, descending) = (view.sort_column, view.sort_descending);
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let row_height = row_height(ui);
     view.page_rows = ((ui.available_height() / row_height) as usize)
         .saturating_sub(2)
         .max(1);
     // Clicks anywhere on a row select it, so the cells' labels must not take them.
     ui.style_mut().interaction.selectable_labels = false;
-    let columns: Vec<Column> = COLUMNS
+    let mut least: [f32; 11] = std::array::from_fn(|i| header_width(ui, COLUMNS[i].1));
+    // A time cut to "2026-…" says nothing: Time keeps the width of its text.
+    least[0] = least[0].max(text_width(ui, "0000-00-00 00:00") + 4.0);
+    // Status is not cut: it keeps the width of the longest status.
+    let status = JobStatus::ALL.iter().map(|s| text_width(ui, s.as_str()));
+    least[9] = least[9].max(status.fold(0.0, f32::max) + 4.0);
+    let spacing = ui.spacing().item_spacing.x * COLUMNS.len() as f32;
+    let widths = column_widths(ui.available_width() - spacing, &least);
+    // Fitted to the panel each frame (so they follow the window), not dragged.
+    let columns: Vec<Column> = widths
         .iter()
         .zip(WIDTHS)
-        .map(|(&(_, title), (initial, clip))| {
-            let least = header_width(ui, title);
-            let column = if initial == 0.0 {
-                Column::remainder().at_least(least.max(100.0))
-            } else {
-                Column::initial(initial.max(least)).at_least(least)
-            };
-            column.clip(clip)
-        })
+        .map(|(&width, (_, clip))| Column::exact(width).clip(clip))
         .collect();
+    let table_width = widths.iter().sum::<f32>() + spacing;
     let mut clicked = None;
     // Narrower than its columns (a small window): the table scrolls sideways.
     egui::ScrollArea::horizontal()
         .id_salt("history_hscroll")
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            // The table lays its columns out in the width it is given: give it all of them.
+            ui.set_max_width(table_width.max(ui.available_width()));
             let mut builder = TableBuilder::new(ui)
                 .id_salt("history_table")
                 .striped(true)
-                .resizable(true)
+                .resizable(false)
                 // Rows take clicks but not the focus: the table is one Tab stop (see `keys`).
                 .sense(egui::Sense::CLICK)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
@@ -587,7 +717,10 @@ fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     if let Some(load) = ctx.history.loading {
         // Counts mean little until everything is read.
         let read = load.records.load(std::sync::atomic::Ordering::Relaxed);
-        ui.label(format!("Loading… {} read", plural(read, "record")));
+        ui.label(format!(
+            "Loading… {} read",
+            plural(read, "record", "records")
+        ));
     } else {
         let total = ctx
             .store
@@ -595,7 +728,7 @@ fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             .unwrap_or(0);
         ui.label(format!(
             "{}, {} shown",
-            plural(total, "record"),
+            plural(total, "record", "records"),
             view.rows.len()
         ));
     }
@@ -610,4 +743,47 @@ fn hash_prefix(hash: &str) -> &str {
     hash.char_indices()
         .nth(10)
         .map_or(hash, |(i, _)| &hash[..i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAST: [f32; 11] = [
+        40.0, 60.0, 40.0, 45.0, 60.0, 50.0, 50.0, 40.0, 40.0, 55.0, 95.0,
+    ];
+
+    fn others(widths: &[f32; 11]) -> f32 {
+        widths.iter().sum::<f32>() - widths[PROMPT_COLUMN]
+    }
+
+    #[test]
+    fn with_room_the_columns_get_their_width_and_prompt_the_rest() {
+        let widths = column_widths(1400.0, &LEAST);
+        assert_eq!(widths[0], 110.0);
+        assert_eq!(widths[10], 95.0, "never below its header");
+        assert!((widths.iter().sum::<f32>() - 1400.0).abs() < 0.01);
+        assert!(widths[PROMPT_COLUMN] > 600.0);
+    }
+
+    #[test]
+    fn the_other_columns_narrow_first() {
+        // 900 wide: Prompt keeps its share, the others give (each above its minimum).
+        let widths = column_widths(900.0, &LEAST);
+        assert!((widths[PROMPT_COLUMN] - 315.0).abs() < 0.01, "{widths:?}");
+        assert!((others(&widths) - 585.0).abs() < 0.01, "{widths:?}");
+        assert!(widths.iter().zip(LEAST).all(|(w, m)| *w >= m));
+        assert!(widths[0] > LEAST[0] && widths[2] > LEAST[2]);
+        assert!(widths[0] < 110.0 && widths[5] < 100.0);
+        // Too narrow for the minimums and Prompt's share: Prompt gives way to its minimum.
+        let minimums: f32 = LEAST.iter().sum::<f32>() - LEAST[PROMPT_COLUMN];
+        let widths = column_widths(minimums + 200.0, &LEAST);
+        assert!((widths[PROMPT_COLUMN] - 200.0).abs() < 0.01, "{widths:?}");
+        assert!((others(&widths) - minimums).abs() < 0.01);
+        // Too narrow even for that: every other column at its header's width, Prompt at its
+        // minimum, and the table scrolls sideways.
+        let widths = column_widths(320.0, &LEAST);
+        assert_eq!(widths[PROMPT_COLUMN], PROMPT_MIN);
+        assert!((others(&widths) - minimums).abs() < 0.01);
+    }
 }

@@ -15,8 +15,11 @@ pub const CENTRAL_MIN_WIDTH: f32 = 250.0;
 /// the composer (which scrolls).
 pub const CENTRAL_MIN_HEIGHT: f32 = 210.0;
 
-/// The history's share of the height until the user drags its edge.
+/// The history's share of the height until the user drags its edge...
 pub const DEFAULT_HISTORY_SHARE: f32 = 0.4;
+/// ...but at least this much where the window has room for it (a small window: the filter
+/// bar, a notice, the table's header and three rows, the counts).
+pub const DEFAULT_HISTORY_MIN: f32 = 200.0;
 
 /// The smallest window the app allows (640 × 480 must stay usable).
 pub const MIN_WINDOW: [f32; 2] = [640.0, 480.0];
@@ -83,6 +86,10 @@ pub struct FittedPanel {
     pub id_salt: &'static str,
     pub side: Side,
     pub min: f32,
+    /// A size saved by an earlier version of the app is taken only up to this (and half the
+    /// window); above it, it is taken to be a size that version grew by itself, and the
+    /// default applies.
+    pub earlier_at_most: f32,
 }
 
 impl FittedPanel {
@@ -96,14 +103,16 @@ impl FittedPanel {
     }
 
     /// The size the user last dragged the panel to; else the size a previous version of the
-    /// app saved (taken once, the first time); else `default` (which may follow the window).
-    pub fn wanted(&self, ui: &egui::Ui, default: f32) -> Want {
+    /// app saved (taken once, the first time, if [`FittedPanel::adopts`] it); else `default`
+    /// (which may follow the window). `room` is the window's room on the panel's axis.
+    pub fn wanted(&self, ui: &egui::Ui, default: f32, room: f32) -> Want {
         let wanted_id = self.wanted_id(ui);
         let saved: Option<f32> = ui.data_mut(|d| d.get_persisted(wanted_id));
         let saved = saved.unwrap_or_else(|| {
             // Never read the panel's state again: from now on it holds the fitted size.
             let earlier = egui::PanelState::load(ui.ctx(), self.id(ui))
                 .map(|s| s.size()[self.side.axis()])
+                .filter(|&size| self.adopts(size, room))
                 .unwrap_or(NOT_DRAGGED);
             ui.data_mut(|d| d.insert_persisted(wanted_id, earlier));
             earlier
@@ -115,6 +124,12 @@ impl FittedPanel {
             wanted,
             min: self.min,
         }
+    }
+
+    /// True when a size an earlier version saved is taken as the size the user wants: at
+    /// most [`FittedPanel::earlier_at_most`] and half of `room`.
+    pub fn adopts(&self, earlier: f32, room: f32) -> bool {
+        earlier.is_finite() && earlier <= self.earlier_at_most.min(room * 0.5)
     }
 
     /// Shows the panel at `size` (its edge can be dragged up to `max`); a drag becomes the
@@ -163,18 +178,22 @@ pub const PACK_BROWSER: FittedPanel = FittedPanel {
     id_salt: "pack_browser",
     side: Side::Left,
     min: 180.0,
+    earlier_at_most: f32::INFINITY,
 };
-/// The history, bottom.
+/// The history, bottom. Versions before the fitting let it grow by itself on every repaint
+/// (from its default of 380) and saved the grown size: a larger saved size is not taken.
 pub const HISTORY: FittedPanel = FittedPanel {
     id_salt: "history",
     side: Side::Bottom,
     min: 120.0,
+    earlier_at_most: 380.0,
 };
 /// The job details, right (when a job is selected).
 pub const JOB_DETAILS: FittedPanel = FittedPanel {
     id_salt: "job_details",
     side: Side::Right,
     min: 200.0,
+    earlier_at_most: f32::INFINITY,
 };
 
 /// The sizes of the three panels for this frame, and how far each edge can be dragged.
@@ -192,15 +211,21 @@ pub struct Fit {
 /// Fits the panels to the room left in `ui` (below the menu and status bars).
 pub fn fit(ui: &egui::Ui, details_open: bool) -> Fit {
     let room = ui.available_rect_before_wrap().size();
-    let left_want = PACK_BROWSER.wanted(ui, 320.0);
-    let right_want = JOB_DETAILS.wanted(ui, 380.0);
+    // Until dragged, the pack browser takes 30% of a small window's width (up to 320 px), so
+    // the history's columns and the composer keep room there.
+    let left_default = (room.x * 0.3).round().clamp(PACK_BROWSER.min, 320.0);
+    let left_want = PACK_BROWSER.wanted(ui, left_default, f32::INFINITY);
+    let right_want = JOB_DETAILS.wanted(ui, 380.0, f32::INFINITY);
     let (left, right) = fit_pair(
         room.x,
         CENTRAL_MIN_WIDTH,
         left_want,
         details_open.then_some(right_want),
     );
-    let history_want = HISTORY.wanted(ui, (room.y * DEFAULT_HISTORY_SHARE).round());
+    let history_default = (room.y * DEFAULT_HISTORY_SHARE)
+        .round()
+        .max(DEFAULT_HISTORY_MIN);
+    let history_want = HISTORY.wanted(ui, history_default, room.y);
     Fit {
         left,
         left_max: room.x - CENTRAL_MIN_WIDTH - right.unwrap_or(0.0),
@@ -268,6 +293,14 @@ mod tests {
         );
         // A huge saved history height cannot squeeze the composer.
         assert_eq!(fit_one(456.0, 210.0, want(2000.0, 120.0)), 246.0);
+    }
+
+    #[test]
+    fn a_history_size_an_earlier_version_grew_is_not_taken() {
+        assert!(HISTORY.adopts(300.0, 900.0));
+        assert!(!HISTORY.adopts(381.0, 900.0), "above the old default");
+        assert!(!HISTORY.adopts(300.0, 560.0), "above half the window");
+        assert!(PACK_BROWSER.adopts(700.0, f32::INFINITY));
     }
 
     #[test]

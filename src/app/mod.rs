@@ -120,8 +120,14 @@ impl PromptDeskApp {
         egui::Modal::new(egui::Id::unique("confirm_quit")).show(ctx, |ui| {
             ui.set_max_width(420.0);
             ui.heading("Changes are still waiting");
+            let changes = widgets::plural(pending, "change", "changes");
+            let (are, they) = if pending == 1 {
+                ("is", "it is")
+            } else {
+                ("are", "they are")
+            };
             ui.label(format!(
-                "{pending} change(s) to the history are not recorded yet (still being written, or waiting while another promptdesk process holds the history; promptdesk retries by itself). The window closes by itself once they are recorded."
+                "{changes} to the history {are} not recorded yet (still being written, or waiting while another promptdesk process holds the history; promptdesk retries by itself). The window closes by itself once {they} recorded."
             ));
             ui.horizontal(|ui| {
                 if ui.button("Wait").clicked() {
@@ -158,11 +164,10 @@ impl PromptDeskApp {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
-        if ctx.message.is_some() {
-            egui::Panel::bottom("status_bar")
-                .resizable(false)
-                .show(ui, |ui| central::status_bar(&ctx, ui, commands));
-        }
+        // Always there (a hint when there is no message): a message never moves the panels.
+        egui::Panel::bottom("status_bar")
+            .resizable(false)
+            .show(ui, |ui| central::status_bar(&ctx, ui, commands));
         let details_id = panels
             .view
             .selected

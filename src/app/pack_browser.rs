@@ -6,8 +6,10 @@
 //! commands carry the real id and keys.
 //!
 //! Both lists draw only the rows on screen, one line each (long labels are cut with "…", the
-//! full text is on hover). The pack list takes the height its rows need, up to a share of the
-//! panel the user sets by dragging the bar below it; the prompt list takes the rest. A prompt
+//! full text is on hover). The pack list takes the height its rows need, up to the larger of
+//! its share of the panel and what the selected pack's prompt rows leave free (all of it with
+//! no pack selected); once the user drags the bar below it, up to the share they chose. The
+//! prompt list takes the rest. A pack row's tooltip is built only while it is hovered. A prompt
 //! is labelled by its slot name, if any, and by the part of its text that differs from the
 //! pack's other prompts ([`crate::packs::prompt_labels`], computed once per pack load).
 //!
@@ -19,7 +21,8 @@ use super::commands::{Command, CommandQueue};
 use super::state::{ViewContext, testing_pub_struct};
 use super::widgets::{self, plural};
 use crate::packs::{
-    MatrixConfig, PackFormat, PromptPack, escape_control as esc, matrix_slot, prompt_labels,
+    MatrixConfig, PackError, PackFormat, PromptPack, escape_control as esc, matrix_slot,
+    prompt_labels,
 };
 use egui::RichText;
 use std::path::Path;
@@ -92,15 +95,16 @@ impl PackBrowserState {
         folder_row(self, ctx, ui, commands);
         ui.separator();
         let split_id = ui.scope_id().with("pack_list_share");
-        let share: f32 = ui
-            .data_mut(|d| d.get_persisted(split_id))
-            .unwrap_or(DEFAULT_PACK_LIST_SHARE);
+        // Set only by a drag on the split: then the user's share holds.
+        let dragged: Option<f32> = ui.data_mut(|d| d.get_persisted(split_id));
         let total = ui.available_height();
-        // With no pack selected there are no prompts to show: the list may take the room.
-        let wanted = if ctx.selected_pack.is_some() {
-            share * total
-        } else {
-            f32::INFINITY
+        let wanted = match ctx.selected_pack {
+            // With no pack selected there are no prompts to show: the list may take the room.
+            None => f32::INFINITY,
+            Some(_) if dragged.is_some() => dragged.unwrap_or(DEFAULT_PACK_LIST_SHARE) * total,
+            // Its share, or what the selected pack's prompt rows leave free if that is more.
+            Some(pack) => (DEFAULT_PACK_LIST_SHARE * total)
+                .max(total - SPLITTER_HEIGHT - prompt_area_needed(ui, pack.prompts.len())),
         };
         let list_height = pack_list(self, ctx, ui, commands, wanted);
         if let Some(new_height) = splitter(ui, list_height) {
@@ -109,6 +113,25 @@ impl PackBrowserState {
         }
         prompt_list(self, ctx, ui, commands);
     }
+}
+
+/// Where the height of the prompt area's header (title, format, settings line, token legend)
+/// measured last frame is kept.
+fn prompt_header_id() -> egui::Id {
+    egui::Id::unique("pack_browser_prompt_header_height")
+}
+
+/// Where the height the error list took last frame is kept.
+fn error_list_id() -> egui::Id {
+    egui::Id::unique("pack_browser_error_list_height")
+}
+
+/// The height the prompt area needs for `prompts` rows under its header.
+fn prompt_area_needed(ui: &egui::Ui, prompts: usize) -> f32 {
+    let header: f32 = ui
+        .data(|d| d.get_temp(prompt_header_id()))
+        .unwrap_or(4.0 * ui.spacing().interact_size.y);
+    header + prompts as f32 * ui.spacing().interact_size.y + ui.spacing().item_spacing.y
 }
 
 /// The one-line label of each prompt of `pack`: `key: text` or `key name: text`, where text
@@ -199,11 +222,15 @@ fn pack_list(
         .y
         .max(ui.text_style_height(&egui::TextStyle::Body) + 4.0);
     let rows_height = visible.len() as f32 * (row_height + ui.spacing().item_spacing.y);
-    let errors_height = if errors.is_empty() { 0.0 } else { 150.0 };
-    let prompt_area = if ctx.selected_pack.is_some() {
-        MIN_PROMPT_AREA
+    // What the error list took last frame (one line when collapsed).
+    let errors_height = if errors.is_empty() {
+        0.0
     } else {
-        2.0 * row_height
+        ui.data(|d| d.get_temp(error_list_id())).unwrap_or(150.0)
+    };
+    let prompt_area = match ctx.selected_pack {
+        Some(pack) => MIN_PROMPT_AREA.min(prompt_area_needed(ui, pack.prompts.len())),
+        None => 2.0 * row_height,
     };
     let most =
         (ui.available_height() - errors_height - SPLITTER_HEIGHT - prompt_area).max(MIN_PACK_LIST);
@@ -221,16 +248,23 @@ fn pack_list(
             for &i in &visible[range] {
                 let pack = &ctx.packs[i];
                 let warnings = ctx.pack_warnings.get(i).map_or(&[][..], Vec::as_slice);
-                let (text, hover) = pack_row(pack, warnings);
                 let selected = ctx.selected_pack.is_some_and(|p| p.id == pack.id);
-                let response = ui.selectable_label(selected, text).on_hover_text(hover);
+                // The tooltip is built only while the row is hovered.
+                let response = ui
+                    .selectable_label(selected, pack_row(pack, warnings))
+                    .on_hover_ui(|ui| {
+                        ui.label(pack_hover(pack, warnings, errors));
+                    });
                 if response.clicked() {
                     clicked = Some(pack.id.clone());
                 }
             }
         });
     if !errors.is_empty() {
+        let top = ui.cursor().top();
         error_list(ctx, ui);
+        let used = ui.cursor().top() - top;
+        ui.data_mut(|d| d.insert_temp(error_list_id(), used));
     }
     if let Some(id) = clicked {
         commands.push(Command::SelectPack(id));
@@ -238,30 +272,35 @@ fn pack_list(
     height
 }
 
-/// One pack's row text and its tooltip.
-fn pack_row(pack: &PromptPack, warnings: &[String]) -> (String, String) {
+/// One pack's row text.
+fn pack_row(pack: &PromptPack, warnings: &[String]) -> String {
     let count = plural(pack.prompts.len(), "prompt", "prompts");
     let format = pack.format_name();
     let id = esc(&pack.id);
     let label = if pack.name != pack.id {
         format!("{}  ({id})", esc(&pack.name))
     } else {
-        id.clone().into_owned()
+        id.into_owned()
     };
     let marker = if warnings.is_empty() { "" } else { "⚠ " };
-    let text = format!("{marker}{label}   {count} · {format}");
-    let mut hover = format!("{id}: {count}, {format}");
+    format!("{marker}{label}   {count} · {format}")
+}
+
+/// One pack's tooltip: its files, where its settings come from, its warnings.
+fn pack_hover(pack: &PromptPack, warnings: &[String], errors: &[PackError]) -> String {
+    let count = plural(pack.prompts.len(), "prompt", "prompts");
+    let mut hover = format!("{}: {count}, {}", esc(&pack.id), pack.format_name());
     for path in &pack.paths {
         hover.push_str("\n  ");
         hover.push_str(&esc(&file_name(path)));
     }
     hover.push('\n');
-    hover.push_str(&settings_source(pack).0);
+    hover.push_str(&settings_source(pack, errors).0);
     for warning in warnings {
         hover.push_str("\n⚠ ");
         hover.push_str(&esc(warning));
     }
-    (text, hover)
+    hover
 }
 
 /// The files of the packs folder that could not be loaded, each with its error on hover.
@@ -340,6 +379,7 @@ fn prompt_list(
         ui.weak("Select a pack to see its prompts.");
         return;
     };
+    let header_top = ui.cursor().top();
     ui.horizontal(|ui| {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.small_button("None").clicked() {
@@ -363,10 +403,12 @@ fn prompt_list(
         ))
         .small(),
     );
-    let (settings, settings_hover) = settings_source(pack);
+    let (settings, settings_hover) = settings_source(pack, ctx.pack_errors);
     ui.add(egui::Label::new(RichText::new(settings).small()).truncate())
         .on_hover_text(settings_hover);
     widgets::token_legend(ui);
+    let header = ui.cursor().top() - header_top;
+    ui.data_mut(|d| d.insert_temp(prompt_header_id(), header));
     let rows = state.prompt_rows(ctx, pack);
     let row_height = ui.spacing().interact_size.y;
     egui::ScrollArea::vertical()
@@ -399,18 +441,27 @@ fn file_name(path: &Path) -> String {
 
 /// Where the pack's generation settings come from, as a short line and a longer tooltip
 /// (with the settings it names). A `.txt`, `.tsv` or `styles.csv` pack has none of its own: a
-/// `.json` of the same name (StableNew's `preset_data.txt2img`) gives them.
-pub fn settings_source(pack: &PromptPack) -> (String, String) {
-    let json = pack.paths.iter().find(|p| {
+/// `.json` of the same name (StableNew's `preset_data.txt2img`) gives them. `errors` are the
+/// packs folder's load errors: a `.json` of the pack's name among them failed to load.
+pub fn settings_source(pack: &PromptPack, errors: &[PackError]) -> (String, String) {
+    let is_json = |p: &Path| {
         p.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    });
+    };
+    let json = pack.paths.iter().find(|p| is_json(p));
     let json_name = json.map(|p| esc(&file_name(p)).into_owned());
     let prompts_from_json = matches!(
         pack.format,
         Some(PackFormat::UnifiedJson | PackFormat::KeyedJson)
     );
+    let failed_json = errors.iter().find(|e| {
+        e.path.as_deref().is_some_and(|p| {
+            is_json(p)
+                && p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case(&pack.id))
+        })
+    });
     let named = settings_summary(pack);
     match (json_name, named.is_empty()) {
         (Some(json), false) => (
@@ -426,6 +477,25 @@ pub fn settings_source(pack: &PromptPack) -> (String, String) {
         _ if prompts_from_json => (
             "No settings in this pack".to_owned(),
             "This pack's .json names no generation settings (preset_data.txt2img).".to_owned(),
+        ),
+        _ if failed_json.is_some() => {
+            let error = failed_json.expect("checked");
+            let name = error
+                .path
+                .as_deref()
+                .map(|p| esc(&file_name(p)).into_owned())
+                .unwrap_or_default();
+            (
+                format!("No settings: {name} could not be loaded"),
+                format!(
+                    "{name}, beside the prompts file, would give this pack its generation settings, but it could not be loaded: {}",
+                    esc(&error.to_string())
+                ),
+            )
+        }
+        _ if pack.format == Some(PackFormat::StylesCsv) => (
+            "No settings (A1111 styles hold prompts only)".to_owned(),
+            "An A1111 styles.csv holds prompt styles only, no generation settings: jobs from it use your own settings (Generation settings in the composer).".to_owned(),
         ),
         _ => (
             format!("No settings (no {}.json)", esc(&pack.id)),

@@ -3,13 +3,18 @@
 //! `promptdesk compact` do, and a dismiss button), lines of a newer version, interrupted
 //! imports, and a new job the current filters hide.
 
-use super::{HistoryView, plural};
+use super::HistoryView;
 use crate::app::state::{Damage, ViewContext, damage, foreign_lines, short_id};
+use crate::app::widgets::plural;
 use egui::RichText;
 use std::sync::atomic::Ordering;
 
-/// Draws every banner that applies.
-pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+/// Below this height for the banners (a small window), the damage banner is one line with
+/// the whole text on hover.
+const COMPACT_BELOW: f32 = 90.0;
+
+/// Draws every banner that applies, in `room` (they scroll when they need more).
+pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui, room: f32) {
     if let Some(load) = ctx.history.loading {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -19,7 +24,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
                     .desired_width(260.0)
                     .text(format!(
                         "Loading history… {} read",
-                        plural(records, "record")
+                        plural(records, "record", "records")
                     )),
             );
         });
@@ -30,13 +35,13 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
                 .color(ui.visuals().error_fg_color),
         );
     }
-    damage_banner(view, ctx, ui);
+    damage_banner(view, ctx, ui, room < COMPACT_BELOW);
     let foreign = ctx.store.map_or(0, |s| foreign_lines(s));
     if foreign > 0 {
         ui.label(
             RichText::new(format!(
                 "ℹ {} in the history {} written by another (newer) version of promptdesk and cannot be shown by this one. They are kept in the file as they are (`promptdesk verify` lists them).",
-                plural(foreign, "line"),
+                plural(foreign, "line", "lines"),
                 if foreign == 1 { "was" } else { "were" }
             ))
             .color(ui.visuals().weak_text_color()),
@@ -46,8 +51,9 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
     hidden_job_banner(view, ui);
 }
 
-/// The damaged-history banner, unless the user dismissed this same damage.
-fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+/// The damaged-history banner, unless the user dismissed this same damage; on one line (cut,
+/// whole on hover) when `compact`.
+fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui, compact: bool) {
     let Some(found) = ctx.store.and_then(|s| damage(s)) else {
         return;
     };
@@ -55,22 +61,41 @@ fn damage_banner(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::U
         return;
     }
     let color = ui.visuals().warn_fg_color;
-    egui::Frame::group(ui.style()).show(ui, |ui| {
+    let dismiss = |ui: &mut egui::Ui| {
+        ui.small_button("Dismiss")
+            .on_hover_text("Hide this notice (it shows again if the damage changes)")
+            .clicked()
+    };
+    let mut dismissed = false;
+    if compact {
         ui.horizontal(|ui| {
-            ui.vertical(|ui| {
-                ui.set_max_width((ui.available_width() - 70.0).max(100.0));
-                ui.add(egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap());
-                ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak()).wrap());
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                dismissed = dismiss(ui);
+                let text = RichText::new(damage_text(&found)).color(color);
+                ui.add(egui::Label::new(text).truncate()).on_hover_ui(|ui| {
+                    ui.set_max_width(420.0);
+                    ui.label(damage_text(&found));
+                    ui.label(RichText::new(damage_hint(&found)).weak());
+                });
             });
-            if ui
-                .small_button("Dismiss")
-                .on_hover_text("Hide this notice (it shows again if the damage changes)")
-                .clicked()
-            {
-                view.dismissed_damage = Some(found.clone());
-            }
         });
-    });
+    } else {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.vertical(|ui| {
+                    ui.set_max_width((ui.available_width() - 70.0).max(100.0));
+                    ui.add(
+                        egui::Label::new(RichText::new(damage_text(&found)).color(color)).wrap(),
+                    );
+                    ui.add(egui::Label::new(RichText::new(damage_hint(&found)).weak()).wrap());
+                });
+                dismissed = dismiss(ui);
+            });
+        });
+    }
+    if dismissed {
+        view.dismissed_damage = Some(found);
+    }
 }
 
 /// What is damaged and where: the first line numbers, then how many more.
@@ -80,7 +105,7 @@ pub(super) fn damage_text(found: &Damage) -> String {
     let n = found.damaged;
     let what = format!(
         "⚠ The history file is damaged: {} could not be read ({lines}).",
-        plural(n, "line")
+        plural(n, "line", "lines")
     );
     if found.unsaved == 0 {
         let copy = if n == 1 {
@@ -134,7 +159,7 @@ pub(super) fn line_list(first: &[usize], total: usize) -> String {
     let numbers: Vec<String> = first.iter().map(ToString::to_string).collect();
     let more = total.saturating_sub(first.len());
     match (numbers.as_slice(), more) {
-        ([], _) => format!("{} not numbered", plural(total, "line")),
+        ([], _) => format!("{} not numbered", plural(total, "line", "lines")),
         ([one], 0) => format!("line {one}"),
         (all, 0) => {
             let (last, rest) = all.split_last().expect("two or more");

@@ -4,13 +4,17 @@
 //! quality) epic creature concept, ...`), so their first words are the same everywhere. A
 //! prompt's label is therefore its slot name when it has one, and its text from where it stops
 //! matching the other prompts of the pack: the longest word prefix it shares with any other
-//! prompt is left out (when that prefix is at least [`MIN_SHARED_TOKENS`] words long and
-//! something is left after it). LoRA and embedding markup is left out of the text; `[[matrix]]`
-//! and `__wildcard__` tokens stay, they are part of what a prompt asks for.
+//! prompt is left out, when that prefix weighs at least [`MIN_SHARED_WEIGHT`] (three words, or
+//! six Chinese or Japanese characters; punctuation weighs nothing). A prompt whose words are
+//! all shared (the start of another prompt, or the same as another) keeps its last word:
+//! "…dragon" for "P dragon" beside "P dragon, breathing fire". LoRA and embedding markup is
+//! left out of the text; `[[matrix]]` and `__wildcard__` tokens stay, they are part of what a
+//! prompt asks for.
 //!
-//! Words are split at whitespace; Chinese and Japanese characters (and CJK punctuation) count as
-//! one word each, as those scripts write no spaces between words. Korean is written with spaces
-//! and is split like Latin text.
+//! Words are split at whitespace and at `,` and `;`; Chinese and Japanese characters (and CJK
+//! punctuation) are one word each, as those scripts write no spaces between words. A word
+//! counts (weighs) only when it has letters or digits: a whole word 2, a Chinese or Japanese
+//! character 1. Korean is written with spaces and is split like Latin text.
 //!
 //! [`prompt_labels`] works on the whole pack at once (sorting the prompts' word lists, so each
 //! prompt is compared with its neighbours only): compute it once per pack load, not per frame.
@@ -18,8 +22,10 @@
 use super::syntax::{TokenKind, normalize_matrix_name, token_spans};
 use super::{MatrixConfig, MatrixSlot, PackPrompt};
 
-/// A shared prefix shorter than this many words is kept (leaving out a lone "a" helps nobody).
-pub const MIN_SHARED_TOKENS: usize = 3;
+/// A shared prefix is left out only when it weighs this much: three words of letters or
+/// digits (2 each), or six Chinese or Japanese characters (1 each); punctuation weighs
+/// nothing. Leaving out a lone "a", or "a cat," helps nobody.
+pub const MIN_SHARED_WEIGHT: usize = 6;
 
 /// Separators a label never starts with (the text after a shared `a, b,` starts after them).
 const SEPARATORS: &[char] = &[',', ';', '、', '，', '。', '；', ' ', '\t', '\n', '\r'];
@@ -45,12 +51,10 @@ pub fn prompt_labels(prompts: &[PackPrompt]) -> Vec<PromptLabel> {
         .iter()
         .enumerate()
         .map(|(i, prompt)| {
-            let rest = match words[i].get(shared[i]) {
-                Some(&(start, _)) if shared[i] >= MIN_SHARED_TOKENS => {
-                    Some(one_line(cleaned[i][start..].trim_start_matches(SEPARATORS)))
-                }
-                _ => None,
-            };
+            let rest = cut_point(&words[i], shared[i]).map(|cut| {
+                let start = words[i][cut].0;
+                one_line(cleaned[i][start..].trim_start_matches(SEPARATORS))
+            });
             let (text, prefix_removed) = match rest {
                 Some(rest) if !rest.is_empty() => (rest, true),
                 _ => (one_line(&cleaned[i]), false),
@@ -67,6 +71,32 @@ pub fn prompt_labels(prompts: &[PackPrompt]) -> Vec<PromptLabel> {
             }
         })
         .collect()
+}
+
+/// How many of `words` a label leaves out, given that the first `shared` are shared with
+/// another prompt: all of those when a word follows them, else all but the last word; None
+/// when what would be left out weighs less than [`MIN_SHARED_WEIGHT`].
+fn cut_point(words: &[(usize, &str)], shared: usize) -> Option<usize> {
+    let shared = shared.min(words.len());
+    let counts = |(_, w): &(usize, &str)| weight(w) > 0;
+    let cut = if words[shared..].iter().any(counts) {
+        shared
+    } else {
+        words[..shared].iter().rposition(counts)?
+    };
+    let left_out: usize = words[..cut].iter().map(|(_, w)| weight(w)).sum();
+    (left_out >= MIN_SHARED_WEIGHT).then_some(cut)
+}
+
+/// What a word weighs in a shared prefix: 2 for a word with letters or digits, 1 for a
+/// Chinese or Japanese character, 0 for punctuation.
+fn weight(word: &str) -> usize {
+    let mut chars = word.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if is_cjk_word(c) => usize::from(c.is_alphanumeric()),
+        _ if word.chars().any(char::is_alphanumeric) => 2,
+        _ => 0,
+    }
 }
 
 /// The matrix slot of a pack that a `[[token]]` takes its values from (names match loosely,
@@ -267,18 +297,48 @@ mod tests {
     }
 
     #[test]
-    fn a_prompt_that_is_all_shared_is_kept_whole() {
-        // Identical prompts, and one that is the start of another: nothing would be left.
+    fn a_prompt_that_is_all_shared_keeps_its_last_word() {
+        // Identical prompts, and one that is the start of another: each keeps its last word.
         let prompts = [
             prompt("1", "a misty forest at dawn"),
             prompt("2", "a misty forest at dawn"),
             prompt("3", "a misty forest at dawn, deer"),
         ];
         let labels = prompt_labels(&prompts);
-        assert_eq!(labels[0].text, "a misty forest at dawn");
-        assert!(!labels[0].prefix_removed);
-        assert_eq!(labels[1].text, "a misty forest at dawn");
+        assert_eq!(labels[0].text, "dawn");
+        assert!(labels[0].prefix_removed);
+        assert_eq!(labels[1].text, "dawn");
         assert_eq!(labels[2].text, "deer");
+        // The preamble and a word, beside the same with more: "…dragon".
+        let prompts = [
+            prompt("1", &format!("{PREAMBLE}dragon")),
+            prompt("2", &format!("{PREAMBLE}dragon, breathing fire")),
+        ];
+        assert_eq!(texts(&prompts), ["dragon", "breathing fire"]);
+        // Trailing punctuation is no word.
+        let prompts = [
+            prompt("1", &format!("{PREAMBLE}dragon,")),
+            prompt("2", &format!("{PREAMBLE}dragon, breathing fire")),
+        ];
+        assert_eq!(texts(&prompts), ["dragon,", "breathing fire"]);
+        // Too little would be left out: kept whole.
+        let prompts = [prompt("1", "two cats"), prompt("2", "two cats, sleeping")];
+        assert_eq!(texts(&prompts), ["two cats", "two cats, sleeping"]);
+    }
+
+    #[test]
+    fn punctuation_and_single_kana_weigh_less_than_words() {
+        // Two words and a comma are not three words.
+        let prompts = [prompt("1", "a cat, red"), prompt("2", "a cat, blue")];
+        assert_eq!(texts(&prompts), ["a cat, red", "a cat, blue"]);
+        // Three shared kana are not enough; six characters are.
+        let prompts = [prompt("1", "かわいい猫"), prompt("2", "かわいい犬")];
+        assert_eq!(texts(&prompts), ["かわいい猫", "かわいい犬"]);
+        let prompts = [
+            prompt("1", "とてもかわいい猫"),
+            prompt("2", "とてもかわいい犬"),
+        ];
+        assert_eq!(texts(&prompts), ["猫", "犬"]);
     }
 
     #[test]

@@ -8,6 +8,10 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 /// What the history table / `promptdesk history` shows. Empty fields match everything.
+///
+/// The pack and key filters select among pack jobs: with `source` MANUAL they do not apply
+/// (manual jobs have neither), so a pack filter left set when the table is switched to manual
+/// jobs hides nothing, and applies again when the source goes back to all or pack.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct HistoryFilter {
@@ -70,12 +74,13 @@ impl CompiledFilter<'_> {
         {
             return false;
         }
-        if let Some(pack) = &f.pack
+        let pack_jobs = f.source != Some(PromptSource::Manual);
+        if let Some(pack) = f.pack.as_ref().filter(|_| pack_jobs)
             && record.prompt_pack_id.as_deref() != Some(pack.as_str())
         {
             return false;
         }
-        if let Some(key) = &f.key
+        if let Some(key) = f.key.as_ref().filter(|_| pack_jobs)
             && !record.prompt_keys.iter().any(|k| k == key)
         {
             return false;
@@ -266,6 +271,32 @@ mod tests {
         let punct = TermMatcher::new("1.5,");
         assert!(punct.is_match("cfg 1.5, steps"));
         assert!(!punct.is_match("cfg 1.5 steps"));
+    }
+
+    #[test]
+    fn pack_and_key_filters_do_not_apply_to_manual_jobs() {
+        let config = crate::run_config::RunConfig::default();
+        let mut manual = crate::job_record::job_record_from_run_config("m", &config);
+        manual.prompt_source = PromptSource::Manual;
+        let mut pack = manual.clone();
+        pack.prompt_source = PromptSource::Pack;
+        pack.prompt_pack_id = Some("beasts".into());
+        pack.prompt_keys = vec!["3".into()];
+        let mut filter = HistoryFilter {
+            pack: Some("beasts".into()),
+            key: Some("3".into()),
+            ..HistoryFilter::default()
+        };
+        assert!(filter.matches(&pack) && !filter.matches(&manual));
+        filter.source = Some(PromptSource::Manual);
+        assert!(
+            filter.matches(&manual),
+            "the pack and key filters are set aside"
+        );
+        assert!(!filter.matches(&pack), "the source still applies");
+        filter.source = Some(PromptSource::Pack);
+        filter.key = Some("4".into());
+        assert!(!filter.matches(&pack), "they apply again to pack jobs");
     }
 
     #[test]
