@@ -27,31 +27,13 @@ type App = Harness<'static, PromptDeskApp>;
 
 /// A data folder and a packs folder holding the composer fixture packs.
 fn composer_setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().join("data");
-    let packs_dir = dir.path().join("packs");
-    std::fs::create_dir_all(&data_dir).unwrap();
-    std::fs::create_dir_all(&packs_dir).unwrap();
-    for entry in std::fs::read_dir(COMPOSER_PACKS).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs_dir.join(entry.file_name())).unwrap();
-    }
-    Setup {
-        _dir: dir,
-        data_dir,
-        packs_dir,
-    }
+    setup_with(COMPOSER_PACKS)
 }
 
 /// The app restarted on the same folders with what the last run saved.
 fn restarted(setup: &Setup, persisted: Persisted) -> App {
     let (data, packs) = (setup.data_dir.clone(), setup.packs_dir.clone());
-    let mut harness = Harness::builder()
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |_cc| PromptDeskApp::with_state(AppState::new(data, packs, persisted)));
-    settle(&mut harness);
-    harness
+    harness_of_state(AppState::new(data, packs, persisted))
 }
 
 /// Applies commands as the panels would push them, then lets the app settle.

@@ -257,11 +257,7 @@ fn a_saved_text_search_applies_once_a_large_history_is_loaded() {
         "while loading, every record shows newest first"
     );
 
-    let mut harness = Harness::builder()
-        .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |_| PromptDeskApp::with_state(state));
-    settle(&mut harness);
+    let harness = harness_of_state(state);
     let expected = {
         let state = &harness.state().state;
         let store = state.store.as_ref().unwrap().read().unwrap();

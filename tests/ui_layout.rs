@@ -39,21 +39,6 @@ fn layout_setup() -> Setup {
     setup
 }
 
-/// The real app in a window of `size`.
-fn sized_harness(setup: &Setup, size: [f32; 2]) -> Harness<'static, PromptDeskApp> {
-    let config = AppConfig {
-        data_dir: setup.data_dir.clone(),
-        packs_dir: setup.packs_dir.clone(),
-        restore_packs_dir: false,
-    };
-    let mut harness = Harness::builder()
-        .with_max_steps(64)
-        .with_size(size)
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
-    settle(&mut harness);
-    harness
-}
-
 /// One manual job in the history, so a row can be selected and the details panel shown.
 fn seed_job(setup: &Setup) {
     let mut store = HistoryStore::open(history_file(setup)).unwrap();
@@ -807,16 +792,13 @@ fn harness_with_earlier_history_size(
         packs_dir: setup.packs_dir.clone(),
         restore_packs_dir: false,
     };
-    let mut harness = Harness::builder()
-        .with_max_steps(64)
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| {
-            let rect = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, earlier));
-            cc.egui_ctx.data_mut(|d| {
-                d.insert_persisted(history_panel_id(), egui::PanelState { outer_rect: rect });
-            });
-            PromptDeskApp::new(cc, config)
+    let mut harness = builder([1280.0, 800.0]).build_eframe(move |cc| {
+        let rect = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, earlier));
+        cc.egui_ctx.data_mut(|d| {
+            d.insert_persisted(history_panel_id(), egui::PanelState { outer_rect: rect });
         });
+        PromptDeskApp::new(cc, config)
+    });
     settle(&mut harness);
     harness
 }

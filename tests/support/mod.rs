@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use egui_kittest::Harness;
+use promptdesk::app::state::AppState;
 use promptdesk::app::{AppConfig, PromptDeskApp};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,13 +20,19 @@ pub struct Setup {
     pub packs_dir: PathBuf,
 }
 
+/// A data folder and a packs folder holding the fixture packs of tests/fixtures/ui/packs.
 pub fn setup() -> Setup {
+    setup_with(FIXTURE_PACKS)
+}
+
+/// A data folder and a packs folder holding a copy of the files in `packs`.
+pub fn setup_with(packs: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let packs_dir = dir.path().join("packs");
     std::fs::create_dir_all(&data_dir).unwrap();
     std::fs::create_dir_all(&packs_dir).unwrap();
-    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
+    for entry in std::fs::read_dir(packs).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), packs_dir.join(entry.file_name())).unwrap();
     }
@@ -40,18 +47,36 @@ pub fn history_file(setup: &Setup) -> PathBuf {
     setup.data_dir.join("history.jsonl")
 }
 
+/// The real app on the setup's folders in a 1400 x 950 window, settled.
 pub fn harness(setup: &Setup) -> Harness<'static, PromptDeskApp> {
+    sized_harness(setup, [1400.0, 950.0])
+}
+
+/// The real app on the setup's folders in a window of `size`, settled.
+pub fn sized_harness(setup: &Setup, size: [f32; 2]) -> Harness<'static, PromptDeskApp> {
     let config = AppConfig {
         data_dir: setup.data_dir.clone(),
         packs_dir: setup.packs_dir.clone(),
         restore_packs_dir: false,
     };
-    let mut harness = Harness::builder()
+    settled(builder(size).build_eframe(move |cc| PromptDeskApp::new(cc, config)))
+}
+
+/// The app around a state the test built, in a 1400 x 950 window, settled.
+pub fn harness_of_state(state: AppState) -> Harness<'static, PromptDeskApp> {
+    settled(builder([1400.0, 950.0]).build_eframe(move |_| PromptDeskApp::with_state(state)))
+}
+
+/// A harness builder for a window of `size`.
+pub fn builder(size: [f32; 2]) -> egui_kittest::HarnessBuilder<PromptDeskApp> {
+    Harness::<PromptDeskApp>::builder()
         // Background work (pack scan, queries, the history writer) finishing during run() asks for
         // a few more frames; do not fail for that on a slow machine.
         .with_max_steps(64)
-        .with_size([1400.0, 950.0])
-        .build_eframe(move |cc| PromptDeskApp::new(cc, config));
+        .with_size(size)
+}
+
+fn settled(mut harness: Harness<'static, PromptDeskApp>) -> Harness<'static, PromptDeskApp> {
     settle(&mut harness);
     harness
 }
