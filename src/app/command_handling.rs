@@ -106,8 +106,8 @@ impl AppState {
                 crate::packs::escape_control(&path.display().to_string())
             )),
             WriteRequest::Export { path, rows, .. } => Some(format!(
-                "Exporting {} record(s) to {}...",
-                rows.len(),
+                "Exporting {} to {}...",
+                crate::wording::plural(rows.len(), "record"),
                 crate::packs::escape_control(&path.display().to_string())
             )),
             _ => None,
@@ -186,7 +186,8 @@ impl AppState {
             }
             Outcome::Exported { path, count } => {
                 self.message = Some(Message::Info(format!(
-                    "Exported {count} record(s) to {}.",
+                    "Exported {} to {}.",
+                    crate::wording::plural(count, "record"),
                     path.display()
                 )));
             }

@@ -391,7 +391,7 @@ fn empty_state(
             );
         } else {
             ui.label(RichText::new("No rows match these filters.").strong());
-            ui.weak(format!("{} in the history.", plural(total, "record", "records")));
+            ui.weak(format!("{} in the history.", plural(total, "record")));
             if ui.button("Clear filters").clicked() {
                 view.filter = Default::default();
             }
@@ -717,10 +717,7 @@ fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     if let Some(load) = ctx.history.loading {
         // Counts mean little until everything is read.
         let read = load.records.load(std::sync::atomic::Ordering::Relaxed);
-        ui.label(format!(
-            "Loading… {} read",
-            plural(read, "record", "records")
-        ));
+        ui.label(format!("Loading… {} read", plural(read, "record")));
     } else {
         let total = ctx
             .store
@@ -728,7 +725,7 @@ fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
             .unwrap_or(0);
         ui.label(format!(
             "{}, {} shown",
-            plural(total, "record", "records"),
+            plural(total, "record"),
             view.rows.len()
         ));
     }

@@ -120,7 +120,7 @@ impl PromptDeskApp {
         egui::Modal::new(egui::Id::unique("confirm_quit")).show(ctx, |ui| {
             ui.set_max_width(420.0);
             ui.heading("Changes are still waiting");
-            let changes = widgets::plural(pending, "change", "changes");
+            let changes = widgets::plural(pending, "change");
             let (are, they) = if pending == 1 {
                 ("is", "it is")
             } else {

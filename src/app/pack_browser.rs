@@ -274,7 +274,7 @@ fn pack_list(
 
 /// One pack's row text.
 fn pack_row(pack: &PromptPack, warnings: &[String]) -> String {
-    let count = plural(pack.prompts.len(), "prompt", "prompts");
+    let count = plural(pack.prompts.len(), "prompt");
     let format = pack.format_name();
     let id = esc(&pack.id);
     let label = if pack.name != pack.id {
@@ -288,7 +288,7 @@ fn pack_row(pack: &PromptPack, warnings: &[String]) -> String {
 
 /// One pack's tooltip: its files, where its settings come from, its warnings.
 fn pack_hover(pack: &PromptPack, warnings: &[String], errors: &[PackError]) -> String {
-    let count = plural(pack.prompts.len(), "prompt", "prompts");
+    let count = plural(pack.prompts.len(), "prompt");
     let mut hover = format!("{}: {count}, {}", esc(&pack.id), pack.format_name());
     for path in &pack.paths {
         hover.push_str("\n  ");
@@ -307,10 +307,7 @@ fn pack_hover(pack: &PromptPack, warnings: &[String], errors: &[PackError]) -> S
 fn error_list(ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
     let errors = ctx.pack_errors;
     ui.add_space(4.0);
-    let title = format!(
-        "⚠ {} could not be loaded",
-        plural(errors.len(), "file", "files")
-    );
+    let title = format!("⚠ {} could not be loaded", plural(errors.len(), "file"));
     egui::CollapsingHeader::new(RichText::new(title).color(ui.visuals().warn_fg_color))
         .id_salt("pack_errors")
         .default_open(true)
@@ -522,7 +519,7 @@ fn settings_summary(pack: &PromptPack) -> String {
         parts.push(format!("scheduler {}", esc(scheduler)));
     }
     if let Some(steps) = d.steps {
-        parts.push(plural(steps as usize, "step", "steps"));
+        parts.push(plural(steps as usize, "step"));
     }
     if let Some(cfg) = d.cfg_scale {
         parts.push(format!("CFG {cfg}"));
@@ -595,7 +592,7 @@ fn matrix_details(ui: &mut egui::Ui, tokens: &[String], matrix: Option<&MatrixCo
         Some(m) if m.enabled => format!(
             "Matrix ({}, at most {} per prompt)",
             esc(&m.mode),
-            plural(m.limit as usize, "combination", "combinations")
+            plural(m.limit as usize, "combination")
         ),
         Some(m) => format!("Matrix (off in this pack; mode {})", esc(&m.mode)),
         None => "Matrix".to_owned(),

@@ -31,14 +31,14 @@ pub struct ImportReport {
 pub fn starting_message(count: usize) -> String {
     format!(
         "Importing {}...",
-        super::widgets::plural(count, "pack file", "pack files")
+        super::widgets::plural(count, "pack file")
     )
 }
 
 impl ImportReport {
     /// The status-line text: `Imported 1 pack file.` (`N pack files`), then the errors.
     pub fn message(&self) -> String {
-        let copied = super::widgets::plural(self.copied, "pack file", "pack files");
+        let copied = super::widgets::plural(self.copied, "pack file");
         if self.errors.is_empty() {
             format!("Imported {copied}.")
         } else {

@@ -103,11 +103,5 @@ pub fn truncate_chars(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// `n` and the noun in the right number: `1 prompt`, `3 prompts`, `0 prompts`.
-pub fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
+/// `n` and the noun in the right number: `1 prompt`, `3 prompts` (the CLI's wording).
+pub use crate::wording::plural;

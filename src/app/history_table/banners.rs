@@ -24,7 +24,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
                     .desired_width(260.0)
                     .text(format!(
                         "Loading history… {} read",
-                        plural(records, "record", "records")
+                        plural(records, "record")
                     )),
             );
         });
@@ -41,7 +41,7 @@ pub(super) fn show(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui:
         ui.label(
             RichText::new(format!(
                 "ℹ {} in the history {} written by another (newer) version of promptdesk and cannot be shown by this one. They are kept in the file as they are (`promptdesk verify` lists them).",
-                plural(foreign, "line", "lines"),
+                plural(foreign, "line"),
                 if foreign == 1 { "was" } else { "were" }
             ))
             .color(ui.visuals().weak_text_color()),
@@ -105,7 +105,7 @@ pub(super) fn damage_text(found: &Damage) -> String {
     let n = found.damaged;
     let what = format!(
         "⚠ The history file is damaged: {} could not be read ({lines}).",
-        plural(n, "line", "lines")
+        plural(n, "line")
     );
     if found.unsaved == 0 {
         let copy = if n == 1 {
@@ -159,7 +159,7 @@ pub(super) fn line_list(first: &[usize], total: usize) -> String {
     let numbers: Vec<String> = first.iter().map(ToString::to_string).collect();
     let more = total.saturating_sub(first.len());
     match (numbers.as_slice(), more) {
-        ([], _) => format!("{} not numbered", plural(total, "line", "lines")),
+        ([], _) => format!("{} not numbered", plural(total, "line")),
         ([one], 0) => format!("line {one}"),
         (all, 0) => {
             let (last, rest) = all.split_last().expect("two or more");
