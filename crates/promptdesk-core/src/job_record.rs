@@ -1,6 +1,6 @@
 //! One submitted job, as the history stores it.
 
-use crate::run_config::{PromptSource, RunConfig, RunMode, RunSource};
+use crate::run_config::{PromptSource, RunConfig, RunMode, RunSource, StyleRef};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -108,6 +108,9 @@ pub struct JobRecord {
     pub prompt_pack_id: Option<String>,
     #[serde(default)]
     pub prompt_keys: Vec<String>,
+    /// The styles applied to the prompts (copied from the RunConfig, like the origin).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prompt_styles: Vec<StyleRef>,
     #[serde(default)]
     pub run_mode: RunMode,
     #[serde(default)]
@@ -215,6 +218,7 @@ pub fn job_record_from_run_config(job_id: &str, run_config: &RunConfig) -> JobRe
         prompt_source: run_config.prompt_source,
         prompt_pack_id: run_config.prompt_pack_id.clone(),
         prompt_keys: run_config.prompt_keys.clone(),
+        prompt_styles: run_config.prompt_styles(),
         run_mode: run_config.run_mode,
         source: run_config.source,
         config_hash: run_config.config_hash(),
@@ -554,6 +558,7 @@ mod fast {
             "completed_at" => 12,
             "duration_ms" => 13,
             "error_message" => 14,
+            "prompt_styles" => 15,
             _ => return None,
         })
     }
@@ -581,6 +586,7 @@ mod fast {
             let mut completed_at = None;
             let mut duration_ms = None;
             let mut error_message = None;
+            let mut prompt_styles = None;
             while let Some(key) = map.next_key_seed(Key(record_field))? {
                 match key {
                     0 => put(&mut schema_version, &mut map)?,
@@ -597,7 +603,8 @@ mod fast {
                     11 => put_seed(&mut started_at, &mut map, OptionalTimestamp)?,
                     12 => put_seed(&mut completed_at, &mut map, OptionalTimestamp)?,
                     13 => put(&mut duration_ms, &mut map)?,
-                    _ => put(&mut error_message, &mut map)?,
+                    14 => put(&mut error_message, &mut map)?,
+                    _ => put(&mut prompt_styles, &mut map)?,
                 }
             }
             Ok(JobRecord {
@@ -608,6 +615,7 @@ mod fast {
                 prompt_source: required(prompt_source)?,
                 prompt_pack_id: prompt_pack_id.flatten(),
                 prompt_keys: prompt_keys.unwrap_or_default(),
+                prompt_styles: prompt_styles.unwrap_or_default(),
                 run_mode: run_mode.unwrap_or_default(),
                 source: source.unwrap_or_default(),
                 config_hash: required(config_hash)?,

@@ -4,12 +4,15 @@
 
 pub mod fsutil;
 pub mod history;
+pub mod infotext;
 pub mod job_record;
 pub mod packs;
 pub mod paths;
 pub mod prompt_packs;
+pub mod render;
 pub mod run_config;
 pub mod settings_override;
+pub mod styles;
 pub mod wording;
 
 pub use history::{HistoryError, HistoryStore};
@@ -19,5 +22,8 @@ pub use packs::{
     PackErrorKind, PackFormat, PackPrompt, PromptPack, discover_packs, load_pack,
 };
 pub use prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
-pub use run_config::{GenerationSettings, JobSource, PromptSource, RunConfig, RunMode, RunSource};
+pub use run_config::{
+    GenerationSettings, JobSource, PromptSource, RenderedRequest, RunConfig, RunMode, RunSource,
+    StyleRef,
+};
 pub use settings_override::SettingsOverride;

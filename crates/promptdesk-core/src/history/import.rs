@@ -1363,6 +1363,7 @@ fn fold_group(
         prompt_source,
         prompt_pack_id,
         prompt_keys,
+        prompt_styles: Vec::new(),
         run_mode,
         source: RunSource::Gui,
         config_hash: run_config.config_hash(),

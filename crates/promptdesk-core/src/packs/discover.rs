@@ -226,6 +226,10 @@ fn merge(mut results: Vec<Result<LoadedFile, PackError>>) -> (Option<PromptPack>
         .or_else(|| prompts_file.parsed.name.clone())
         .unwrap_or_else(|| id.clone());
 
+    let mut warnings = prompts_file.parsed.warnings;
+    for companion in &companions {
+        warnings.extend(companion.parsed.warnings.iter().cloned());
+    }
     let mut paths = Vec::with_capacity(1 + companions.len());
     paths.push(prompts_file.path);
     paths.extend(companions.drain(..).map(|f| f.path));
@@ -237,6 +241,7 @@ fn merge(mut results: Vec<Result<LoadedFile, PackError>>) -> (Option<PromptPack>
         defaults,
         matrix,
         prompts: prompts_file.parsed.prompts,
+        warnings,
     };
     (Some(pack), errors)
 }

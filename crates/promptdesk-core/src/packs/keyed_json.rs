@@ -148,6 +148,7 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
         prompts,
         defaults: defaults_from(top),
         matrix: None,
+        warnings: Vec::new(),
     })
 }
 

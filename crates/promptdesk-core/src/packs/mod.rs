@@ -184,6 +184,10 @@ pub struct PromptPack {
     pub matrix: Option<MatrixConfig>,
     /// Prompts in file order.
     pub prompts: Vec<PackPrompt>,
+    /// What was read with a guess (e.g. `<lora:name:abc>` read as weight 1.0), naming the file
+    /// and line: the pack loads, and the user is told.
+    #[serde(skip)]
+    pub warnings: Vec<PackError>,
 }
 
 impl PromptPack {
@@ -211,6 +215,8 @@ pub struct ParsedFile {
     pub prompts: Vec<PackPrompt>,
     pub defaults: PackDefaults,
     pub matrix: Option<MatrixConfig>,
+    /// What was read with a guess (see [`PromptPack::warnings`]).
+    pub warnings: Vec<PackError>,
 }
 
 /// Fails with `DuplicateKey` (naming the line of the second one) when two prompts share a key.

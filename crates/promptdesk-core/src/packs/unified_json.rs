@@ -89,6 +89,7 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
             .get("matrix")
             .and_then(Value::as_object)
             .map(matrix_config),
+        warnings: Vec::new(),
     })
 }
 
