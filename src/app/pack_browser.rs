@@ -465,7 +465,7 @@ pub fn settings_source(pack: &PromptPack, errors: &[PackError]) -> (String, Stri
             format!("Settings from {json}"),
             format!("Generation settings of this pack, from {json}: {named}."),
         ),
-        (Some(json), true) if !prompts_from_json => (
+        (Some(json), true) if !prompts_from_json && !pack.format.is_some_and(PackFormat::is_style_source) => (
             format!("No settings: {json} names none"),
             format!(
                 "{json}, beside the prompts file, names no generation settings (preset_data.txt2img)."
@@ -490,7 +490,7 @@ pub fn settings_source(pack: &PromptPack, errors: &[PackError]) -> (String, Stri
                 ),
             )
         }
-        _ if pack.format == Some(PackFormat::StylesCsv) => (
+        _ if pack.format.is_some_and(PackFormat::is_style_source) => (
             "No settings (A1111 styles hold prompts only)".to_owned(),
             "An A1111 styles.csv holds prompt styles only, no generation settings: jobs from it use your own settings (Generation settings in the composer).".to_owned(),
         ),

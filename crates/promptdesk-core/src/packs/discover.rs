@@ -14,7 +14,8 @@
 use super::entry::open_pack_file;
 use super::{
     MAX_PACK_FILE_BYTES, PACK_EXTENSIONS, PackError, PackErrorKind, PackFormat, ParsedFile,
-    PromptPack, keyed_json, styles_csv, tsv, txt, unified_json,
+    PromptPack, invokeai_presets, keyed_json, styles_csv, styles_json, swarmui_presets, tsv, txt,
+    unified_json,
 };
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -123,10 +124,24 @@ fn read_text(path: &Path) -> Result<String, PackError> {
 }
 
 /// Reads a `.json` pack whatever its layout: `pack_data` = unified, `prompts` = keyed,
-/// otherwise (StableNew v1 stage settings such as `txt2img`) a settings-only file.
+/// StableNew v1 stage settings such as `txt2img` = a settings-only file; and the style
+/// sources: a list = InvokeAI presets (`preset_data` or `positive_prompt`) or the JSON list of
+/// styles, an object of `param_map` presets = SwarmUI presets.
 pub(crate) fn parse_json(path: &Path, text: &str) -> Result<(PackFormat, ParsedFile), PackError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value = keyed_json::parse_value(path, text)?;
+    if invokeai_presets::is_presets_list(&value) {
+        return Ok((
+            PackFormat::InvokeAiPresets,
+            invokeai_presets::from_value(path, text, &value)?,
+        ));
+    }
+    if styles_json::is_styles_list(&value) {
+        return Ok((
+            PackFormat::StylesJson,
+            styles_json::from_value(path, text, &value)?,
+        ));
+    }
     let top = keyed_json::top_object(path, &value)?;
     if top.contains_key("pack_data") {
         Ok((
@@ -146,12 +161,17 @@ pub(crate) fn parse_json(path: &Path, text: &str) -> Result<(PackFormat, ParsedF
             PackFormat::UnifiedJson,
             unified_json::from_value(path, text, &value)?,
         ))
+    } else if swarmui_presets::is_presets_object(&value) {
+        Ok((
+            PackFormat::SwarmUiPresets,
+            swarmui_presets::from_value(path, text, &value)?,
+        ))
     } else {
         Err(PackError::in_file(
             path,
             Some(1),
             PackErrorKind::Structure(
-                "not a prompt pack: expected \"pack_data\", \"prompts\" or stage settings such as \"txt2img\""
+                "not a prompt pack: expected \"pack_data\", \"prompts\", stage settings such as \"txt2img\", a list of styles or SwarmUI presets"
                     .to_owned(),
             ),
         ))

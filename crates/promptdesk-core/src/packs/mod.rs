@@ -1,6 +1,7 @@
 //! Prompt packs: the types, loading one pack, and discovering every pack in a folder.
 //!
-//! One file per format (`txt`, `tsv`, `keyed_json`, `unified_json`, `styles_csv`), the inline
+//! One file per format (`txt`, `tsv`, `keyed_json`, `unified_json`, and the style sources
+//! `styles_csv`, `styles_json`, `invokeai_presets`, `swarmui_presets`), the inline
 //! prompt syntax in `syntax`, companion merging and the folder scan in `discover`, and in
 //! `entry` the checks that keep a folder entry that is no regular file (a FIFO, a device, a
 //! link loop, ...) from ever being opened.
@@ -9,9 +10,12 @@ pub mod bundled;
 mod discover;
 mod entry;
 mod error;
+pub mod invokeai_presets;
 pub mod keyed_json;
 pub mod labels;
 pub mod styles_csv;
+pub mod styles_json;
+pub mod swarmui_presets;
 pub mod syntax;
 pub mod tsv;
 pub mod txt;
@@ -56,6 +60,16 @@ pub enum PackFormat {
     Tsv,
     /// AUTOMATIC1111 `styles.csv`.
     StylesCsv,
+    /// The JSON list of styles `[{"name", "prompt", "negative_prompt"}]` (ComfyUI SDXL Prompt
+    /// Styler, Fooocus).
+    StylesJson,
+    /// InvokeAI style presets `[{"name", "preset_data": {"positive_prompt",
+    /// "negative_prompt"}}]`, or InvokeAI's import list with `positive_prompt`.
+    #[serde(rename = "invokeai_presets")]
+    InvokeAiPresets,
+    /// SwarmUI presets `{key: {"title", "param_map": {"prompt", "negativeprompt"}}}`.
+    #[serde(rename = "swarmui_presets")]
+    SwarmUiPresets,
 }
 
 impl PackFormat {
@@ -66,6 +80,24 @@ impl PackFormat {
             PackFormat::Txt => "txt",
             PackFormat::Tsv => "tsv",
             PackFormat::StylesCsv => "styles-csv",
+            PackFormat::StylesJson => "styles-json",
+            PackFormat::InvokeAiPresets => "invokeai-presets",
+            PackFormat::SwarmUiPresets => "swarmui-presets",
+        }
+    }
+
+    /// True for the formats whose prompts are styles (modifiers applied to a prompt, see
+    /// [`crate::styles`]): A1111 `styles.csv`, the JSON list of styles, InvokeAI and SwarmUI
+    /// presets. Their texts keep the `{prompt}` / `{value}` placeholder as written.
+    pub fn is_style_source(self) -> bool {
+        match self {
+            PackFormat::StylesCsv
+            | PackFormat::StylesJson
+            | PackFormat::InvokeAiPresets
+            | PackFormat::SwarmUiPresets => true,
+            PackFormat::KeyedJson | PackFormat::UnifiedJson | PackFormat::Txt | PackFormat::Tsv => {
+                false
+            }
         }
     }
 }
@@ -217,17 +249,4 @@ pub struct ParsedFile {
     pub matrix: Option<MatrixConfig>,
     /// What was read with a guess (see [`PromptPack::warnings`]).
     pub warnings: Vec<PackError>,
-}
-
-/// Fails with `DuplicateKey` (naming the line of the second one) when two prompts share a key.
-pub(crate) fn check_unique_keys(
-    prompts: &[PackPrompt],
-) -> Result<(), (Option<usize>, PackErrorKind)> {
-    let mut seen = std::collections::HashSet::with_capacity(prompts.len());
-    for p in prompts {
-        if !seen.insert(p.key.as_str()) {
-            return Err((p.line, PackErrorKind::DuplicateKey(p.key.clone())));
-        }
-    }
-    Ok(())
 }
