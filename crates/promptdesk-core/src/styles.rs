@@ -166,8 +166,14 @@ mod tests {
             "  a cat  and  a cat  "
         );
         // A prompt holding a placeholder is inserted as it is, never replaced again.
-        assert_eq!(apply_style_text("{prompt}, {value}", "x {value}"), "x {value}, x {value}");
-        assert_eq!(as_pack_prompt_text("photo of {prompt}, 35mm"), "photo of , 35mm");
+        assert_eq!(
+            apply_style_text("{prompt}, {value}", "x {value}"),
+            "x {value}, x {value}"
+        );
+        assert_eq!(
+            as_pack_prompt_text("photo of {prompt}, 35mm"),
+            "photo of , 35mm"
+        );
         assert_eq!(as_pack_prompt_text(" film grain "), "film grain");
     }
 

@@ -5,7 +5,10 @@
 extern crate promptdesk_core as promptdesk;
 
 use promptdesk::packs::bundled::sample_pack_files;
-use promptdesk::packs::{ParsedFile, keyed_json, styles_csv, tsv, txt, unified_json};
+use promptdesk::packs::{
+    ParsedFile, invokeai_presets, keyed_json, styles_csv, styles_json, swarmui_presets, tsv, txt,
+    unified_json,
+};
 use promptdesk::{PackError, load_pack};
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -34,6 +37,26 @@ fn samples() -> Vec<(&'static str, String)> {
                 .to_owned(),
         ),
         ("mini.csv", "name,prompt,negative_prompt\na,\"x\ny\",z\n".to_owned()),
+        (
+            "ragged.csv",
+            "name,prompt,negative_prompt,\r\n-- divider --\r\na, \"x, {prompt}\",z,,\r\na,b\r\n"
+                .to_owned(),
+        ),
+        (
+            "styles.json",
+            r#"[{"name": "a", "prompt": "x {prompt}", "negative_prompt": "n"}, {"name": "b"}]"#
+                .to_owned(),
+        ),
+        (
+            "invoke.json",
+            r#"[{"name": "a", "type": "user", "preset_data": {"positive_prompt": "{prompt} x", "negative_prompt": ""}}]"#
+                .to_owned(),
+        ),
+        (
+            "swarm.json",
+            r#"{"a": {"title": "t", "param_map": {"prompt": "{value} x", "negativeprompt": "n"}}}"#
+                .to_owned(),
+        ),
     ]);
     out
 }
@@ -94,8 +117,14 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
+/// Lines as the parsers count them: `\n`, `\r\n` and a lone `\r` (Python's reading of
+/// styles.csv, as A1111 does) each end one.
 fn line_count(text: &str) -> usize {
-    text.lines().count().max(1)
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .lines()
+        .count()
+        .max(1)
 }
 
 /// What every successful parse must satisfy.
@@ -111,6 +140,14 @@ fn check_parsed(parsed: &ParsedFile, text: &str) {
         }
         for l in &p.loras {
             assert!(l.weight.is_finite());
+        }
+    }
+    for w in &parsed.warnings {
+        if let Some(line) = w.line {
+            assert!(
+                (1..=line_count(text) + 1).contains(&line),
+                "warning line {line} outside the file: {w}"
+            );
         }
     }
 }
@@ -130,12 +167,15 @@ type Parser = fn(&Path, &str) -> Result<ParsedFile, PackError>;
 /// Runs every parser on `text`; none may panic.
 fn parse_everywhere(text: &str) {
     let path = Path::new("fuzz");
-    let parsers: [Parser; 5] = [
+    let parsers: [Parser; 8] = [
         txt::parse,
         tsv::parse,
         keyed_json::parse,
         unified_json::parse,
         styles_csv::parse,
+        styles_json::parse,
+        invokeai_presets::parse,
+        swarmui_presets::parse,
     ];
     for parse in parsers {
         match parse(path, text) {

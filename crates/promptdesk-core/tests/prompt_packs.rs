@@ -6,7 +6,8 @@ extern crate promptdesk_core as promptdesk;
 use promptdesk::packs::bundled::{install_sample_packs, sample_pack_files};
 use promptdesk::packs::load_pack_reporting;
 use promptdesk::packs::{
-    MAX_PACK_FILE_BYTES, ParsedFile, keyed_json, styles_csv, tsv, txt, unified_json,
+    MAX_PACK_FILE_BYTES, ParsedFile, invokeai_presets, keyed_json, styles_csv, styles_json,
+    swarmui_presets, tsv, txt, unified_json,
 };
 use promptdesk::{
     Embedding, Lora, PackError, PackErrorKind, PackFormat, PromptPack, PromptSource, RunConfig,
@@ -370,19 +371,28 @@ fn styles_csv_legacy_text_column_and_no_negative_column() {
 }
 
 #[test]
-fn styles_csv_duplicate_name_is_reported_on_its_line() {
+fn styles_csv_duplicate_name_the_later_row_wins_with_a_warning_on_its_line() {
+    // As A1111 (a Python dict): the later "Warm" replaces the earlier one in its place.
     let path = companions("dupe_styles.csv");
-    let err = styles_csv::parse(&path, &read(&path)).unwrap_err();
-    assert_eq!(err.kind, PackErrorKind::DuplicateKey("Warm".into()));
-    assert_eq!(where_(&err), ("dupe_styles.csv".into(), Some(4)));
+    let parsed = styles_csv::parse(&path, &read(&path)).unwrap();
+    assert_eq!(keys(&parsed), ["Warm", "Cool"]);
+    assert_eq!(parsed.prompts[0].positive, "warm again");
+    assert_eq!(lines(&parsed), [Some(4), Some(3)]);
+    assert_eq!(parsed.warnings.len(), 1);
+    let warning = &parsed.warnings[0];
+    assert_eq!(warning.kind, PackErrorKind::DuplicateKey("Warm".into()));
+    assert_eq!(where_(warning), ("dupe_styles.csv".into(), Some(4)));
 }
 
 #[test]
-fn malformed_csv_names_the_record_line() {
+fn styles_csv_row_with_more_fields_than_the_header_keeps_the_first_ones() {
+    // Python's DictReader puts extra fields aside; A1111 never looks at them.
     let path = companions("malformed.csv");
-    let err = styles_csv::parse(&path, &read(&path)).unwrap_err();
-    assert!(matches!(err.kind, PackErrorKind::Csv(_)), "{err}");
-    assert_eq!(where_(&err), ("malformed.csv".into(), Some(3)));
+    let parsed = styles_csv::parse(&path, &read(&path)).unwrap();
+    assert_eq!(keys(&parsed), ["Good", "Bad"]);
+    assert_eq!(parsed.prompts[1].positive, "too");
+    assert_eq!(parsed.prompts[1].negative, "many");
+    assert!(parsed.warnings.is_empty());
 }
 
 #[test]
@@ -396,7 +406,7 @@ fn styles_csv_without_a_prompt_column_is_a_structure_error() {
 #[test]
 fn a_utf8_bom_is_ignored_by_every_parser_and_loader() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, PackFormat); 5] = [
+    let cases: [(&str, &str, PackFormat); 8] = [
         ("a.txt", "hello\nneg: bye\n", PackFormat::Txt),
         ("b.tsv", "hello\tbye\n", PackFormat::Tsv),
         (
@@ -410,6 +420,21 @@ fn a_utf8_bom_is_ignored_by_every_parser_and_loader() {
             PackFormat::UnifiedJson,
         ),
         ("e.csv", "name,prompt\nk,hello\n", PackFormat::StylesCsv),
+        (
+            "f.json",
+            r#"[{"name": "k", "prompt": "hello"}]"#,
+            PackFormat::StylesJson,
+        ),
+        (
+            "g.json",
+            r#"[{"name": "k", "preset_data": {"positive_prompt": "hello", "negative_prompt": ""}}]"#,
+            PackFormat::InvokeAiPresets,
+        ),
+        (
+            "h.json",
+            r#"{"k": {"title": "k", "param_map": {"prompt": "hello"}}}"#,
+            PackFormat::SwarmUiPresets,
+        ),
     ];
     for (name, body, format) in cases {
         let with_bom = format!("\u{feff}{body}");
@@ -420,6 +445,9 @@ fn a_utf8_bom_is_ignored_by_every_parser_and_loader() {
             PackFormat::KeyedJson => keyed_json::parse(&path, &with_bom),
             PackFormat::UnifiedJson => unified_json::parse(&path, &with_bom),
             PackFormat::StylesCsv => styles_csv::parse(&path, &with_bom),
+            PackFormat::StylesJson => styles_json::parse(&path, &with_bom),
+            PackFormat::InvokeAiPresets => invokeai_presets::parse(&path, &with_bom),
+            PackFormat::SwarmUiPresets => swarmui_presets::parse(&path, &with_bom),
         }
         .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(parsed.prompts[0].positive, "hello", "{name}");
@@ -585,7 +613,18 @@ fn discovery_loads_good_packs_and_reports_each_bad_file() {
     let found = discover_packs(fixtures().join("companions"));
     let ids: Vec<&str> = found.packs.iter().map(|p| p.id.as_str()).collect();
     // Sorted case-insensitively; .bak, .md and hidden files ignored.
-    assert_eq!(ids, ["both", "broken", "legacy", "My Pack", "zero_slots"]);
+    assert_eq!(
+        ids,
+        [
+            "both",
+            "broken",
+            "dupe_styles",
+            "legacy",
+            "malformed",
+            "My Pack",
+            "zero_slots"
+        ]
+    );
 
     let mut errors: Vec<(String, Option<usize>, String)> = found
         .errors
@@ -608,11 +647,9 @@ fn discovery_loads_good_packs_and_reports_each_bad_file() {
             "BadLoraWeight { name: \"style\", weight: \"strong\" }",
         ),
         ("broken.json", Some(4), "json"),
-        ("dupe_styles.csv", Some(4), "DuplicateKey(\"Warm\")"),
         ("dupes.json", Some(5), "DuplicateKey(\"castle\")"),
         ("empty.tsv", None, "Empty"),
         ("lonely.json", None, "NoPrompts"),
-        ("malformed.csv", Some(3), "csv"),
     ]
     .into_iter()
     .map(|(f, l, k)| (f.to_owned(), l, k.to_owned()))

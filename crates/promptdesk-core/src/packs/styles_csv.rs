@@ -374,7 +374,10 @@ mod tests {
         assert_eq!(fields("a,b\"c\",d\n"), [v(&["a", "b\"c\"", "d"])]);
         assert_eq!(fields("\"a\"b,c\n"), [v(&["ab", "c"])]);
         assert_eq!(fields("\"a \"\"q\"\" b\",\n"), [v(&["a \"q\" b", ""])]);
-        assert_eq!(fields("a,b,\n\nc\n"), [v(&["a", "b", ""]), v(&[]), v(&["c"])]);
+        assert_eq!(
+            fields("a,b,\n\nc\n"),
+            [v(&["a", "b", ""]), v(&[]), v(&["c"])]
+        );
         assert_eq!(fields("  a ,  b  \n"), [v(&["a ", "b  "])]);
         assert_eq!(fields("a\r\nb\rc"), [v(&["a"]), v(&["b"]), v(&["c"])]);
         assert_eq!(fields("\"x\r\ny\",z\r\n"), [v(&["x\r\ny", "z"])]);
