@@ -3,7 +3,7 @@
 
 extern crate promptdesk_core as promptdesk;
 
-use promptdesk::packs::bundled::{install_sample_packs, sample_pack_files};
+use promptdesk::packs::bundled::{install_sample_packs, sample_pack_files, sample_wildcard_files};
 use promptdesk::packs::load_pack_reporting;
 use promptdesk::packs::{
     MAX_PACK_FILE_BYTES, ParsedFile, invokeai_presets, keyed_json, styles_csv, styles_json,
@@ -731,6 +731,13 @@ fn bundled_packs_all_load_and_cover_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let written = install_sample_packs(&dir.path().join("packs")).unwrap();
     assert_eq!(written, sample_pack_files().len());
+    for (rel, contents) in sample_wildcard_files() {
+        assert_eq!(
+            fs::read_to_string(dir.path().join("packs").join(rel)).unwrap(),
+            *contents,
+            "the sample wildcard {rel} is installed with the packs"
+        );
+    }
     let found = discover_packs(dir.path().join("packs"));
     assert!(found.errors.is_empty(), "{:?}", found.errors);
     let formats: BTreeSet<PackFormat> = found.packs.iter().filter_map(|p| p.format).collect();

@@ -6,7 +6,8 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Every sample pack file: (file name, contents). `Architecture.json` is the settings-only
-/// companion of `Architecture.txt`.
+/// companion of `Architecture.txt`; `Landscapes.json` gives `Landscapes.txt` its settings and
+/// the values of its `[[season]]` and `[[time_of_day]]` matrix tokens.
 static SAMPLE_PACK_FILES: &[(&str, &str)] = &[
     (
         "Animals.tsv",
@@ -19,6 +20,10 @@ static SAMPLE_PACK_FILES: &[(&str, &str)] = &[
     (
         "Architecture.txt",
         include_str!("../../../../assets/packs/Architecture.txt"),
+    ),
+    (
+        "Landscapes.json",
+        include_str!("../../../../assets/packs/Landscapes.json"),
     ),
     (
         "Landscapes.txt",
@@ -41,6 +46,25 @@ static SAMPLE_PACK_FILES: &[(&str, &str)] = &[
         include_str!("../../../../assets/packs/Still Life.json"),
     ),
 ];
+
+/// The sample wildcard files (`__weather__`, `__season__`), installed under `wildcards/` in
+/// the packs folder: (path relative to the packs folder, contents).
+static SAMPLE_WILDCARD_FILES: &[(&str, &str)] = &[
+    (
+        "wildcards/season.txt",
+        include_str!("../../../../assets/packs/wildcards/season.txt"),
+    ),
+    (
+        "wildcards/weather.txt",
+        include_str!("../../../../assets/packs/wildcards/weather.txt"),
+    ),
+];
+
+/// The sample wildcard files compiled into the program: (path under the packs folder,
+/// contents).
+pub fn sample_wildcard_files() -> &'static [(&'static str, &'static str)] {
+    SAMPLE_WILDCARD_FILES
+}
 
 /// The sample pack files compiled into the program: (file name, contents).
 pub fn sample_pack_files() -> &'static [(&'static str, &'static str)] {
@@ -79,6 +103,33 @@ pub fn install_sample_packs(dir: &Path) -> io::Result<usize> {
             .write(true)
             .create_new(true)
             .open(dir.join(name))
+        {
+            Ok(mut file) => {
+                file.write_all(contents.as_bytes())?;
+                file.sync_all()?;
+                written += 1;
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    install_sample_wildcards(dir)?;
+    Ok(written)
+}
+
+/// Writes the sample wildcard files under `dir/wildcards/` (created if needed), never over an
+/// existing file; returns how many were written (not counted as packs by the caller).
+fn install_sample_wildcards(dir: &Path) -> io::Result<usize> {
+    let mut written = 0;
+    for (rel, contents) in SAMPLE_WILDCARD_FILES {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            crate::fsutil::create_private_dir_all(parent)?;
+        }
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
         {
             Ok(mut file) => {
                 file.write_all(contents.as_bytes())?;
