@@ -22,6 +22,7 @@ mod import_stablenew;
 mod output;
 mod packs;
 mod prompt_file;
+mod render;
 mod submit;
 mod verify;
 
@@ -118,6 +119,9 @@ enum Command {
     /// Add a queued job from pack keys (--pack ID --keys K1,K2) or a typed prompt (--prompt,
     /// or --prompt-file FILE, `-` for stdin); prints its job id.
     Submit(submit::SubmitArgs),
+    /// Print the requests a run would send, one per line (styles applied, matrix tokens,
+    /// wildcards and {a|b} variants replaced); records nothing.
+    Render(render::RenderArgs),
     /// Show the history, newest first.
     History(history::HistoryArgs),
     /// Write the (filtered) history to a file, oldest first.
@@ -146,6 +150,7 @@ impl Command {
         match self {
             Command::Packs(args) => packs::run(ctx, args, out),
             Command::Submit(args) => submit::run(ctx, args, out, err),
+            Command::Render(args) => render::run(ctx, args, out, err),
             Command::History(args) => history::run(ctx, args, out),
             Command::Export(args) => export::run(ctx, args, out),
             Command::ImportStablenew(args) => import_stablenew::run(ctx, args, out),

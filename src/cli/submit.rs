@@ -8,7 +8,8 @@ use crate::history::HistoryStore;
 use crate::job_record::job_record_from_run_config;
 use crate::packs::{DiscoveredPacks, PromptPack};
 use crate::prompt_packs::{build_run_config_for_manual_prompt, build_run_config_from_prompt_pack};
-use crate::run_config::{RunConfig, RunMode, RunSource};
+use crate::render::{RenderPlan, Wildcards, new_seed, render_into};
+use crate::run_config::{RunConfig, RunMode, RunSource, StyleRef};
 use crate::settings_override::SettingsOverride;
 use clap::Args;
 use std::io::Write;
@@ -16,6 +17,21 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub(crate) struct SubmitArgs {
+    #[command(flatten)]
+    prompts: PromptArgs,
+    #[command(flatten)]
+    styles: StyleArgs,
+    /// The seed of the wildcard, `{a|b}` and random matrix draws (default: a new one, said on
+    /// stderr when a draw used it). `promptdesk render --seed N` shows what N draws.
+    #[arg(long, value_name = "N")]
+    wildcard_seed: Option<u64>,
+    #[command(flatten)]
+    settings: SettingsArgs,
+}
+
+/// Where a run's prompts come from: pack keys or a typed prompt (`submit` and `render`).
+#[derive(Args, Debug)]
+pub(crate) struct PromptArgs {
     /// The pack id (its file name without extension).
     #[arg(long, value_name = "ID")]
     pack: Option<String>,
@@ -35,11 +51,22 @@ pub(crate) struct SubmitArgs {
     /// The negative prompt, read from FILE (UTF-8; `-` reads stdin).
     #[arg(long, value_name = "FILE", conflicts_with = "negative")]
     negative_file: Option<PathBuf>,
-    #[command(flatten)]
-    settings: SettingsArgs,
 }
 
-impl SubmitArgs {
+/// The styles applied to the prompts.
+#[derive(Args, Debug)]
+pub(crate) struct StyleArgs {
+    /// A style to apply, as PACK:NAME (a style source in the packs folder, e.g. an A1111
+    /// styles.csv, and the style's name); repeat it to apply several, in order.
+    #[arg(long = "style", value_name = "PACK:NAME", value_parser = parse_style)]
+    pub(crate) styles: Vec<StyleRef>,
+}
+
+fn parse_style(text: &str) -> Result<StyleRef, String> {
+    StyleRef::parse(text).ok_or_else(|| format!("{text:?} is not PACK:NAME"))
+}
+
+impl PromptArgs {
     /// The typed prompt and negative prompt, from the command line or read from their files
     /// (a hint on `err` when one is read from a terminal).
     fn typed_prompts(
@@ -133,6 +160,37 @@ pub(crate) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, CommandError> {
+    let (mut cfg, found) = build_config(ctx, &args.prompts, "submit", err)?;
+    cfg.source = RunSource::Cli;
+    cfg.run_mode = RunMode::Queue;
+    // The flags win over the pack's defaults.
+    args.settings.to_override().apply_to(&mut cfg.settings);
+    // What the run sends: a token with no values refuses the job before anything is written.
+    let seed = args.wildcard_seed.unwrap_or_else(new_seed);
+    let plan = render_config(ctx, &mut cfg, found, &args.styles.styles, seed, err)?;
+    if plan.seeded && args.wildcard_seed.is_none() {
+        writeln!(
+            err,
+            "promptdesk: wildcard seed {seed} (--wildcard-seed {seed} draws the same again)"
+        )?;
+    }
+    // Adding one job must not cost a read of the whole history.
+    let mut store = HistoryStore::open_append_only(ctx.history_path())?;
+    let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
+    store.append(&record)?;
+    writeln!(out, "{}", record.job_id)?;
+    out.flush()?;
+    Ok(0)
+}
+
+/// The RunConfig of the prompts `args` name (`verb` is the command, for the messages), and
+/// the packs folder's packs when they were read. Bad input names the pack, key or file.
+pub(crate) fn build_config(
+    ctx: &Context,
+    args: &PromptArgs,
+    verb: &str,
+    err: &mut dyn Write,
+) -> Result<(RunConfig, Option<DiscoveredPacks>), CommandError> {
     let usage = |m: &str| Err(CommandError::usage(m));
     if args.pack.is_some() && (args.negative.is_some() || args.negative_file.is_some()) {
         return usage(
@@ -147,17 +205,13 @@ pub(crate) fn run(
         return usage("--keys goes with --pack, not with --prompt-file");
     }
     let (prompt, negative) = args.typed_prompts(err)?;
-    let mut cfg = match (&args.pack, &prompt) {
-        (Some(_), Some(_)) => {
-            return usage(
-                "give either --pack ID --keys K1,K2 or --prompt TEXT (or --prompt-file FILE), not both",
-            );
-        }
-        (None, None) => {
-            return usage(
-                "nothing to submit: give --pack ID --keys K1,K2, --prompt TEXT or --prompt-file FILE",
-            );
-        }
+    match (&args.pack, &prompt) {
+        (Some(_), Some(_)) => usage(
+            "give either --pack ID --keys K1,K2 or --prompt TEXT (or --prompt-file FILE), not both",
+        ),
+        (None, None) => Err(CommandError::usage(format!(
+            "nothing to {verb}: give --pack ID --keys K1,K2, --prompt TEXT or --prompt-file FILE"
+        ))),
         (None, Some(prompt)) => {
             if !args.keys.is_empty() {
                 return usage("--keys goes with --pack, not with --prompt");
@@ -170,16 +224,12 @@ pub(crate) fn run(
                     None => "the prompt is empty".to_owned(),
                 }));
             }
-            let base = RunConfig {
-                source: RunSource::Cli,
-                run_mode: RunMode::Queue,
-                ..RunConfig::default()
-            };
-            build_run_config_for_manual_prompt(
+            let cfg = build_run_config_for_manual_prompt(
                 prompt,
                 negative.as_deref().unwrap_or(""),
-                Some(base),
-            )
+                Some(RunConfig::default()),
+            );
+            Ok((cfg, None))
         }
         (Some(pack_id), None) => {
             let found = ctx.discover()?;
@@ -192,26 +242,52 @@ pub(crate) fn run(
                 )));
             }
             let keys = split_keys(&args.keys, pack);
-            let mut cfg = build_run_config_from_prompt_pack(pack, &keys, None).map_err(|e| {
+            let cfg = build_run_config_from_prompt_pack(pack, &keys, None).map_err(|e| {
                 CommandError::usage(format!(
                     "{e} (its keys: {})",
                     truncate(&summarize_keys(&pack.keys()), 80)
                 ))
             })?;
-            cfg.source = RunSource::Cli;
-            cfg.run_mode = RunMode::Queue;
-            cfg
+            Ok((cfg, Some(found)))
         }
+    }
+}
+
+/// Renders `cfg` with `styles` and the packs folder's wildcards, recording the styles, the
+/// seed and the requests in it (see [`render_into`]). `found` are the packs when already
+/// read. Wildcard files that cannot be read are warned about on `err`; a token with no values,
+/// an unknown style and the like are bad input.
+pub(crate) fn render_config(
+    ctx: &Context,
+    cfg: &mut RunConfig,
+    found: Option<DiscoveredPacks>,
+    styles: &[StyleRef],
+    seed: u64,
+    err: &mut dyn Write,
+) -> Result<RenderPlan, CommandError> {
+    let found = match found {
+        Some(found) => found,
+        None if styles.is_empty() => DiscoveredPacks::default(),
+        None => ctx.discover()?,
     };
-    // The flags win over the pack's defaults.
-    args.settings.to_override().apply_to(&mut cfg.settings);
-    // Adding one job must not cost a read of the whole history.
-    let mut store = HistoryStore::open_append_only(ctx.history_path())?;
-    let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
-    store.append(&record)?;
-    writeln!(out, "{}", record.job_id)?;
-    out.flush()?;
-    Ok(0)
+    // A style's source matches its pack id as --pack does: exactly, else ignoring case.
+    let styles: Vec<StyleRef> = styles
+        .iter()
+        .map(|s| match find_pack(&found, &s.source, &ctx.packs_dir) {
+            Ok(pack) => StyleRef::new(pack.id.clone(), s.name.clone()),
+            Err(_) => s.clone(),
+        })
+        .collect();
+    let (wildcards, errors) = Wildcards::load(&ctx.packs_dir);
+    for e in &errors {
+        writeln!(
+            err,
+            "promptdesk: warning: wildcard file skipped: {}",
+            one_line(&e.to_string())
+        )?;
+    }
+    render_into(cfg, &found.packs, &wildcards, &styles, seed)
+        .map_err(|e| CommandError::usage(e.to_string()))
 }
 
 /// The keys of `--keys` values: a value that is itself a key of the pack stays whole (styles
@@ -235,7 +311,7 @@ fn split_keys(values: &[String], pack: &PromptPack) -> Vec<String> {
 
 /// The pack with this id: exactly, else the only one equal ignoring case. Bad input when
 /// there is none, naming the bad file of that stem or the packs there are.
-fn find_pack<'a>(
+pub(crate) fn find_pack<'a>(
     found: &'a DiscoveredPacks,
     id: &str,
     dir: &Path,

@@ -1,55 +1,51 @@
 //! Rendering: the requests a run sends, exactly.
 //!
-//! A run's prompts (a pack's selected keys, or a typed prompt) become requests: styles applied
-//! (see [`crate::styles`]), `[[name]]` matrix tokens replaced by the values the pack defines
-//! (mode `fanout`, `sequential`/`rotate`, `random`), `__name__` wildcards drawn from
-//! `wildcards/name.txt` in the packs folder and `{a|b|c}` inline variants chosen, every draw
-//! made from a seed the user can see and reuse. A token with no values is never sent
-//! literally: rendering fails naming the token and the pack.
+//! A run's prompts (a pack's selected keys, or a typed prompt) become requests:
+//! 1. styles are applied to each prompt (see [`crate::styles`]); a prompt of a style source
+//!    used as a pack is first its style applied to the empty prompt, so `{prompt}` is never
+//!    sent;
+//! 2. then the tokens of the composed positive and negative text are replaced (tokens in a
+//!    style's text too): `[[name]]` matrix tokens by the values the pack's matrix defines
+//!    ([`matrix`]: modes `fanout`, `sequential`/`rotate`, `random`), `__name__` wildcards by a
+//!    line drawn from `wildcards/name.txt` in the packs folder ([`wildcards`]) and `{a|b|c}`
+//!    inline variants by a drawn option ([`variants`]).
 //!
-//! SKELETON (issue 11 foundation): only styles are applied; any token is an error. The
-//! matrix, wildcards and variants are being filled in.
+//! Draws are made from a seed the user can see and reuse: the same seed draws the same values,
+//! and one more selected key does not change what the others draw ([`rng`]). A token with no
+//! values is never sent literally: rendering fails naming the token and the pack
+//! ([`RenderError::NoValues`]; [`drop_brackets`] is the composer's fix).
+//!
+//! Each request records the value each token took, keyed by the token as written
+//! (`[[season]]`, `__weather__`, `{a|b|c}`). A matrix token has one value per request (every
+//! occurrence, positive or negative, takes the same). Each occurrence of a wildcard or variant
+//! draws on its own: the first is recorded under the token, the next ones as `token#2`,
+//! `token#3`, ... (positive first, then negative). Tokens inside a drawn line are not recorded
+//! on their own: the outer token's value is the fully expanded text.
+//!
+//! A run renders at most [`MAX_REQUESTS`] requests, so a mistake cannot build millions.
 
-use crate::packs::{PackPrompt, PromptPack};
+pub mod matrix;
+mod rng;
+pub mod variants;
+pub mod wildcards;
+
+pub use matrix::MatrixMode;
+pub use wildcards::{WILDCARDS_DIR, WildcardError, Wildcards};
+
+use crate::packs::{PackFormat, PackPrompt, PromptPack};
 use crate::run_config::{PromptSource, RenderedRequest, RunConfig, StyleRef};
-use crate::styles::{StyleError, apply_styles, resolve_styles};
+use crate::styles::{StyleError, apply_style_text, apply_styles, resolve_styles};
+use matrix::{PromptMatrix, effective_limit, usable_slot};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use variants::Expander;
 
-/// The wildcard files of a packs folder: `wildcards/**/*.txt`, each by its name relative to
-/// `wildcards/` without `.txt` (`weather`, `dir/name`), its usable lines in file order.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Wildcards {
-    pub files: BTreeMap<String, Vec<String>>,
-}
+/// The most requests one run renders: more is [`RenderError::TooManyRequests`].
+pub const MAX_REQUESTS: usize = 10_000;
 
-/// A wildcard file that could not be read.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WildcardError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-impl fmt::Display for WildcardError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
-    }
-}
-
-impl Wildcards {
-    /// Reads `packs_dir/wildcards` (absent: no wildcards, no error).
-    pub fn load(packs_dir: &Path) -> (Wildcards, Vec<WildcardError>) {
-        let _ = packs_dir;
-        (Wildcards::default(), Vec::new())
-    }
-
-    /// The lines of wildcard `name` (matched as written, then case-insensitively).
-    pub fn get(&self, name: &str) -> Option<&[String]> {
-        self.files.get(name).map(Vec::as_slice)
-    }
-}
+/// The stream tag of `random` matrix draws (variant numbers, the other streams' tag, are u32).
+pub(crate) const MATRIX_STREAM: u64 = u64::MAX;
 
 /// Where a run's prompts come from.
 #[derive(Debug, Clone, Copy)]
@@ -89,32 +85,57 @@ pub struct RenderPlan {
 }
 
 impl RenderPlan {
-    /// "12 requests from 3 prompts x 4 combinations", "1 request".
+    /// "12 requests from 3 prompts x 4 combinations", "3 requests from 3 prompts",
+    /// "1 request".
     pub fn summary(&self) -> String {
-        let n = self.requests.len();
-        let requests = crate::wording::plural(n, "request");
-        if self.combinations > 1 {
-            format!(
-                "{requests} from {} x {}",
-                crate::wording::plural(self.prompts, "prompt"),
-                crate::wording::plural(self.combinations, "combination")
-            )
+        self.counted(self.requests.len(), "request", 1)
+    }
+
+    /// The issue's wording, images first: "12 images from 3 prompts x 4 combinations", with
+    /// `per_request` images per request (batch size x batch count) added when over 1:
+    /// "24 images from 3 prompts x 4 combinations x 2 each".
+    pub fn summary_images(&self, per_request: u32) -> String {
+        let images = self
+            .requests
+            .len()
+            .saturating_mul(usize::try_from(per_request).unwrap_or(usize::MAX));
+        self.counted(images, "image", per_request)
+    }
+
+    fn counted(&self, n: usize, what: &str, per_request: u32) -> String {
+        use crate::wording::plural;
+        let mut out = plural(n, what);
+        let uniform = self.prompts.saturating_mul(self.combinations) == self.requests.len();
+        if self.combinations > 1 && uniform {
+            out.push_str(&format!(
+                " from {} x {}",
+                plural(self.prompts, "prompt"),
+                plural(self.combinations, "combination")
+            ));
+        } else if self.combinations > 1 {
+            out.push_str(&format!(
+                " from {} (up to {} each)",
+                plural(self.prompts, "prompt"),
+                plural(self.combinations, "combination")
+            ));
         } else if self.prompts > 1 {
-            format!(
-                "{requests} from {}",
-                crate::wording::plural(self.prompts, "prompt")
-            )
-        } else {
-            requests
+            out.push_str(&format!(" from {}", plural(self.prompts, "prompt")));
         }
+        if per_request > 1 && (self.prompts > 1 || self.combinations > 1) {
+            out.push_str(&format!(" x {per_request} each"));
+        } else if per_request > 1 {
+            out.push_str(&format!(" ({per_request} per request)"));
+        }
+        out
     }
 }
 
 /// Why a run cannot be rendered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RenderError {
-    /// A token has no values: a `[[name]]` the pack's matrix does not define, a `__name__`
-    /// with no wildcard file (or an empty one), an empty `{}`.
+    /// A token has no values: a `[[name]]` the pack's matrix does not define (no such slot, no
+    /// values, no matrix, or the matrix is disabled), a `__name__` with no wildcard file (or an
+    /// empty one).
     NoValues {
         /// The token as written, e.g. `[[season]]`.
         token: String,
@@ -133,27 +154,79 @@ pub enum RenderError {
     },
     /// Nothing to render (a pack run without keys).
     Empty,
+    /// A token's drawn text holds tokens more than [`variants::MAX_DEPTH`] levels deep (a
+    /// wildcard file drawing itself, say), or into more than
+    /// [`variants::MAX_DRAWS_PER_REQUEST`] draws.
+    TooDeep {
+        /// The token as written whose expansion went too deep.
+        token: String,
+        pack: Option<String>,
+        key: String,
+    },
+    /// The run would send more than [`MAX_REQUESTS`] requests.
+    TooManyRequests {
+        count: usize,
+    },
+}
+
+/// Why a token has no values, from its shape.
+fn no_values_reason(token: &str, pack: Option<&str>) -> String {
+    if let Some(name) = token.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+        match pack {
+            Some(_) => format!(
+                "the pack's matrix has no slot \"{}\" with values (or the matrix is disabled)",
+                name.trim()
+            ),
+            None => "a typed prompt has no matrix".to_owned(),
+        }
+    } else if let Some(name) = token.strip_prefix("__").and_then(|t| t.strip_suffix("__")) {
+        format!(
+            "there is no wildcard file {WILDCARDS_DIR}/{name}.txt with lines in the packs folder"
+        )
+    } else {
+        "it has no options".to_owned()
+    }
 }
 
 impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RenderError::NoValues { token, pack, key } => match pack {
-                Some(pack) => write!(
-                    f,
-                    "{token} in pack \"{pack}\" (key {key}) has no values to send; define it or drop its brackets"
-                ),
-                None => write!(
-                    f,
-                    "{token} in the prompt has no values to send; define it or drop its brackets"
-                ),
-            },
+            RenderError::NoValues { token, pack, key } => {
+                let reason = no_values_reason(token, pack.as_deref());
+                match pack {
+                    Some(pack) => write!(
+                        f,
+                        "{token} in pack \"{pack}\" (key {key}) has no values to send: {reason}; define it or drop its brackets"
+                    ),
+                    None => write!(
+                        f,
+                        "{token} in the prompt has no values to send: {reason}; define it or drop its brackets"
+                    ),
+                }
+            }
             RenderError::Style(e) => e.fmt(f),
             RenderError::UnknownPack(id) => write!(f, "there is no pack \"{id}\""),
             RenderError::UnknownKey { pack, key } => {
                 write!(f, "pack \"{pack}\" has no prompt \"{key}\"")
             }
             RenderError::Empty => f.write_str("nothing to render: no prompt selected"),
+            RenderError::TooDeep { token, pack, key } => {
+                let depth = variants::MAX_DEPTH;
+                match pack {
+                    Some(pack) => write!(
+                        f,
+                        "{token} in pack \"{pack}\" (key {key}) expands too deeply (more than {depth} levels of tokens in drawn lines, or too many draws); does a wildcard file draw itself?"
+                    ),
+                    None => write!(
+                        f,
+                        "{token} in the prompt expands too deeply (more than {depth} levels of tokens in drawn lines, or too many draws); does a wildcard file draw itself?"
+                    ),
+                }
+            }
+            RenderError::TooManyRequests { count } => write!(
+                f,
+                "the run would send {count} requests, over the limit of {MAX_REQUESTS}; select fewer prompts or lower the pack's matrix limit"
+            ),
         }
     }
 }
@@ -166,64 +239,126 @@ impl From<StyleError> for RenderError {
     }
 }
 
-/// Renders `input` into the requests a run sends.
+/// A prompt as written: key, positive, negative.
+type WrittenPrompt<'a> = (&'a str, Cow<'a, str>, Cow<'a, str>);
+
+/// True for a pack whose prompts are styles (a style source used as a pack).
+fn is_style_pack(pack: &PromptPack) -> bool {
+    pack.format == Some(PackFormat::StylesCsv)
+}
+
+/// Renders `input` into the requests a run sends (see the module documentation).
 pub fn render(
     input: PromptInput<'_>,
     options: &RenderOptions<'_>,
 ) -> Result<RenderPlan, RenderError> {
-    let mut requests = Vec::new();
-    let (pack_id, prompts): (Option<&str>, Vec<(String, String, String)>) = match input {
+    // The prompts as written: (key, positive, negative).
+    let (pack, prompts): (Option<&PromptPack>, Vec<WrittenPrompt<'_>>) = match input {
         PromptInput::Pack { pack, keys } => {
             if keys.is_empty() {
                 return Err(RenderError::Empty);
             }
+            let styled = is_style_pack(pack);
             let mut out = Vec::with_capacity(keys.len());
             for key in keys {
                 let p = pack.get(key).ok_or_else(|| RenderError::UnknownKey {
                     pack: pack.id.clone(),
                     key: key.clone(),
                 })?;
-                out.push((key.clone(), p.positive.clone(), p.negative.clone()));
+                if styled {
+                    out.push((
+                        key.as_str(),
+                        Cow::Owned(apply_style_text(&p.positive, "")),
+                        Cow::Owned(apply_style_text(&p.negative, "")),
+                    ));
+                } else {
+                    out.push((
+                        key.as_str(),
+                        Cow::Borrowed(p.positive.as_str()),
+                        Cow::Borrowed(p.negative.as_str()),
+                    ));
+                }
             }
-            (Some(pack.id.as_str()), out)
+            (Some(pack), out)
         }
         PromptInput::Manual { prompt, negative } => (
             None,
-            vec![(String::new(), prompt.to_owned(), negative.to_owned())],
+            vec![("", Cow::Borrowed(prompt), Cow::Borrowed(negative))],
         ),
     };
-    let count = prompts.len();
-    for (key, positive, negative) in prompts {
-        let (prompt, negative_prompt) = apply_styles(&positive, &negative, options.styles);
-        for text in [&prompt, &negative_prompt] {
-            let tokens = crate::packs::parse_prompt_tokens(text).unwrap_or_default();
-            let token = tokens
-                .matrix_tokens
-                .first()
-                .map(|m| format!("[[{m}]]"))
-                .or_else(|| tokens.wildcards.first().map(|w| format!("__{w}__")));
-            if let Some(token) = token {
-                return Err(RenderError::NoValues {
-                    token,
-                    pack: pack_id.map(str::to_owned),
-                    key,
-                });
+    let pack_id = pack.map(|p| p.id.as_str());
+    let matrix = pack.and_then(|p| p.matrix.as_ref());
+    let mode = matrix.map_or(MatrixMode::Fanout, |m| MatrixMode::parse(&m.mode));
+    let limit = matrix.map_or(1, effective_limit);
+
+    // Styles first, then the matrix slots each composed prompt uses.
+    let mut composed = Vec::with_capacity(prompts.len());
+    let mut total = 0usize;
+    for (key, positive, negative) in &prompts {
+        let (positive, negative) = if options.styles.is_empty() {
+            (positive.clone().into_owned(), negative.clone().into_owned())
+        } else {
+            apply_styles(positive, negative, options.styles)
+        };
+        let mut slots = Vec::new();
+        for (written, name) in variants::matrix_tokens(&positive)
+            .into_iter()
+            .chain(variants::matrix_tokens(&negative))
+        {
+            let slot = usable_slot(matrix, name).ok_or_else(|| RenderError::NoValues {
+                token: written.to_owned(),
+                pack: pack_id.map(str::to_owned),
+                key: (*key).to_owned(),
+            })?;
+            if !slots.iter().any(|(i, _)| *i == slot.0) {
+                slots.push(slot);
             }
         }
-        requests.push(RenderedRequest {
-            key,
-            variant: 1,
-            prompt,
-            negative_prompt,
-            values: BTreeMap::new(),
-        });
+        slots.sort_by_key(|(i, _)| *i);
+        let plan = PromptMatrix { slots, mode, limit };
+        total = total.saturating_add(plan.count());
+        composed.push((*key, positive, negative, plan));
+    }
+    if total > MAX_REQUESTS {
+        return Err(RenderError::TooManyRequests { count: total });
+    }
+
+    let mut requests = Vec::with_capacity(total);
+    let mut seeded = false;
+    // The most combinations any prompt has (the summary says when they differ).
+    let mut combinations = 1;
+    for (index, (key, positive, negative, plan)) in composed.iter().enumerate() {
+        let combos = plan.combinations(index, key, options.seed, &mut seeded);
+        combinations = combinations.max(combos.len());
+        for (v, combo) in combos.iter().enumerate() {
+            let variant = u32::try_from(v + 1).unwrap_or(u32::MAX);
+            let mut expander = Expander::new(
+                options.wildcards,
+                matrix,
+                combo,
+                pack_id,
+                key,
+                options.seed,
+                variant,
+            );
+            let prompt = expander.expand_top(positive)?;
+            let negative_prompt = expander.expand_top(negative)?;
+            seeded |= expander.seeded;
+            requests.push(RenderedRequest {
+                key: (*key).to_owned(),
+                variant,
+                prompt,
+                negative_prompt,
+                values: expander.values,
+            });
+        }
     }
     Ok(RenderPlan {
         requests,
-        prompts: count,
-        combinations: 1,
+        prompts: composed.len(),
+        combinations,
         seed: options.seed,
-        seeded: false,
+        seeded,
     })
 }
 
