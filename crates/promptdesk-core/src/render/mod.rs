@@ -34,7 +34,7 @@ pub use wildcards::{WILDCARDS_DIR, WildcardError, Wildcards};
 
 use crate::packs::{PackFormat, PackPrompt, PromptPack};
 use crate::run_config::{PromptSource, RenderedRequest, RunConfig, StyleRef};
-use crate::styles::{StyleError, apply_style_text, apply_styles, resolve_styles};
+use crate::styles::{StyleError, apply_styles, as_pack_prompt_text, resolve_styles};
 use matrix::{PromptMatrix, effective_limit, usable_slot};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -244,7 +244,7 @@ type WrittenPrompt<'a> = (&'a str, Cow<'a, str>, Cow<'a, str>);
 
 /// True for a pack whose prompts are styles (a style source used as a pack).
 fn is_style_pack(pack: &PromptPack) -> bool {
-    pack.format == Some(PackFormat::StylesCsv)
+    pack.format.is_some_and(PackFormat::is_style_source)
 }
 
 /// Renders `input` into the requests a run sends (see the module documentation).
@@ -268,8 +268,8 @@ pub fn render(
                 if styled {
                     out.push((
                         key.as_str(),
-                        Cow::Owned(apply_style_text(&p.positive, "")),
-                        Cow::Owned(apply_style_text(&p.negative, "")),
+                        Cow::Owned(as_pack_prompt_text(&p.positive)),
+                        Cow::Owned(as_pack_prompt_text(&p.negative)),
                     ));
                 } else {
                     out.push((
