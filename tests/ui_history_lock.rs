@@ -24,14 +24,24 @@ const FIXTURE_PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures
 /// below the store's 10 s lock timeout).
 const FRAME_BOUND: Duration = Duration::from_millis(700);
 
+fn copy_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// A packs folder under `dir` holding the UI fixture packs.
 fn fixture_packs(dir: &Path) -> PathBuf {
     let packs = dir.join("packs");
     std::fs::create_dir_all(&packs).unwrap();
-    for entry in std::fs::read_dir(FIXTURE_PACKS).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs.join(entry.file_name())).unwrap();
-    }
+    copy_folder(Path::new(FIXTURE_PACKS), &packs);
     packs
 }
 

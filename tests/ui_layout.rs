@@ -36,6 +36,8 @@ fn layout_setup() -> Setup {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), setup.packs_dir.join(entry.file_name())).unwrap();
     }
+    // These tests need a pack with no companion (no settings, a matrix with no values).
+    std::fs::remove_file(setup.packs_dir.join("harbour_scenes.json")).unwrap();
     setup
 }
 

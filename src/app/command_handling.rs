@@ -92,6 +92,7 @@ impl AppState {
             | Command::PickExportFile(_) => self.pick(command),
             Command::UndoLoad => self.undo_load(),
             Command::FocusDetails => self.details.focus_first_action(),
+            Command::DropBrackets { token, key } => self.drop_brackets(&token, &key),
         }
         self.refresh_rows();
     }

@@ -51,6 +51,12 @@ pub enum Command {
     UndoLoad,
     /// Move the keyboard focus into the details panel (Enter in the table).
     FocusDetails,
+    /// Drop the brackets of a token with no values: in the manual prompt, or (Pack mode) in
+    /// a manual draft copied from the pack prompt `key`.
+    DropBrackets {
+        token: String,
+        key: String,
+    },
 }
 
 /// The commands pushed during one frame, in order.

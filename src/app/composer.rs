@@ -10,7 +10,10 @@
 
 mod combo;
 mod load;
+mod render_view;
 mod settings;
+
+pub use render_view::{RenderCache, render_draft};
 
 pub use load::{LoadUndo, LoadedSettings, RecordedPrompts, text_not_by_key};
 
@@ -18,7 +21,7 @@ use super::commands::{Command, CommandQueue};
 use super::persist::Persisted;
 use super::state::{ViewContext, draft_run_config, short_id, submit_blocker, testing_pub_struct};
 use super::widgets;
-use crate::run_config::{GenerationSettings, PromptSource};
+use crate::run_config::{GenerationSettings, PromptSource, StyleRef};
 use crate::settings_override::SettingsOverride;
 use egui::RichText;
 use std::collections::BTreeMap;
@@ -59,6 +62,14 @@ testing_pub_struct! {
         unrounded: UnroundedSizes,
         /// The drop-down suggestions of the Model, Sampler and Scheduler fields.
         suggestions: Suggestions,
+        /// The styles applied to the prompts, in order (part of the draft).
+        styles: Vec<StyleRef>,
+        /// The seed of wildcard, `{a|b}` and random matrix draws (part of the draft).
+        wildcard_seed: u64,
+        /// The Styles picker's search text.
+        style_search: String,
+        /// The draft rendered: what Submit sends (redone when its inputs change).
+        rendered: Option<RenderCache>,
     }
 }
 
@@ -137,6 +148,10 @@ impl Default for Composer {
             load_bar_hidden: false,
             unrounded: UnroundedSizes::default(),
             suggestions: Suggestions::default(),
+            styles: Vec::new(),
+            wildcard_seed: crate::render::new_seed(),
+            style_search: String::new(),
+            rendered: None,
         }
     }
 }
@@ -177,6 +192,10 @@ impl Composer {
         composer.loaded.clone_from(&persisted.loaded_settings);
         composer.undo_load.clone_from(&persisted.load_undo);
         composer.load_bar_hidden = persisted.load_bar_hidden;
+        composer.styles.clone_from(&persisted.styles);
+        if let Some(seed) = persisted.wildcard_seed {
+            composer.wildcard_seed = seed;
+        }
         composer.show_laid();
         composer
     }
@@ -194,6 +213,8 @@ impl Composer {
         persisted.loaded_settings = self.loaded.clone();
         persisted.load_undo.clone_from(&self.undo_load);
         persisted.load_bar_hidden = self.load_bar_hidden;
+        persisted.styles.clone_from(&self.styles);
+        persisted.wildcard_seed = Some(self.wildcard_seed);
     }
 
     /// Draws the composer's header: the Pack / Manual switch and the Submit row (the central
@@ -205,6 +226,7 @@ impl Composer {
         commands: &mut CommandQueue,
     ) {
         self.reconcile(ctx.selected_pack);
+        self.refresh_render(ctx);
         mode_switch(self, ui, commands);
         submit_row(self, ctx, ui, commands);
     }
@@ -223,6 +245,10 @@ impl Composer {
         settings::settings_section(self, ui);
         // Take any edit made this frame into the user's own settings at once.
         self.absorb_edits();
+        ui.add_space(6.0);
+        render_view::styles_section(self, ctx, ui);
+        self.refresh_render(ctx);
+        render_view::requests_preview(self, ui, commands);
         ui.add_space(6.0);
         preview(self, ctx, ui);
     }

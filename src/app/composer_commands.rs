@@ -1,7 +1,7 @@
 //! Commands of the composer: selecting a pack (its defaults are laid over the user's own
 //! settings), Submit, Load into composer and Undo load.
 
-use super::composer::{Composer, RecordedPrompts, text_not_by_key};
+use super::composer::{Composer, RecordedPrompts, render_draft, text_not_by_key};
 use super::state::{AppState, HistoryStatus, Message, short_id};
 use super::writer::WriteRequest;
 use crate::history::HistoryStore;
@@ -38,13 +38,26 @@ impl AppState {
             self.message = Some(Message::Error(reason));
             return;
         }
-        let cfg = match self.draft_run_config() {
+        let mut cfg = match self.draft_run_config() {
             Ok(cfg) => cfg,
             Err(e) => {
                 self.message = Some(Message::Error(e));
                 return;
             }
         };
+        // What the run sends, recorded with it: never a literal token or `{prompt}`.
+        let pack = super::state::selected_pack(&self.packs, self.selected_pack.as_deref());
+        if let Err(e) = render_draft(
+            &mut cfg,
+            pack,
+            &self.packs,
+            &self.wildcards,
+            &self.composer.styles,
+            self.composer.wildcard_seed,
+        ) {
+            self.message = Some(Message::Error(e.to_string()));
+            return;
+        }
         let record = job_record_from_run_config(&HistoryStore::new_job_id(), &cfg);
         let summary = match cfg.prompt_source {
             PromptSource::Pack => format!(
@@ -71,6 +84,11 @@ impl AppState {
             self.selected_pack.as_deref(),
             &self.checked_keys,
         );
+        // The styles and draw seed come back too, so a re-run sends the same requests.
+        self.composer.styles = record.run_config.prompt_styles();
+        if let Some(seed) = record.run_config.wildcard_seed() {
+            self.composer.wildcard_seed = seed;
+        }
         let message = match record.prompt_source {
             PromptSource::Pack => self.load_pack_job(&record),
             PromptSource::Manual => {
@@ -179,6 +197,39 @@ impl AppState {
         }
     }
 
+    /// Drops the brackets of `token` (a token with no values): in the manual prompt, or, in
+    /// Pack mode, in a manual draft made from the pack prompt `key` (the pack file is not
+    /// edited).
+    pub(crate) fn drop_brackets(&mut self, token: &str, key: &str) {
+        use crate::render::drop_brackets;
+        self.sync_composer();
+        match self.composer.mode {
+            PromptSource::Manual => {
+                self.composer.prompt = drop_brackets(&self.composer.prompt, token);
+                self.composer.negative = drop_brackets(&self.composer.negative, token);
+            }
+            PromptSource::Pack => {
+                let Ok(cfg) = self.draft_run_config() else {
+                    return;
+                };
+                let Some(entry) = cfg.prompt_payload.get("prompts").and_then(|p| p.get(key)) else {
+                    return;
+                };
+                let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default();
+                let prompt = drop_brackets(text("prompt"), token);
+                let negative = drop_brackets(text("negative_prompt"), token);
+                let pack = cfg.prompt_pack_id.unwrap_or_default();
+                self.composer.mode = PromptSource::Manual;
+                self.composer.prompt = prompt;
+                self.composer.negative = negative;
+                self.message = Some(Message::Info(format!(
+                    "Key {key} of pack {pack} is now a manual prompt, with {token} written without its brackets. The pack file is unchanged."
+                )));
+            }
+        }
+        self.sync_composer();
+    }
+
     /// Brings back the composer and the pack selection as they were before the last load.
     pub(crate) fn undo_load(&mut self) {
         let Some(undo) = self.composer.pop_undo() else {
@@ -247,12 +298,12 @@ pub fn submit_blocker(
             Some(_) if checked_keys.is_empty() => {
                 Some("Check at least one prompt of the pack.".to_owned())
             }
-            Some(_) => None,
+            Some(_) => composer.render_error().map(ToString::to_string),
         },
         PromptSource::Manual if composer.prompt.trim().is_empty() => {
             Some("Type a prompt first.".to_owned())
         }
-        PromptSource::Manual => None,
+        PromptSource::Manual => composer.render_error().map(ToString::to_string),
     }
 }
 

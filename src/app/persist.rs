@@ -33,4 +33,8 @@ pub struct Persisted {
     pub load_undo: Vec<LoadUndo>,
     /// The composer's load bar was hidden (Undo load stays beside Pack / Manual).
     pub load_bar_hidden: bool,
+    /// The composer's chosen styles, in order.
+    pub styles: Vec<crate::run_config::StyleRef>,
+    /// The composer's draw seed (wildcards, `{a|b}`, random matrix).
+    pub wildcard_seed: Option<u64>,
 }

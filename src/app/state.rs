@@ -18,6 +18,7 @@ use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
 use crate::history::{HistoryStore, InterruptedImport, interrupted_imports};
 use crate::job_record::JobRecord;
 use crate::packs::{PackError, PromptPack};
+use crate::render::{WildcardError, Wildcards};
 use crate::run_config::RunConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -138,6 +139,9 @@ testing_pub_struct! {
         pack_warnings: Vec<Vec<String>>,
         /// Bumped whenever `packs` is replaced.
         packs_version: u64,
+        /// The wildcard files of the packs folder's `wildcards/` (read with the packs).
+        wildcards: Arc<Wildcards>,
+        wildcard_errors: Vec<WildcardError>,
         pack_scan: PackScan,
         /// Imports of pack files still copying (File → Import pack files, dropped files).
         pack_imports: Vec<Task<PackImportReport>>,
@@ -188,6 +192,7 @@ testing_pub_struct! {
         pack_errors: &'a [PackError],
         pack_warnings: &'a [Vec<String>],
         packs_version: u64,
+        wildcards: &'a Wildcards,
         scanning_packs: bool,
         selected_pack: Option<&'a PromptPack>,
         checked_keys: &'a [String],
@@ -222,6 +227,11 @@ testing_pub_struct! {
     }
 }
 
+/// The wildcards of a context with no packs folder.
+static NO_WILDCARDS: Wildcards = Wildcards {
+    files: std::collections::BTreeMap::new(),
+};
+
 impl<'a> ViewContext<'a> {
     /// A context with no packs and no history (for panels drawn alone, in tests).
     pub fn empty(packs_dir: &'a Path) -> ViewContext<'a> {
@@ -231,6 +241,7 @@ impl<'a> ViewContext<'a> {
             pack_errors: &[],
             pack_warnings: &[],
             packs_version: 0,
+            wildcards: &NO_WILDCARDS,
             scanning_packs: false,
             selected_pack: None,
             checked_keys: &[],
@@ -285,6 +296,8 @@ impl AppState {
             pack_errors: Vec::new(),
             pack_warnings: Vec::new(),
             packs_version: 0,
+            wildcards: Arc::new(Wildcards::default()),
+            wildcard_errors: Vec::new(),
             pack_scan: PackScan::start(packs_dir, &repaint),
             pack_imports: Vec::new(),
             selected_pack: None,
@@ -394,8 +407,10 @@ impl AppState {
     pub fn poll(&mut self) {
         self.finish_pack_imports();
         self.finish_dialogs();
-        if let Some(found) = self.pack_scan.take_result() {
-            self.set_packs(found.packs, found.errors);
+        if let Some(scan) = self.pack_scan.take_result() {
+            self.wildcards = Arc::new(scan.wildcards);
+            self.wildcard_errors = scan.wildcard_errors;
+            self.set_packs(scan.found.packs, scan.found.errors);
         }
         while let Some(event) = self.writer.next_event() {
             self.apply_write_event(event);
@@ -651,6 +666,7 @@ impl AppState {
             pack_errors: &self.pack_errors,
             pack_warnings: &self.pack_warnings,
             packs_version: self.packs_version,
+            wildcards: &self.wildcards,
             scanning_packs,
             selected_pack: selected_pack(&self.packs, self.selected_pack.as_deref()),
             checked_keys: &self.checked_keys,

@@ -11,6 +11,7 @@ use crate::history::{
     HistoryFilter, HistoryStore, SearchIndex, SortColumn, query_indices, query_indices_indexed,
 };
 use crate::packs::{DiscoveredPacks, discover_packs};
+use crate::render::{WildcardError, Wildcards};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -104,11 +105,19 @@ fn folder_fingerprint(dir: &Path) -> Fingerprint {
 
 type Fingerprint = Vec<(std::ffi::OsString, u64, Option<SystemTime>)>;
 
+/// What a packs-folder scan finds: the packs, and the wildcard files of its `wildcards/`
+/// folder with the ones that could not be read.
+pub struct ScanResult {
+    pub found: DiscoveredPacks,
+    pub wildcards: Wildcards,
+    pub wildcard_errors: Vec<WildcardError>,
+}
+
 /// Scans the packs folder in the background, and again when its files change.
 pub struct PackScan {
     dir: PathBuf,
     repaint: Repaint,
-    scan: Option<Task<(DiscoveredPacks, Fingerprint)>>,
+    scan: Option<Task<(ScanResult, Fingerprint)>>,
     fingerprint: Option<Fingerprint>,
     check: Option<Task<Fingerprint>>,
 }
@@ -132,7 +141,13 @@ impl PackScan {
         self.dir = dir.clone();
         self.scan = Some(Task::spawn("pack-scan", &self.repaint, move || {
             let fingerprint = folder_fingerprint(&dir);
-            (discover_packs(&dir), fingerprint)
+            let (wildcards, wildcard_errors) = Wildcards::load(&dir);
+            let result = ScanResult {
+                found: discover_packs(&dir),
+                wildcards,
+                wildcard_errors,
+            };
+            (result, fingerprint)
         }));
         self.check = None;
     }
@@ -142,7 +157,7 @@ impl PackScan {
     }
 
     /// The finished scan, once.
-    pub fn take_result(&mut self) -> Option<DiscoveredPacks> {
+    pub fn take_result(&mut self) -> Option<ScanResult> {
         if let Some(result) = self.check.as_ref().and_then(Task::poll) {
             self.check = None;
             if let Ok(now) = result

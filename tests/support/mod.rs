@@ -25,6 +25,20 @@ pub fn setup() -> Setup {
     setup_with(FIXTURE_PACKS)
 }
 
+/// Copies the files of `from` into `to`, sub-folders (such as `wildcards/`) included.
+pub fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// A data folder and a packs folder holding a copy of the files in `packs`.
 pub fn setup_with(packs: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
@@ -32,10 +46,7 @@ pub fn setup_with(packs: &str) -> Setup {
     let packs_dir = dir.path().join("packs");
     std::fs::create_dir_all(&data_dir).unwrap();
     std::fs::create_dir_all(&packs_dir).unwrap();
-    for entry in std::fs::read_dir(packs).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), packs_dir.join(entry.file_name())).unwrap();
-    }
+    copy_folder(std::path::Path::new(packs), &packs_dir);
     Setup {
         _dir: dir,
         data_dir,

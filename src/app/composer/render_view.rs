@@ -1,0 +1,379 @@
+//! What Submit sends: the draft rendered (styles applied, `[[matrix]]` tokens, `__wildcards__`
+//! and `{a|b}` variants replaced), the Styles picker, the draw seed, and the list of requests
+//! with their count.
+//!
+//! The render is cached: it is redone only when its inputs change (the draft's prompts, the
+//! styles, the seed, the packs and wildcards scan), never every frame.
+
+use super::Composer;
+use crate::app::commands::{Command, CommandQueue};
+use crate::app::state::{ViewContext, draft_run_config};
+use crate::packs::PromptPack;
+use crate::render::{PromptInput, RenderError, RenderOptions, RenderPlan, Wildcards, render};
+use crate::run_config::{PromptSource, RunConfig, StyleRef};
+use crate::styles::{resolve_styles, style_sources};
+use egui::RichText;
+use serde_json::Value;
+use std::hash::{Hash, Hasher};
+
+/// The last render and the inputs it was made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderCache {
+    key: u64,
+    pub(crate) result: Result<RenderPlan, RenderError>,
+}
+
+/// Renders the prompts `cfg` carries (from [`draft_run_config`]: a pack job's recorded text
+/// stands in for the pack's current text) with `styles` and records the styles, the seed and
+/// every request in `cfg`.
+pub fn render_draft(
+    cfg: &mut RunConfig,
+    pack: Option<&PromptPack>,
+    packs: &[PromptPack],
+    wildcards: &Wildcards,
+    styles: &[StyleRef],
+    seed: u64,
+) -> Result<RenderPlan, RenderError> {
+    let resolved = resolve_styles(packs, styles)?;
+    let options = RenderOptions {
+        styles: &resolved,
+        wildcards,
+        seed,
+    };
+    let text = |v: Option<&Value>, k: &str| {
+        v.and_then(|v| v.get(k))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let plan = match cfg.prompt_source {
+        PromptSource::Pack => {
+            let pack = pack.ok_or(RenderError::Empty)?;
+            // The texts the payload carries (recorded or current), with the pack's matrix.
+            let mut overlay = PromptPack {
+                id: pack.id.clone(),
+                name: pack.name.clone(),
+                format: pack.format,
+                matrix: pack.matrix.clone(),
+                ..PromptPack::default()
+            };
+            let prompts = cfg.prompt_payload.get("prompts");
+            for key in &cfg.prompt_keys {
+                let mut p = pack
+                    .get(key)
+                    .cloned()
+                    .ok_or_else(|| RenderError::UnknownKey {
+                        pack: pack.id.clone(),
+                        key: key.clone(),
+                    })?;
+                let entry = prompts.and_then(|m| m.get(key.as_str()));
+                if entry.is_some() {
+                    p.positive = text(entry, "prompt");
+                    p.negative = text(entry, "negative_prompt");
+                }
+                overlay.prompts.push(p);
+            }
+            let keys = cfg.prompt_keys.clone();
+            render(
+                PromptInput::Pack {
+                    pack: &overlay,
+                    keys: &keys,
+                },
+                &options,
+            )?
+        }
+        PromptSource::Manual => {
+            let payload = Some(Value::Object(cfg.prompt_payload.clone()));
+            let (prompt, negative) = (
+                text(payload.as_ref(), "prompt"),
+                text(payload.as_ref(), "negative_prompt"),
+            );
+            render(
+                PromptInput::Manual {
+                    prompt: &prompt,
+                    negative: &negative,
+                },
+                &options,
+            )?
+        }
+    };
+    cfg.set_prompt_styles(styles);
+    cfg.set_wildcard_seed(plan.seeded.then_some(plan.seed));
+    cfg.set_rendered(&plan.requests);
+    Ok(plan)
+}
+
+impl Composer {
+    /// Renders the draft again when its inputs changed since the last render.
+    pub(crate) fn refresh_render(&mut self, ctx: &ViewContext<'_>) {
+        let Ok(cfg) = draft_run_config(self, ctx.selected_pack, ctx.checked_keys) else {
+            self.rendered = None;
+            return;
+        };
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(&cfg.prompt_payload)
+            .unwrap_or_default()
+            .hash(&mut h);
+        cfg.prompt_keys.hash(&mut h);
+        self.styles.hash(&mut h);
+        self.wildcard_seed.hash(&mut h);
+        ctx.packs_version.hash(&mut h);
+        (ctx.wildcards as *const Wildcards as usize).hash(&mut h);
+        let key = h.finish();
+        if self.rendered.as_ref().is_some_and(|r| r.key == key) {
+            return;
+        }
+        let mut cfg = cfg;
+        let result = render_draft(
+            &mut cfg,
+            ctx.selected_pack,
+            ctx.packs,
+            ctx.wildcards,
+            &self.styles,
+            self.wildcard_seed,
+        );
+        self.rendered = Some(RenderCache { key, result });
+    }
+
+    /// Why the draft cannot be rendered (a token with no values, a style that is gone).
+    pub(crate) fn render_error(&self) -> Option<&RenderError> {
+        self.rendered.as_ref().and_then(|r| r.result.as_ref().err())
+    }
+}
+
+/// The Styles picker: the chosen styles in order (move, remove), a search over every style
+/// of the style sources in the packs folder, and the draw seed.
+pub(super) fn styles_section(composer: &mut Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    let title = if composer.styles.is_empty() {
+        "Styles".to_owned()
+    } else {
+        format!("Styles ({})", composer.styles.len())
+    };
+    egui::CollapsingHeader::new(title)
+        .id_salt("styles")
+        .default_open(!composer.styles.is_empty())
+        .show(ui, |ui| {
+            chosen_styles(composer, ui);
+            let label = ui.label("Search styles");
+            ui.add(
+                egui::TextEdit::singleline(&mut composer.style_search)
+                    .hint_text("name or text")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+            style_list(composer, ctx, ui);
+        });
+    ui.horizontal(|ui| {
+        let label = ui.label("Draw seed");
+        ui.add(egui::DragValue::new(&mut composer.wildcard_seed).speed(1.0))
+            .labelled_by(label.id)
+            .on_hover_text(
+                "The seed of wildcard (__name__), {a|b} and random matrix draws: the same seed draws the same values again",
+            );
+        if ui
+            .small_button("🎲")
+            .on_hover_text("Draw with a new seed")
+            .clicked()
+        {
+            composer.wildcard_seed = crate::render::new_seed();
+        }
+    });
+}
+
+fn chosen_styles(composer: &mut Composer, ui: &mut egui::Ui) {
+    if composer.styles.is_empty() {
+        ui.weak("No style chosen: the prompts are sent as written.");
+        return;
+    }
+    let mut action: Option<(usize, i32)> = None;
+    let count = composer.styles.len();
+    for (i, style) in composer.styles.iter().enumerate() {
+        ui.horizontal(|ui| {
+            ui.label(format!("{}.", i + 1));
+            ui.strong(&style.name);
+            ui.weak(&style.source);
+            if ui
+                .add_enabled(i > 0, egui::Button::new("⬆").small())
+                .on_hover_text("Apply earlier")
+                .clicked()
+            {
+                action = Some((i, -1));
+            }
+            if ui
+                .add_enabled(i + 1 < count, egui::Button::new("⬇").small())
+                .on_hover_text("Apply later")
+                .clicked()
+            {
+                action = Some((i, 1));
+            }
+            if ui
+                .small_button("✕")
+                .on_hover_text(format!("Remove style {}", style.name))
+                .clicked()
+            {
+                action = Some((i, 0));
+            }
+        });
+    }
+    match action {
+        Some((i, 0)) => {
+            composer.styles.remove(i);
+        }
+        Some((i, d)) => {
+            let j = (i as i32 + d) as usize;
+            composer.styles.swap(i, j);
+        }
+        None => {}
+    }
+}
+
+/// At most this many matching styles are listed (refine the search for the others).
+const MAX_LISTED_STYLES: usize = 200;
+
+fn style_list(composer: &mut Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    let needle = composer.style_search.trim().to_lowercase();
+    let mut sources = style_sources(ctx.packs).peekable();
+    if sources.peek().is_none() {
+        ui.weak(
+            "No style source in the packs folder: add an A1111 styles.csv, an SDXL Prompt Styler / Fooocus .json, InvokeAI or SwarmUI presets.",
+        );
+        return;
+    }
+    let mut shown = 0usize;
+    let mut more = 0usize;
+    egui::ScrollArea::vertical()
+        .id_salt("style list")
+        .max_height(180.0)
+        .show(ui, |ui| {
+            for pack in sources {
+                for style in &pack.prompts {
+                    let matches = needle.is_empty()
+                        || style.key.to_lowercase().contains(&needle)
+                        || style.positive.to_lowercase().contains(&needle);
+                    if !matches {
+                        continue;
+                    }
+                    if shown >= MAX_LISTED_STYLES {
+                        more += 1;
+                        continue;
+                    }
+                    shown += 1;
+                    let r = StyleRef::new(pack.id.clone(), style.key.clone());
+                    let mut on = composer.styles.contains(&r);
+                    let response = ui
+                        .checkbox(&mut on, format!("{}  ·  {}", style.key, pack.id))
+                        .on_hover_text(style_hover(style));
+                    if response.changed() {
+                        if on {
+                            composer.styles.push(r);
+                        } else {
+                            composer.styles.retain(|s| s != &r);
+                        }
+                    }
+                }
+            }
+            if more > 0 {
+                ui.weak(format!("{more} more: refine the search"));
+            }
+            if shown == 0 && more == 0 {
+                ui.weak("No style matches the search.");
+            }
+        });
+}
+
+fn style_hover(style: &crate::packs::PackPrompt) -> String {
+    if style.negative.trim().is_empty() {
+        style.positive.clone()
+    } else {
+        format!("{}\nNegative: {}", style.positive, style.negative)
+    }
+}
+
+/// The requests Submit sends, count first, or why there are none.
+pub(super) fn requests_preview(
+    composer: &Composer,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let Some(cache) = &composer.rendered else {
+        return;
+    };
+    match &cache.result {
+        Ok(plan) => {
+            let per_request =
+                composer.settings.batch_size.max(1) * composer.settings.batch_count.max(1);
+            egui::CollapsingHeader::new(format!(
+                "What Submit sends: {}",
+                plan.summary_images(per_request)
+            ))
+            .id_salt("requests")
+            .default_open(true)
+            .show(ui, |ui| request_rows(plan, ui));
+        }
+        Err(e) => {
+            ui.label(RichText::new(e.to_string()).color(ui.visuals().warn_fg_color));
+            drop_brackets_offer(composer, e, ui, commands);
+        }
+    }
+}
+
+/// At most this many requests are listed (all are sent; the count says how many).
+const MAX_LISTED_REQUESTS: usize = 50;
+
+fn request_rows(plan: &RenderPlan, ui: &mut egui::Ui) {
+    for r in plan.requests.iter().take(MAX_LISTED_REQUESTS) {
+        let head = if r.key.is_empty() {
+            format!("#{}", r.variant)
+        } else {
+            format!("key {} · #{}", r.key, r.variant)
+        };
+        // One label per line, each starting with its own words (no label here repeats the
+        // text of a prompt box).
+        ui.label(format!("{head} — {}", r.prompt));
+        if !r.negative_prompt.trim().is_empty() {
+            ui.weak(format!("Negative: {}", r.negative_prompt));
+        }
+        if !r.values.is_empty() {
+            let values = r
+                .values
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            ui.weak(format!("Values: {values}"));
+        }
+        ui.separator();
+    }
+    if plan.requests.len() > MAX_LISTED_REQUESTS {
+        ui.weak(format!(
+            "… and {} more (every request is sent)",
+            plan.requests.len() - MAX_LISTED_REQUESTS
+        ));
+    }
+}
+
+/// Under a "no values" reason: a button that drops the token's brackets (Manual), or that
+/// copies the one checked pack prompt into a manual draft without them (the pack file is
+/// never edited from here).
+pub(super) fn drop_brackets_offer(
+    composer: &Composer,
+    error: &RenderError,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
+    let RenderError::NoValues { token, key, .. } = error else {
+        return;
+    };
+    let label = match composer.mode {
+        PromptSource::Manual => format!("Drop the brackets of {token}"),
+        PromptSource::Pack => {
+            format!("Copy key {key} to a manual prompt without the brackets of {token}")
+        }
+    };
+    if ui.button(label).clicked() {
+        commands.push(Command::DropBrackets {
+            token: token.clone(),
+            key: key.clone(),
+        });
+    }
+}
