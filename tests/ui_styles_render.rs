@@ -1,0 +1,245 @@
+//! The composer renders what Submit sends (issue 11): the Styles picker, the list of
+//! requests with its count, Submit blocked by a token with no values (and dropping its
+//! brackets), the record keeping styles, seed and every request, and Load into composer
+//! bringing the styles and seed back.
+
+mod support;
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use promptdesk::app::PromptDeskApp;
+use promptdesk::history::HistoryStore;
+use promptdesk::{JobRecord, StyleRef};
+use support::{Setup, history_file, settle, setup_with, sized_harness};
+
+const PACKS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/styles_render/packs"
+);
+
+type App = Harness<'static, PromptDeskApp>;
+
+fn app() -> (Setup, App) {
+    let setup = setup_with(PACKS);
+    let mut harness = sized_harness(&setup, [1280.0, 1000.0]);
+    settle(&mut harness);
+    (setup, harness)
+}
+
+fn records(setup: &Setup) -> Vec<JobRecord> {
+    HistoryStore::open(history_file(setup))
+        .unwrap()
+        .records()
+        .to_vec()
+}
+
+fn type_manual_prompt(harness: &mut App, text: &str) {
+    harness.get_by_label("Manual").click();
+    harness.run();
+    let field = harness.get_by_role_and_label(Role::MultilineTextInput, "Prompt");
+    field.focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::MultilineTextInput, "Prompt")
+        .type_text(text);
+    harness.run();
+}
+
+fn submit_enabled(harness: &App) -> bool {
+    !harness
+        .get_by_label("Submit")
+        .accesskit_node()
+        .is_disabled()
+}
+
+#[test]
+fn styles_chosen_in_order_shape_the_preview_and_the_record() {
+    let (setup, mut harness) = app();
+    type_manual_prompt(&mut harness, "a fox");
+    harness.get_by_label_contains("Styles").click();
+    harness.run();
+    // Search narrows the list; Soft is chosen first, then Film.
+    let search = harness.get_by_role_and_label(Role::TextInput, "Search styles");
+    search.focus();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Search styles")
+        .type_text("soft");
+    harness.run();
+    assert!(harness.query_by_label_contains("Film  ·  styles").is_none());
+    harness.get_by_label_contains("Soft  ·  styles").click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::TextInput, "Search styles")
+        .focus();
+    harness.run();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness.key_press(egui::Key::Backspace);
+    harness.run();
+    harness.get_by_label_contains("Film  ·  styles").click();
+    harness.run();
+    harness.run();
+
+    harness.get_by_label_contains("What Submit sends: 1 image");
+    harness.get_by_label("#1 — film still of a fox, soft window light, grain");
+    harness.get_by_label("Negative: cartoon");
+
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let records = records(&setup);
+    assert_eq!(records.len(), 1);
+    let cfg = &records[0].run_config;
+    assert_eq!(
+        cfg.prompt_styles(),
+        vec![
+            StyleRef::new("styles", "Soft"),
+            StyleRef::new("styles", "Film")
+        ]
+    );
+    assert_eq!(records[0].prompt_styles, cfg.prompt_styles());
+    let rendered = cfg.rendered();
+    assert_eq!(rendered.len(), 1);
+    assert_eq!(
+        rendered[0].prompt,
+        "film still of a fox, soft window light, grain"
+    );
+    assert_eq!(rendered[0].negative_prompt, "cartoon");
+    // The prompt as typed is kept beside what was sent.
+    assert_eq!(cfg.prompt_pairs()[0].0, "a fox");
+}
+
+#[test]
+fn a_pack_run_lists_every_combination_and_records_each_request_with_its_values() {
+    let (setup, mut harness) = app();
+    harness.get_by_label_contains("meadows").click();
+    harness.run();
+    harness.get_by_label_contains("1 Hill:").click();
+    settle(&mut harness);
+    harness.get_by_label_contains("What Submit sends: 3 images from 1 prompt x 3 combinations");
+    for season in ["spring", "summer", "autumn"] {
+        harness.get_by_label_contains(&format!("a hill in {season}, "));
+    }
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let records = records(&setup);
+    let rendered = records[0].run_config.rendered();
+    assert_eq!(rendered.len(), 3);
+    assert_eq!(rendered[1].key, "1");
+    assert_eq!(rendered[1].variant, 2);
+    assert_eq!(rendered[1].values["[[season]]"], "summer");
+    let sky = &rendered[1].values["__sky__"];
+    assert!(sky == "clear" || sky == "stormy", "{sky}");
+    assert!(
+        !rendered
+            .iter()
+            .any(|r| r.prompt.contains("[[") || r.prompt.contains("__"))
+    );
+    assert!(records[0].run_config.wildcard_seed().is_some());
+}
+
+#[test]
+fn a_token_with_no_values_blocks_submit_until_its_brackets_are_dropped() {
+    let (setup, mut harness) = app();
+    type_manual_prompt(&mut harness, "a castle under __nowhere__ clouds");
+    settle(&mut harness);
+    assert!(
+        !submit_enabled(&harness),
+        "a literal wildcard is never sent"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("__nowhere__ in the prompt has no values")
+            .count()
+            >= 1
+    );
+    harness
+        .get_by_label("Drop the brackets of __nowhere__")
+        .click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.composer.prompt,
+        "a castle under nowhere clouds"
+    );
+    assert!(submit_enabled(&harness));
+
+    // In a pack the reason names the token and the pack; the fix copies the prompt to a
+    // manual draft (the pack file is not edited).
+    // Selecting a pack switches to Pack mode.
+    harness.get_by_label_contains("meadows").click();
+    harness.run();
+    harness.get_by_label_contains("2 Pond:").click();
+    settle(&mut harness);
+    assert!(!submit_enabled(&harness));
+    assert!(
+        harness
+            .query_all_by_label_contains("[[mood]] in pack \"meadows\"")
+            .count()
+            >= 1
+    );
+    harness
+        .get_by_label("Copy key 2 to a manual prompt without the brackets of [[mood]]")
+        .click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.composer.prompt,
+        "a quiet pond, mood mood"
+    );
+    assert!(submit_enabled(&harness));
+    assert!(
+        std::fs::read_to_string(std::path::Path::new(PACKS).join("meadows.json"))
+            .unwrap()
+            .contains("[[mood]]")
+    );
+    assert!(
+        records(&setup).is_empty(),
+        "nothing was recorded on the way"
+    );
+}
+
+#[test]
+fn load_into_composer_brings_back_the_styles_and_the_draw_seed() {
+    let (setup, mut harness) = app();
+    harness.state_mut().state.composer.styles = vec![StyleRef::new("styles", "Soft")];
+    harness.state_mut().state.composer.wildcard_seed = 777;
+    harness.get_by_label_contains("meadows").click();
+    harness.run();
+    harness.get_by_label_contains("1 Hill:").click();
+    settle(&mut harness);
+    let before: Vec<String> = {
+        harness.get_by_label("Submit").click();
+        settle(&mut harness);
+        records(&setup)[0]
+            .run_config
+            .rendered()
+            .into_iter()
+            .map(|r| r.prompt)
+            .collect()
+    };
+    assert!(before[0].ends_with(", soft window light"), "{}", before[0]);
+
+    harness.state_mut().state.composer.styles.clear();
+    harness.state_mut().state.composer.wildcard_seed = 1;
+    harness.run();
+    harness.get_by_label("Load into composer").click();
+    settle(&mut harness);
+    assert_eq!(
+        harness.state().state.composer.styles,
+        vec![StyleRef::new("styles", "Soft")]
+    );
+    assert_eq!(harness.state().state.composer.wildcard_seed, 777);
+    harness.get_by_label("Submit").click();
+    settle(&mut harness);
+    let again: Vec<String> = records(&setup)
+        .iter()
+        .find(|r| r.run_config.rendered().len() == 3 && r.job_id != records(&setup)[0].job_id)
+        .map(|r| {
+            r.run_config
+                .rendered()
+                .into_iter()
+                .map(|r| r.prompt)
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(again, before, "a re-run sends the same requests");
+}
