@@ -16,12 +16,16 @@ struct Run {
 }
 
 fn cli(data: &Path, args: &[&str]) -> Run {
+    cli_in(Path::new(PACKS), data, args)
+}
+
+fn cli_in(packs: &Path, data: &Path, args: &[&str]) -> Run {
     let mut argv: Vec<OsString> = vec![
         "promptdesk".into(),
         "--data-dir".into(),
         data.into(),
         "--packs-dir".into(),
-        PACKS.into(),
+        packs.into(),
     ];
     argv.extend(args.iter().map(OsString::from));
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -238,4 +242,39 @@ fn submit_records_the_styles_the_seed_and_every_rendered_request() {
         assert!(r.prompt.ends_with(", sharp focus") || r.prompt.contains("sharp focus"));
     }
     assert_eq!(records[0].prompt_source, promptdesk::PromptSource::Pack);
+}
+
+#[test]
+fn a_lora_weight_that_is_no_number_loads_as_one_and_packs_warns_naming_file_and_line() {
+    let (tmp, data) = data_dir();
+    let packs = tmp.path().join("packs");
+    std::fs::create_dir_all(&packs).unwrap();
+    std::fs::write(
+        packs.join("Loras.txt"),
+        "# named multipliers are A1111 syntax\na <lora:x:te=0.8> <lora:y:unet=0.5:te=0.8>\n\nb <lora:z:abc>\n",
+    )
+    .unwrap();
+    let run = cli_in(&packs, &data, &["packs"]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(run.out.contains("Loras"), "the pack loads: {}", run.out);
+    let warnings: Vec<&str> = run
+        .out
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", run.out);
+    assert!(
+        warnings[0].contains("Loras.txt:4")
+            && warnings[0].contains("\"abc\"")
+            && warnings[0].contains("1.0"),
+        "{}",
+        warnings[0]
+    );
+    let run = cli_in(&packs, &data, &["render", "--pack", "Loras", "--keys", "2"]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        run.out.contains("b <lora:z:abc>"),
+        "the text is sent as written: {}",
+        run.out
+    );
 }

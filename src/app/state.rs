@@ -502,6 +502,8 @@ impl AppState {
                             .is_some_and(|stem| stem.to_string_lossy().eq_ignore_ascii_case(&p.id))
                     })
                     .map(ToString::to_string)
+                    // What loaded with a guess (a LoRA weight read as 1.0, a repeated name).
+                    .chain(p.warnings.iter().map(ToString::to_string))
                     .collect()
             })
             .collect();

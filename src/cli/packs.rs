@@ -46,6 +46,9 @@ pub(crate) fn run(
                     "keys": p.keys(),
                     "files": p.paths.iter().map(|f| f.to_string_lossy()).collect::<Vec<_>>(),
                 });
+                if !p.warnings.is_empty() {
+                    pack["warnings"] = p.warnings.iter().map(|w| w.to_string()).collect();
+                }
                 if p.paths.iter().any(|f| f.to_str().is_none()) {
                     pack["files_bytes"] = p.paths.iter().map(|f| non_utf8_path_bytes(f)).collect();
                 }
@@ -106,6 +109,26 @@ pub(crate) fn run(
         writeln!(out, "no packs in {dir}")?;
     } else {
         write_table(out, &rows, &[false, false, true, false])?;
+    }
+    // What loaded with a guess (a LoRA weight read as 1.0, a style name given twice): a few
+    // per pack, then how many more.
+    const SHOWN_WARNINGS: usize = 5;
+    for pack in &found.packs {
+        for w in pack.warnings.iter().take(SHOWN_WARNINGS) {
+            writeln!(
+                out,
+                "warning: {}",
+                escape_control(&one_line(&w.to_string()))
+            )?;
+        }
+        if pack.warnings.len() > SHOWN_WARNINGS {
+            writeln!(
+                out,
+                "warning: {} more in pack {}",
+                plural(pack.warnings.len() - SHOWN_WARNINGS, "warning"),
+                escape_control(&pack.id)
+            )?;
+        }
     }
     for e in &found.errors {
         // The error's Display escapes control characters in the file name.

@@ -132,18 +132,36 @@ fn txt_with_crlf_line_endings_reads_like_lf() {
     );
 }
 
+/// `<lora:name:abc>` counts as weight 1.0 (formats.md, StableNew) and the pack loads with a
+/// warning naming the file and the prompt's line.
 #[test]
-fn txt_bad_lora_weight_names_its_line() {
+fn txt_bad_lora_weight_is_one_with_a_warning_naming_its_line() {
     let path = companions("bad_lora.txt");
-    let err = txt::parse(&path, &read(&path)).unwrap_err();
-    assert_eq!(where_(&err), ("bad_lora.txt".into(), Some(4)));
+    let parsed = txt::parse(&path, &read(&path)).unwrap();
+    let p = parsed
+        .prompts
+        .iter()
+        .find(|p| p.loras.iter().any(|l| l.name == "style"))
+        .unwrap();
     assert_eq!(
-        err.kind,
+        p.loras.iter().find(|l| l.name == "style").unwrap().weight,
+        1.0
+    );
+    let pack = load_pack(&path).unwrap();
+    assert_eq!(pack.warnings.len(), 1, "{:?}", pack.warnings);
+    assert_eq!(
+        where_(&pack.warnings[0]),
+        ("bad_lora.txt".into(), Some(3)),
+        "the line its prompt starts on"
+    );
+    assert_eq!(
+        pack.warnings[0].kind,
         PackErrorKind::BadLoraWeight {
             name: "style".into(),
             weight: "strong".into()
         }
     );
+    assert!(pack.warnings[0].to_string().contains("read as 1.0"));
 }
 
 // ---------------------------------------------------------------- .tsv
@@ -170,9 +188,17 @@ fn tsv_rows_keys_and_lines() {
 #[test]
 fn tsv_bad_lora_weight_names_the_row_line() {
     let text = "# c\nok\tfine\n\nbad <lora:x:heavy>\tneg\n";
-    let err = tsv::parse(Path::new("w.tsv"), text).unwrap_err();
-    assert_eq!(err.line, Some(4));
-    assert!(matches!(err.kind, PackErrorKind::BadLoraWeight { .. }));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.tsv");
+    fs::write(&path, text).unwrap();
+    let pack = load_pack(&path).unwrap();
+    assert_eq!(pack.prompts.len(), 2, "the pack loads");
+    assert_eq!(pack.warnings.len(), 1);
+    assert_eq!(pack.warnings[0].line, Some(4));
+    assert!(matches!(
+        pack.warnings[0].kind,
+        PackErrorKind::BadLoraWeight { .. }
+    ));
 }
 
 // ---------------------------------------------------------------- keyed .json
@@ -233,9 +259,17 @@ fn keyed_json_ill_typed_prompt_is_a_structure_error_on_its_line() {
 #[test]
 fn keyed_json_bad_lora_weight_names_the_key_line() {
     let text = "{\"prompts\": {\n\"a\": \"fine\",\n\"b\": {\"prompt\": \"x <lora:y:loud>\"}\n}}";
-    let err = keyed_json::parse(Path::new("t.json"), text).unwrap_err();
-    assert!(matches!(err.kind, PackErrorKind::BadLoraWeight { .. }));
-    assert_eq!(err.line, Some(3));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.json");
+    fs::write(&path, text).unwrap();
+    let pack = load_pack(&path).unwrap();
+    assert_eq!(pack.get("b").unwrap().loras[0].weight, 1.0);
+    assert_eq!(pack.warnings.len(), 1);
+    assert!(matches!(
+        pack.warnings[0].kind,
+        PackErrorKind::BadLoraWeight { .. }
+    ));
+    assert_eq!(pack.warnings[0].line, Some(3));
 }
 
 // ---------------------------------------------------------------- unified .json
@@ -323,15 +357,16 @@ fn v1_settings_only_json_has_defaults_and_no_prompts() {
 #[test]
 fn unified_json_non_numeric_lora_weight_names_the_slot_line() {
     let text = "{\"pack_data\": {\"slots\": [\n{\"text\": \"a\"},\n{\"text\": \"b\", \"loras\": [[\"glow\", \"bright\"]]}\n]}}";
-    let err = unified_json::parse(Path::new("u.json"), text).unwrap_err();
+    let parsed = unified_json::parse(Path::new("u.json"), text).unwrap();
+    assert_eq!(parsed.prompts[1].positive, "b <lora:glow:1.0>");
     assert_eq!(
-        err.kind,
+        parsed.warnings[0].kind,
         PackErrorKind::BadLoraWeight {
             name: "glow".into(),
             weight: "bright".into()
         }
     );
-    assert_eq!(err.line, Some(3));
+    assert_eq!(parsed.warnings[0].line, Some(3));
 }
 
 #[test]
@@ -616,6 +651,7 @@ fn discovery_loads_good_packs_and_reports_each_bad_file() {
     assert_eq!(
         ids,
         [
+            "bad_lora",
             "both",
             "broken",
             "dupe_styles",
@@ -641,11 +677,6 @@ fn discovery_loads_good_packs_and_reports_each_bad_file() {
         .collect();
     errors.sort();
     let expected: Vec<(String, Option<usize>, String)> = [
-        (
-            "bad_lora.txt",
-            Some(4),
-            "BadLoraWeight { name: \"style\", weight: \"strong\" }",
-        ),
         ("broken.json", Some(4), "json"),
         ("dupes.json", Some(5), "DuplicateKey(\"castle\")"),
         ("empty.tsv", None, "Empty"),
@@ -655,6 +686,14 @@ fn discovery_loads_good_packs_and_reports_each_bad_file() {
     .map(|(f, l, k)| (f.to_owned(), l, k.to_owned()))
     .collect();
     assert_eq!(errors, expected);
+
+    // A LoRA weight that is not a number no longer rejects the file: it is a warning.
+    let bad_lora = found.packs.iter().find(|p| p.id == "bad_lora").unwrap();
+    assert_eq!(bad_lora.warnings.len(), 1);
+    assert_eq!(
+        where_(&bad_lora.warnings[0]),
+        ("bad_lora.txt".into(), Some(3))
+    );
 
     // Every error's message names its file.
     for e in &found.errors {

@@ -153,9 +153,16 @@ pub(crate) fn parse_json(path: &Path, text: &str) -> Result<(PackFormat, ParsedF
             PackFormat::KeyedJson,
             keyed_json::from_value(path, text, &value)?,
         ))
-    } else if ["txt2img", "preset_data", "img2img", "upscale", "pipeline"]
-        .iter()
-        .any(|k| top.contains_key(*k))
+    } else if [
+        "slots",
+        "txt2img",
+        "preset_data",
+        "img2img",
+        "upscale",
+        "pipeline",
+    ]
+    .iter()
+    .any(|k| top.contains_key(*k))
     {
         Ok((
             PackFormat::UnifiedJson,
@@ -247,6 +254,16 @@ fn merge(mut results: Vec<Result<LoadedFile, PackError>>) -> (Option<PromptPack>
         .unwrap_or_else(|| id.clone());
 
     let mut warnings = prompts_file.parsed.warnings;
+    // A LoRA weight that is not a number is read as 1.0 (StableNew's reading): said, per
+    // prompt, naming the file and the prompt's line.
+    for p in &prompts_file.parsed.prompts {
+        for kind in super::syntax::lora_warnings(&p.positive)
+            .into_iter()
+            .chain(super::syntax::lora_warnings(&p.negative))
+        {
+            warnings.push(PackError::in_file(&prompts_file.path, p.line, kind));
+        }
+    }
     for companion in &companions {
         warnings.extend(companion.parsed.warnings.iter().cloned());
     }

@@ -25,7 +25,7 @@ pub enum PackErrorKind {
     NoPrompts,
     #[error("duplicate key {0:?}")]
     DuplicateKey(String),
-    #[error("LoRA {name:?} has a non-numeric weight {weight:?}")]
+    #[error("LoRA {name:?} has a non-numeric weight {weight:?} (read as 1.0)")]
     BadLoraWeight { name: String, weight: String },
     #[error("embedding {name:?} has a non-numeric weight {weight:?}")]
     BadEmbeddingWeight { name: String, weight: String },

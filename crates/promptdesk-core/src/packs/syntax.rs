@@ -28,6 +28,8 @@ pub struct PromptTokens {
     pub embeddings: Vec<Embedding>,
     pub matrix_tokens: Vec<String>,
     pub wildcards: Vec<String>,
+    /// What was read with a guess: a LoRA weight that is not a number (read as 1.0).
+    pub warnings: Vec<PackErrorKind>,
 }
 
 impl PromptTokens {
@@ -35,6 +37,7 @@ impl PromptTokens {
     pub fn merge(&mut self, other: PromptTokens) {
         self.loras.extend(other.loras);
         self.embeddings.extend(other.embeddings);
+        self.warnings.extend(other.warnings);
         for m in other.matrix_tokens {
             if !self.matrix_tokens.contains(&m) {
                 self.matrix_tokens.push(m);
@@ -129,16 +132,14 @@ pub fn parse_prompt_tokens(text: &str) -> Result<PromptTokens, PackErrorKind> {
                 weight: 1.0,
             }),
             Token::Lora(body) => {
-                let mut parts = body.split(':');
-                let name = parts.next().unwrap_or_default().trim().to_owned();
-                let weight = match parts.next() {
-                    None => 1.0,
-                    Some(raw) => parse_weight(raw).ok_or_else(|| PackErrorKind::BadLoraWeight {
-                        name: name.clone(),
-                        weight: raw.to_owned(),
-                    })?,
-                };
-                tokens.loras.push(Lora { name, weight });
+                let (lora, bad) = parse_lora_body(body);
+                for weight in bad {
+                    tokens.warnings.push(PackErrorKind::BadLoraWeight {
+                        name: lora.name.clone(),
+                        weight,
+                    });
+                }
+                tokens.loras.push(lora);
             }
             Token::Matrix(name) => {
                 let name = name.trim();
@@ -179,6 +180,53 @@ pub fn normalize_matrix_name(name: &str) -> String {
         .filter(|c| !matches!(c, '-' | '_' | ' '))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Reads the text between `<lora:` and `>` as A1111's extra-networks syntax does: the name,
+/// then positional multipliers (text encoder, UNet, dyn) and/or named ones (`te=0.8`,
+/// `unet=0.5`, `dyn=16`). The LoRA's weight is its text-encoder multiplier (1.0 when none is
+/// given). A multiplier that is not a number counts as 1.0, as StableNew reads it; its text is
+/// returned so it can be warned about.
+pub fn parse_lora_body(body: &str) -> (Lora, Vec<String>) {
+    let mut parts = body.split(':');
+    let name = parts.next().unwrap_or_default().trim().to_owned();
+    let mut weight = None;
+    let mut bad = Vec::new();
+    for (position, part) in parts.enumerate() {
+        let (key, raw) = match part.split_once('=') {
+            Some((key, raw)) => (Some(key.trim().to_ascii_lowercase()), raw),
+            None => (None, part),
+        };
+        let value = parse_weight(raw);
+        if value.is_none() {
+            bad.push(part.trim().to_owned());
+        }
+        let is_te = match key.as_deref() {
+            Some("te") => true,
+            Some(_) => false,
+            None => position == 0,
+        };
+        if is_te && weight.is_none() {
+            weight = Some(value.unwrap_or(1.0));
+        }
+    }
+    (
+        Lora {
+            name,
+            weight: weight.unwrap_or(1.0),
+        },
+        bad,
+    )
+}
+
+/// The warnings of the LoRAs written in `text` (a weight that is not a number).
+pub fn lora_warnings(text: &str) -> Vec<PackErrorKind> {
+    if !text.contains("<lora:") {
+        return Vec::new();
+    }
+    parse_prompt_tokens(text)
+        .map(|t| t.warnings)
+        .unwrap_or_default()
 }
 
 /// Renders a LoRA as prompt text: `<lora:name:0.65>`.
@@ -237,15 +285,41 @@ mod tests {
     }
 
     #[test]
-    fn non_numeric_lora_weight_is_an_error() {
-        let err = parse_prompt_tokens("a <lora:style:strong> b").unwrap_err();
+    fn a_non_numeric_lora_weight_counts_as_one_with_a_warning() {
+        let t = parse_prompt_tokens("a <lora:style:strong> b").unwrap();
         assert_eq!(
-            err,
-            PackErrorKind::BadLoraWeight {
+            t.loras,
+            vec![Lora {
+                name: "style".into(),
+                weight: 1.0
+            }]
+        );
+        assert_eq!(
+            t.warnings,
+            vec![PackErrorKind::BadLoraWeight {
                 name: "style".into(),
                 weight: "strong".into()
-            }
+            }]
         );
+    }
+
+    #[test]
+    fn a1111_named_and_positional_multipliers_are_valid() {
+        for (text, weight) in [
+            ("<lora:x:te=0.8>", 0.8),
+            ("<lora:x:unet=0.5:te=0.8>", 0.8),
+            ("<lora:x:unet=0.5>", 1.0),
+            ("<lora:x:0.7:0.3>", 0.7),
+            ("<lora:x:0.6:unet=0.2:dyn=16>", 0.6),
+        ] {
+            let t = parse_prompt_tokens(text).unwrap();
+            assert!(t.warnings.is_empty(), "{text}: {:?}", t.warnings);
+            assert_eq!(t.loras[0].name, "x", "{text}");
+            assert!((t.loras[0].weight - weight).abs() < 1e-6, "{text}");
+        }
+        let t = parse_prompt_tokens("<lora:x:te=loud>").unwrap();
+        assert_eq!(t.loras[0].weight, 1.0);
+        assert_eq!(t.warnings.len(), 1);
     }
 
     #[test]

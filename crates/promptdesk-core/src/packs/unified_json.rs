@@ -14,7 +14,7 @@
 //! settings) holds no prompts, only the generation defaults of its `.txt` companion.
 
 use super::keyed_json::{child_lines, declared_name, parse_value, top_object};
-use super::syntax::{render_embedding, render_lora};
+use super::syntax::render_embedding;
 use super::{
     Embedding, Lora, MatrixConfig, MatrixSlot, PackDefaults, PackError, PackErrorKind, PackPrompt,
     ParsedFile, parse_prompt_tokens,
@@ -36,8 +36,11 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedFile, PackError> {
 /// line numbers). Without `pack_data` the file is settings-only.
 pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<ParsedFile, PackError> {
     let top = top_object(path, value)?;
-    let Some(pack_data) = top.get("pack_data") else {
-        return Ok(settings_only(top));
+    // StableNew reads `data.get("pack_data", data)`: slots at the top level are read too.
+    let (pack_data, slots_path): (&Value, &[&str]) = match top.get("pack_data") {
+        Some(pack_data) => (pack_data, &["pack_data", "slots"]),
+        None if top.contains_key("slots") => (value, &["slots"]),
+        None => return Ok(settings_only(top)),
     };
     let pack_data = pack_data.as_object().ok_or_else(|| {
         let line = child_lines(text, &[])
@@ -67,17 +70,29 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
     let lines: Vec<usize> = if slots.is_empty() {
         Vec::new()
     } else {
-        child_lines(text, &["pack_data", "slots"])
+        child_lines(text, slots_path)
             .into_iter()
             .map(|(_, l)| l)
             .collect()
     };
 
     let mut prompts = Vec::with_capacity(slots.len());
+    let mut warnings = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         let line = lines.get(i).copied();
-        let prompt =
+        let (mut prompt, slot_warnings) =
             slot_prompt(i + 1, slot, line).map_err(|kind| PackError::in_file(path, line, kind))?;
+        warnings.extend(
+            slot_warnings
+                .into_iter()
+                .map(|kind| PackError::in_file(path, line, kind)),
+        );
+        // A slot that renders to nothing (no text, negative, embedding or LoRA) is dropped,
+        // as StableNew drops it; keys number the kept slots, as StableNew's row index does.
+        if prompt.positive.trim().is_empty() && prompt.negative.trim().is_empty() {
+            continue;
+        }
+        prompt.key = (prompts.len() + 1).to_string();
         prompts.push(prompt);
     }
 
@@ -89,7 +104,7 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
             .get("matrix")
             .and_then(Value::as_object)
             .map(matrix_config),
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -201,7 +216,14 @@ fn embeddings_of(
     Ok(out)
 }
 
-fn loras_of(slot: &Map<String, Value>, position: usize) -> Result<Vec<Lora>, PackErrorKind> {
+/// A slot's listed LoRAs, each with its prompt text: the weight written as in the file
+/// (`0.4959677419354839` stays that, not the f32 `0.49596775`); a weight that is not a number
+/// counts as 1.0 (StableNew's `float()` fallback) with a warning.
+fn loras_of(
+    slot: &Map<String, Value>,
+    position: usize,
+    warnings: &mut Vec<PackErrorKind>,
+) -> Result<Vec<(Lora, String)>, PackErrorKind> {
     let mut out = Vec::new();
     for entry in list_field(slot, "loras", position)? {
         let (name, weight) = named_weight(entry).ok_or_else(|| {
@@ -209,11 +231,29 @@ fn loras_of(slot: &Map<String, Value>, position: usize) -> Result<Vec<Lora>, Pac
                 "slot {position} has a malformed entry in \"loras\""
             ))
         })?;
-        let weight = weight.map_err(|weight| PackErrorKind::BadLoraWeight {
-            name: name.clone(),
-            weight,
-        })?;
-        out.push(Lora { name, weight });
+        let written = match entry {
+            Value::Array(items) => items.get(1),
+            Value::Object(obj) => obj.get("weight"),
+            _ => None,
+        };
+        let (weight, text) = match weight {
+            Ok(w) => {
+                let shown = match written {
+                    Some(Value::Number(n)) => n.to_string(),
+                    Some(Value::String(s)) => s.trim().to_owned(),
+                    _ => w.to_string(),
+                };
+                (w, format!("<lora:{name}:{shown}>"))
+            }
+            Err(raw) => {
+                warnings.push(PackErrorKind::BadLoraWeight {
+                    name: name.clone(),
+                    weight: raw,
+                });
+                (1.0, format!("<lora:{name}:1.0>"))
+            }
+        };
+        out.push((Lora { name, weight }, text));
     }
     Ok(out)
 }
@@ -246,7 +286,8 @@ fn slot_prompt(
     position: usize,
     slot: &Value,
     line: Option<usize>,
-) -> Result<PackPrompt, PackErrorKind> {
+) -> Result<(PackPrompt, Vec<PackErrorKind>), PackErrorKind> {
+    let mut warnings = Vec::new();
     let slot = slot
         .as_object()
         .ok_or_else(|| structure(format!("slot {position} must be an object")))?;
@@ -254,7 +295,7 @@ fn slot_prompt(
     let negative_text = text_field(slot, "negative", position)?;
     let positive_embeddings = embeddings_of(slot, "positive_embeddings", position)?;
     let negative_embeddings = embeddings_of(slot, "negative_embeddings", position)?;
-    let loras = loras_of(slot, position)?;
+    let loras = loras_of(slot, position, &mut warnings)?;
 
     // Tokens already written inside a text are not rendered a second time; every list keeps
     // rendering order without repeats.
@@ -267,11 +308,12 @@ fn slot_prompt(
             .into_iter()
             .filter(|e| !text_tokens.embeddings.contains(e)),
     );
-    let mut extra_loras = Vec::new();
-    push_unique(
-        &mut extra_loras,
-        loras.into_iter().filter(|l| !text_tokens.loras.contains(l)),
-    );
+    let mut extra_loras: Vec<(Lora, String)> = Vec::new();
+    for (lora, text) in loras {
+        if !text_tokens.loras.contains(&lora) && !extra_loras.iter().any(|(l, _)| *l == lora) {
+            extra_loras.push((lora, text));
+        }
+    }
     let mut extra_negative_embeddings = Vec::new();
     push_unique(
         &mut extra_negative_embeddings,
@@ -285,7 +327,7 @@ fn slot_prompt(
             .iter()
             .map(render_embedding)
             .chain(std::iter::once(text.to_owned()))
-            .chain(extra_loras.iter().map(render_lora)),
+            .chain(extra_loras.iter().map(|(_, text)| text.clone())),
     );
     let negative = join_nonempty(
         extra_negative_embeddings
@@ -296,7 +338,7 @@ fn slot_prompt(
 
     let mut all_loras = Vec::new();
     push_unique(&mut all_loras, text_tokens.loras.drain(..));
-    push_unique(&mut all_loras, extra_loras);
+    push_unique(&mut all_loras, extra_loras.into_iter().map(|(l, _)| l));
     push_unique(&mut all_loras, negative_tokens.loras.iter().cloned());
     let mut embeddings = extra_positive_embeddings;
     push_unique(&mut embeddings, text_tokens.embeddings.drain(..));
@@ -310,17 +352,20 @@ fn slot_prompt(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
-    Ok(PackPrompt {
-        key: position.to_string(),
-        label,
-        positive,
-        negative,
-        loras: all_loras,
-        embeddings,
-        matrix_tokens: text_tokens.matrix_tokens,
-        wildcards: text_tokens.wildcards,
-        line,
-    })
+    Ok((
+        PackPrompt {
+            key: position.to_string(),
+            label,
+            positive,
+            negative,
+            loras: all_loras,
+            embeddings,
+            matrix_tokens: text_tokens.matrix_tokens,
+            wildcards: text_tokens.wildcards,
+            line,
+        },
+        warnings,
+    ))
 }
 
 /// `pack_data.matrix`: missing fields take StableNew's defaults (disabled, `fanout`, limit 8).
