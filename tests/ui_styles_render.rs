@@ -243,3 +243,33 @@ fn load_into_composer_brings_back_the_styles_and_the_draw_seed() {
         .unwrap_or_default();
     assert_eq!(again, before, "a re-run sends the same requests");
 }
+
+#[test]
+fn read_parameters_fills_the_prompt_the_negative_and_the_settings_from_a_pasted_infotext() {
+    let (_setup, mut harness) = app();
+    harness.get_by_label("Manual").click();
+    harness.run();
+    assert!(harness.query_by_label("↙ Read parameters").is_none());
+    // What a paste of A1111's text under a picture puts in the box.
+    harness.state_mut().state.composer.prompt = "a fox in the snow\nNegative prompt: blurry\nSteps: 30, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5.5, Seed: 42, Size: 832x1216, Model: sdxl_base, Version: v1.10.1".to_owned();
+    harness.run();
+    harness.get_by_label("↙ Read parameters").click();
+    settle(&mut harness);
+    let composer = &harness.state().state.composer;
+    assert_eq!(composer.prompt, "a fox in the snow");
+    assert_eq!(composer.negative, "blurry");
+    let s = &composer.settings;
+    assert_eq!((s.steps, s.cfg_scale, s.seed), (30, 5.5, 42));
+    assert_eq!(
+        (s.sampler.as_str(), s.scheduler.as_str()),
+        ("DPM++ 2M", "Karras")
+    );
+    assert_eq!((s.width, s.height), (832, 1216));
+    assert_eq!(s.model, "sdxl_base");
+    assert!(!composer.random_seed, "the seed read is used");
+    let message = format!("{:?}", harness.state().state.message);
+    assert!(message.contains("Not used here: Version"), "{message}");
+    // The settings are the user's own: they stay when the draft is saved.
+    let (own, random) = harness.state().state.composer.own_settings();
+    assert_eq!((own.steps, own.seed, random), (30, 42, false));
+}

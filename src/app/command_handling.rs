@@ -93,6 +93,7 @@ impl AppState {
             Command::UndoLoad => self.undo_load(),
             Command::FocusDetails => self.details.focus_first_action(),
             Command::DropBrackets { token, key } => self.drop_brackets(&token, &key),
+            Command::ReadParameters => self.read_parameters(),
         }
         self.refresh_rows();
     }

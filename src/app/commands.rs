@@ -57,6 +57,9 @@ pub enum Command {
         token: String,
         key: String,
     },
+    /// The manual prompt holds an A1111 infotext: fill the prompt, the negative and every
+    /// known setting from it (A1111's "Read generation parameters" button).
+    ReadParameters,
 }
 
 /// The commands pushed during one frame, in order.

@@ -237,7 +237,7 @@ impl Composer {
         self.reconcile(ctx.selected_pack);
         load::load_banner(self, ctx, ui, commands);
         match self.mode {
-            PromptSource::Manual => manual_inputs(self, ui),
+            PromptSource::Manual => manual_inputs(self, ui, commands),
             PromptSource::Pack => pack_summary(self, ctx, ui),
         }
         ui.add_space(8.0);
@@ -295,7 +295,7 @@ fn mode_switch(composer: &Composer, ui: &mut egui::Ui, commands: &mut CommandQue
     });
 }
 
-fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {
+fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     let label = ui.label("Prompt");
     ui.add(
         egui::TextEdit::multiline(&mut composer.prompt)
@@ -304,6 +304,23 @@ fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui) {
             .desired_width(f32::INFINITY),
     )
     .labelled_by(label.id);
+    // A pasted A1111 infotext (prompt, "Negative prompt:" and the parameters line) can be
+    // read into the fields, as A1111's ↙ button does.
+    if composer.prompt.contains(':') && crate::infotext::parse_infotext(&composer.prompt).is_some()
+    {
+        ui.horizontal(|ui| {
+            if ui
+                .button("↙ Read parameters")
+                .on_hover_text(
+                    "The prompt holds generation parameters: fill the prompt, the negative prompt and the settings from them",
+                )
+                .clicked()
+            {
+                commands.push(Command::ReadParameters);
+            }
+            ui.weak("pasted text with generation parameters");
+        });
+    }
     let label = ui.label("Negative prompt");
     ui.add(
         egui::TextEdit::multiline(&mut composer.negative)

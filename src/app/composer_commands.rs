@@ -230,6 +230,32 @@ impl AppState {
         self.sync_composer();
     }
 
+    /// Fills the manual prompt, its negative and every setting promptdesk knows from the A1111
+    /// infotext in the prompt box (the settings become the user's own, as A1111 fills its
+    /// fields); the keys it does not know are named in the message.
+    pub(crate) fn read_parameters(&mut self) {
+        let Some(info) = crate::infotext::parse_infotext(&self.composer.prompt) else {
+            self.message = Some(Message::Error(
+                "The prompt box holds no A1111 parameters line (Steps: .., Sampler: .., ...)."
+                    .to_owned(),
+            ));
+            return;
+        };
+        self.sync_composer();
+        let filled = info.settings.named_fields().len();
+        self.composer.read_parameters(&info);
+        self.sync_composer();
+        let mut text = format!(
+            "Read parameters: the prompt, the negative prompt and {} filled in.",
+            crate::wording::plural(filled, "setting")
+        );
+        if !info.unknown.is_empty() {
+            let names: Vec<&str> = info.unknown.iter().map(|(k, _)| k.as_str()).collect();
+            text.push_str(&format!(" Not used here: {}.", names.join(", ")));
+        }
+        self.message = Some(Message::Info(text));
+    }
+
     /// Brings back the composer and the pack selection as they were before the last load.
     pub(crate) fn undo_load(&mut self) {
         let Some(undo) = self.composer.pop_undo() else {

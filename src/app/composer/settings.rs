@@ -144,6 +144,18 @@ impl Composer {
             .unwrap_or_default()
     }
 
+    /// Puts what an A1111 infotext holds into the manual prompt boxes and the user's own
+    /// settings (only the settings it names change).
+    pub(crate) fn read_parameters(&mut self, info: &crate::infotext::Infotext) {
+        self.prompt.clone_from(&info.prompt);
+        self.negative.clone_from(&info.negative_prompt);
+        info.settings.apply_to(&mut self.settings);
+        if let Some(seed) = info.settings.seed {
+            self.random_seed = seed < 0;
+        }
+        self.absorb_edits();
+    }
+
     /// Takes the fields changed by hand into the user's own settings. A changed field the
     /// selected pack or the loaded job had set becomes the user's (for that pack until a
     /// restart).
