@@ -196,13 +196,19 @@ impl JobRecord {
         }
     }
 
-    /// The first positive prompt, for tables and summaries.
+    /// The first positive prompt, for tables and summaries; when none was recorded, the
+    /// prompt StableNew's `payload_summary` names (imports).
     pub fn first_prompt(&self) -> String {
         self.run_config
             .prompt_pairs()
             .into_iter()
             .next()
             .map(|(p, _)| p)
+            .filter(|p| !p.is_empty())
+            .or_else(|| {
+                crate::history::query::summary_prompt(&self.run_config.prompt_payload)
+                    .map(str::to_owned)
+            })
             .unwrap_or_default()
     }
 }

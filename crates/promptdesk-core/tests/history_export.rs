@@ -5,11 +5,12 @@ extern crate promptdesk_core as promptdesk;
 
 use chrono::{TimeZone, Utc};
 use promptdesk::history::{
-    CSV_HEADER, ExportFormat, export_records, infotext_block, infotext_for_record, parse_infotext,
+    CSV_HEADER, ExportFormat, csv_row, export_records, infotext_block, infotext_for_record,
+    parse_infotext,
 };
 use promptdesk::{
     GenerationSettings, JobRecord, JobStatus, PromptSource, RunConfig, RunMode, RunSource,
-    job_record_from_run_config,
+    build_run_config_for_manual_prompt, job_record_from_run_config,
 };
 use serde_json::json;
 
@@ -315,7 +316,8 @@ fn infotext_values_with_separators_are_quoted_and_unquote_on_parse() {
     assert!(block.contains("Sampler: \"Weird, sampler\""), "{block}");
     let parsed = parse_infotext(&block).expect("parses");
     assert_eq!(parsed.get("Sampler"), Some("Weird, sampler"));
-    assert_eq!(parsed.get("Model"), Some("folder/name: v2"));
+    // As A1111 writes a checkpoint's name: folders joined with "_", "," and ":" removed.
+    assert_eq!(parsed.get("Model"), Some("folder_name v2"));
     assert_eq!(parsed.get("Schedule type"), Some("Align Your Steps"));
     assert_eq!(parsed.get("Steps"), Some("20"));
 }
@@ -388,4 +390,56 @@ fn a_failing_writer_gives_an_error() {
             "{format:?}: {err}"
         );
     }
+}
+
+/// Issue 11: the model as A1111 writes it, settings an import never recorded left out (and
+/// blank in CSV), and one block per request a record sent.
+#[test]
+fn infotext_and_csv_write_what_was_sent_and_leave_out_what_is_unknown() {
+    let mut cfg = build_run_config_for_manual_prompt("a [[season]] field", "", None);
+    cfg.settings.model = "sdxl\\juggernaut, v9:final.safetensors [a1b2c3d4]".to_owned();
+    cfg.settings.steps = 31;
+    cfg.set_rendered(&[
+        promptdesk::RenderedRequest {
+            key: String::new(),
+            variant: 1,
+            prompt: "a spring field".into(),
+            negative_prompt: String::new(),
+            values: Default::default(),
+        },
+        promptdesk::RenderedRequest {
+            key: String::new(),
+            variant: 2,
+            prompt: "a winter field".into(),
+            negative_prompt: String::new(),
+            values: Default::default(),
+        },
+    ]);
+    let record = job_record_from_run_config("job-r", &cfg);
+    let text = infotext_for_record(&record);
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{text}");
+    assert!(blocks[0].starts_with("a spring field\n"), "{text}");
+    assert!(blocks[1].starts_with("a winter field\n"), "{text}");
+    assert!(
+        text.contains("Model hash: a1b2c3d4, Model: sdxl_juggernaut v9final"),
+        "{text}"
+    );
+
+    let mut imported = cfg.clone();
+    imported.set_unknown_settings(&["model".to_owned(), "steps".to_owned(), "seed".to_owned()]);
+    let record = job_record_from_run_config("job-u", &imported);
+    let text = infotext_for_record(&record);
+    assert!(
+        !text.contains("Steps:") && !text.contains("Model") && !text.contains("Seed:"),
+        "{text}"
+    );
+    assert!(text.contains("Sampler: Euler a"), "{text}");
+    let row = csv_row(&record);
+    let header: Vec<&str> = CSV_HEADER.to_vec();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    assert_eq!(row[col("steps")], "");
+    assert_eq!(row[col("model")], "");
+    assert_eq!(row[col("seed")], "");
+    assert_eq!(row[col("sampler")], "Euler a");
 }

@@ -225,7 +225,14 @@ fn manual_jobs_take_prompts_and_settings_from_the_result_config_and_txt2img_payl
     assert_eq!((s.width, s.height), (832, 1216));
     assert_eq!(s.clip_skip, 2);
     assert_eq!(s.seed, -1);
-    assert_eq!(r.config_hash, s.hash());
+    // StableNew recorded no batch size or count: unknown, not the defaults, and the hash
+    // says so (it can never equal a job's whose batch values were recorded).
+    assert_eq!(
+        r.run_config.unknown_settings(),
+        ["batch_size", "batch_count"]
+    );
+    assert_eq!(r.config_hash, r.run_config.config_hash());
+    assert_ne!(r.config_hash, s.hash());
 }
 
 #[test]

@@ -312,7 +312,22 @@ fn time_text(t: &DateTime<Utc>) -> String {
 /// ([`visible_controls`]).
 pub fn csv_row(record: &JobRecord) -> Vec<String> {
     let s = &record.run_config.settings;
-    let pairs = record.run_config.prompt_pairs();
+    // What was sent (the rendered requests), else the prompts as recorded.
+    let pairs: Vec<(String, String)> = record
+        .run_config
+        .requests()
+        .into_iter()
+        .map(|r| (r.prompt, r.negative_prompt))
+        .collect();
+    let unknown = record.run_config.unknown_settings();
+    // A setting the source never recorded is a blank cell, not a placeholder value.
+    let cell = |name: &str, value: String| {
+        if unknown.iter().any(|u| u == name) {
+            String::new()
+        } else {
+            value
+        }
+    };
     let join = |pick: fn(&(String, String)) -> &str| {
         pairs.iter().map(pick).collect::<Vec<_>>().join("\n\n")
     };
@@ -336,17 +351,17 @@ pub fn csv_row(record: &JobRecord) -> Vec<String> {
         record.config_hash.clone(),
         join(|p| &p.0),
         join(|p| &p.1),
-        s.model.clone(),
-        s.sampler.clone(),
-        s.scheduler.clone(),
-        s.steps.to_string(),
-        s.cfg_scale.to_string(),
-        s.width.to_string(),
-        s.height.to_string(),
-        s.seed.to_string(),
-        s.batch_size.to_string(),
-        s.batch_count.to_string(),
-        s.clip_skip.to_string(),
+        cell("model", s.model.clone()),
+        cell("sampler", s.sampler.clone()),
+        cell("scheduler", s.scheduler.clone()),
+        cell("steps", s.steps.to_string()),
+        cell("cfg_scale", s.cfg_scale.to_string()),
+        cell("width", s.width.to_string()),
+        cell("height", s.height.to_string()),
+        cell("seed", s.seed.to_string()),
+        cell("batch_size", s.batch_size.to_string()),
+        cell("batch_count", s.batch_count.to_string()),
+        cell("clip_skip", s.clip_skip.to_string()),
         record
             .started_at
             .as_ref()
@@ -377,8 +392,21 @@ pub fn quote_infotext_value(value: &str) -> String {
     }
 }
 
-/// Splits an A1111 checkpoint title (`name.safetensors [0123abcd]`) into the name A1111
-/// writes as `Model` (file stem, no hash) and the hash, if the title carries one.
+/// The `Model` value A1111 writes for a checkpoint title: its `CheckpointInfo.model_name`
+/// (sub-folders joined with `_` instead of `/` or `\`, no extension) with `,` and `:` removed
+/// (`processing.create_infotext`); and the hash, if the title carries one.
+fn a1111_model_name(model: &str) -> (String, Option<&str>) {
+    let (name, hash) = model_name_and_hash(model);
+    let name: String = name
+        .chars()
+        .filter(|c| !matches!(c, ',' | ':'))
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect();
+    (name, hash)
+}
+
+/// Splits an A1111 checkpoint title (`name.safetensors [0123abcd]`) into the file name
+/// without its checkpoint extension and the hash, if the title carries one.
 fn model_name_and_hash(model: &str) -> (&str, Option<&str>) {
     let model = model.trim();
     let (name, hash) = match model.strip_suffix(']').and_then(|m| m.rsplit_once(" [")) {
@@ -399,24 +427,43 @@ fn model_name_and_hash(model: &str) -> (&str, Option<&str>) {
 
 /// The A1111 parameter line for `settings` (control characters made visible).
 pub fn infotext_parameters(settings: &GenerationSettings) -> String {
+    infotext_parameters_known(settings, &[])
+}
+
+/// The A1111 parameter line for `settings`, leaving out the settings named in `unknown`
+/// ([`GenerationSettings`] field names a source never recorded).
+pub fn infotext_parameters_known(settings: &GenerationSettings, unknown: &[String]) -> String {
+    let known = |name: &str| !unknown.iter().any(|u| u == name);
     let mut params: Vec<(&str, String)> = Vec::with_capacity(9);
-    params.push(("Steps", settings.steps.to_string()));
-    params.push(("Sampler", settings.sampler.clone()));
+    if known("steps") {
+        params.push(("Steps", settings.steps.to_string()));
+    }
+    if known("sampler") {
+        params.push(("Sampler", settings.sampler.clone()));
+    }
     let scheduler = settings.scheduler.trim();
-    if !scheduler.is_empty() && !scheduler.eq_ignore_ascii_case("automatic") {
+    if known("scheduler") && !scheduler.is_empty() && !scheduler.eq_ignore_ascii_case("automatic") {
         params.push(("Schedule type", scheduler.to_owned()));
     }
-    params.push(("CFG scale", settings.cfg_scale.to_string()));
-    params.push(("Seed", settings.seed.to_string()));
-    params.push(("Size", format!("{}x{}", settings.width, settings.height)));
-    let (model, hash) = model_name_and_hash(&settings.model);
-    if let Some(hash) = hash {
-        params.push(("Model hash", hash.to_owned()));
+    if known("cfg_scale") {
+        params.push(("CFG scale", settings.cfg_scale.to_string()));
     }
-    if !model.is_empty() {
-        params.push(("Model", model.to_owned()));
+    if known("seed") {
+        params.push(("Seed", settings.seed.to_string()));
     }
-    if settings.clip_skip > 1 {
+    if known("width") && known("height") {
+        params.push(("Size", format!("{}x{}", settings.width, settings.height)));
+    }
+    if known("model") {
+        let (model, hash) = a1111_model_name(&settings.model);
+        if let Some(hash) = hash {
+            params.push(("Model hash", hash.to_owned()));
+        }
+        if !model.is_empty() {
+            params.push(("Model", model));
+        }
+    }
+    if known("clip_skip") && settings.clip_skip > 1 {
         params.push(("Clip skip", settings.clip_skip.to_string()));
     }
     let line = params
@@ -430,6 +477,16 @@ pub fn infotext_parameters(settings: &GenerationSettings) -> String {
 /// One A1111 infotext block for one prompt pair and its settings (control characters made
 /// visible, see [`visible_controls`]).
 pub fn infotext_block(positive: &str, negative: &str, settings: &GenerationSettings) -> String {
+    infotext_block_known(positive, negative, settings, &[])
+}
+
+/// [`infotext_block`] leaving out the settings named in `unknown`.
+pub fn infotext_block_known(
+    positive: &str,
+    negative: &str,
+    settings: &GenerationSettings,
+    unknown: &[String],
+) -> String {
     let mut out = String::with_capacity(positive.len() + negative.len() + 160);
     let positive = visible_controls(positive.trim());
     let negative = visible_controls(negative.trim());
@@ -443,20 +500,24 @@ pub fn infotext_block(positive: &str, negative: &str, settings: &GenerationSetti
         out.push_str(negative);
         out.push('\n');
     }
-    out.push_str(&infotext_parameters(settings));
+    out.push_str(&infotext_parameters_known(settings, unknown));
     out
 }
 
-/// A record as infotext: one block per prompt, blocks separated by a blank line. A record
-/// without any prompt gives one block holding only the parameter line.
+/// A record as infotext: one block per request it sends (the rendered requests, else the
+/// prompts as recorded), blocks separated by a blank line; settings the source never
+/// recorded are left out. A record without any prompt gives one block holding only the
+/// parameter line.
 pub fn infotext_for_record(record: &JobRecord) -> String {
-    let pairs = record.run_config.prompt_pairs();
-    if pairs.is_empty() {
-        return infotext_block("", "", &record.run_config.settings);
+    let cfg = &record.run_config;
+    let unknown = cfg.unknown_settings();
+    let requests = cfg.requests();
+    if requests.is_empty() {
+        return infotext_block_known("", "", &cfg.settings, &unknown);
     }
-    pairs
+    requests
         .iter()
-        .map(|(p, n)| infotext_block(p, n, &record.run_config.settings))
+        .map(|r| infotext_block_known(&r.prompt, &r.negative_prompt, &cfg.settings, &unknown))
         .collect::<Vec<_>>()
         .join("\n\n")
 }

@@ -15,8 +15,9 @@
 //!   `njr_snapshot`) naming a pack (`prompt_pack_id`, `prompt_pack_name`, or
 //!   `execution_metadata.source_pack` whose file stem is the pack id). A snapshot's 0-based
 //!   `prompt_pack_row_index` / `slot_index` becomes the 1-based key promptdesk uses when the
-//!   line names no keys. A pack id on a line whose source is "manual" and whose snapshot
-//!   names no pack (StableNew's learning experiments) is not a pack origin.
+//!   line names no keys. A pack id on a line whose source is "manual" is a pack origin too:
+//!   StableNew resets the source to "manual" on some status lines, and its learning
+//!   experiments name their `learning_…` pack id on some lines only; the job keeps it.
 //! - **Jobs left "running"** by a crash are imported as failed, with an error message saying
 //!   StableNew stopped while the job was running (counted in [`ImportReport::orphaned`]).
 //!   Jobs whose history ends "queued" never ran: they are imported as cancelled with a message
@@ -83,6 +84,9 @@ pub struct ImportReport {
     pub imported: usize,
     /// Jobs the store already had (an earlier import of the same file).
     pub already_present: usize,
+    /// Jobs an earlier import brought in that this file shows further along (queued then,
+    /// completed now): updated in place. A finished job is never set back.
+    pub updated: usize,
     /// Lines that could not be used: (1-based line, reason).
     pub skipped: Vec<(usize, String)>,
     /// Jobs StableNew left "running" (it stopped mid-job): imported as failed.
@@ -96,6 +100,8 @@ pub struct ImportReport {
     /// True when this import completed an earlier, interrupted import of the same file (and
     /// removed its marker).
     pub completed_interrupted: bool,
+    /// The updated records `updated` counts (written by the import, not part of the report).
+    pub(crate) updates: Vec<JobRecord>,
 }
 
 impl ImportReport {
@@ -116,6 +122,12 @@ impl ImportReport {
                 self.imported, self.already_present
             ),
         ];
+        if self.updated > 0 {
+            parts.push(format!(
+                "{} updated (further along in this file)",
+                plural(self.updated, "job")
+            ));
+        }
         if self.orphaned > 0 {
             parts.push(format!(
                 "{} left running by StableNew imported as failed",
@@ -301,6 +313,7 @@ pub fn import_stablenew(
     // Catch up with what other processes wrote, so "already present" is accurate.
     store.reload()?;
     let (mut fresh, mut report_now) = select_new(store, &jobs, report.clone());
+    let updates = std::mem::take(&mut report_now.updates);
     if !fresh.is_empty() {
         let marker = ImportMarker::create(store.path(), &source, report.jobs, fresh.len());
         test_pause();
@@ -334,6 +347,11 @@ pub fn import_stablenew(
         if let Some(marker) = marker {
             marker.finish(true);
         }
+    }
+    // Jobs an earlier import left queued (or running) that this file shows finished: a new
+    // line each, so the last line wins across imports as it does within a file.
+    for record in &updates {
+        store.update(record)?;
     }
     report_now.completed_interrupted = clear_interrupted(store.path(), &source);
     Ok(report_now)
@@ -597,7 +615,18 @@ fn stamped_id(id: &str, created_at: &DateTime<Utc>) -> String {
     )
 }
 
-/// The jobs the store does not have yet, with ids that are free in the store.
+/// How far along an imported job is: 0 never ran (StableNew's history ended "queued"), 1 left
+/// running by a crash, 2 finished.
+fn import_rank(record: &JobRecord) -> u8 {
+    match record.error_message.as_deref() {
+        Some(NEVER_RAN_MESSAGE) if record.status == JobStatus::Cancelled => 0,
+        Some(ORPHANED_MESSAGE) if record.status == JobStatus::Failed => 1,
+        _ => 2,
+    }
+}
+
+/// The jobs the store does not have yet, with ids that are free in the store; in
+/// `report.updates`, the imported jobs this file shows further along.
 fn select_new(
     store: &HistoryStore,
     jobs: &[ImportedJob],
@@ -610,11 +639,20 @@ fn select_new(
     for job in jobs {
         let created = &job.record.created_at;
         let stamped = stamped_id(&job.original_id, created);
-        if same_job(&job.record.job_id, created)
-            || same_job(&job.original_id, created)
-            || same_job(&stamped, created)
-        {
-            report.already_present += 1;
+        let present = [&job.record.job_id, &job.original_id, &stamped]
+            .into_iter()
+            .find(|id| same_job(id, created))
+            .and_then(|id| store.get(id));
+        if let Some(stored) = present {
+            if is_stablenew_import(stored) && import_rank(&job.record) > import_rank(stored) {
+                let mut newer = job.record.clone();
+                newer.job_id.clone_from(&stored.job_id);
+                newer.unknown = stored.unknown.clone();
+                report.updates.push(newer);
+                report.updated += 1;
+            } else {
+                report.already_present += 1;
+            }
             continue;
         }
         let mut record = job.record.clone();
@@ -1242,8 +1280,40 @@ fn line_origin(line: &Map<String, Value>, snapshots: &[&Map<String, Value>]) -> 
         }
         Some(origin)
     } else {
-        from_snapshot
+        // StableNew resets the origin to "manual" on some status lines (its learning
+        // experiments write their `learning_…` pack id on some lines only): a line that names
+        // a pack id carries it, so every line of the job agrees.
+        from_snapshot.or_else(|| {
+            text(line.get("prompt_pack_id")).map(|pack_id| PackOrigin {
+                pack_id: Some(pack_id),
+                keys: keys_of(line.get("prompt_keys")),
+            })
+        })
     }
+}
+
+/// The [`GenerationSettings`] fields `known` does not name (a scheduler read from an old
+/// sampler name such as "DPM++ 2M Karras" counts as named).
+fn unknown_setting_names(known: &SettingsOverride, settings: &GenerationSettings) -> Vec<String> {
+    let scheduler_known =
+        known.scheduler.is_some() || settings.scheduler != GenerationSettings::default().scheduler;
+    [
+        ("model", known.model.is_some()),
+        ("sampler", known.sampler.is_some()),
+        ("scheduler", scheduler_known),
+        ("steps", known.steps.is_some()),
+        ("cfg_scale", known.cfg_scale.is_some()),
+        ("width", known.width.is_some()),
+        ("height", known.height.is_some()),
+        ("seed", known.seed.is_some()),
+        ("batch_size", known.batch_size.is_some()),
+        ("batch_count", known.batch_count.is_some()),
+        ("clip_skip", known.clip_skip.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, named)| !named)
+    .map(|(name, _)| name.to_owned())
+    .collect()
 }
 
 fn fold_group(
@@ -1293,6 +1363,8 @@ fn fold_group(
         partial.merge(line.settings.clone());
     }
     let settings = partial.to_settings();
+    // Settings StableNew did not record are unknown, not the defaults standing in for them.
+    let unknown_settings = unknown_setting_names(&partial.settings, &settings);
     let origin = group.lines.iter().rev().find_map(|l| l.origin.clone());
     let run_mode = group
         .lines
@@ -1355,6 +1427,8 @@ fn fold_group(
         source: RunSource::Gui,
         settings,
     };
+    let mut run_config = run_config;
+    run_config.set_unknown_settings(&unknown_settings);
     Some(JobRecord {
         schema_version: JOB_RECORD_SCHEMA_VERSION,
         job_id,

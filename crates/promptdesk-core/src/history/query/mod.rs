@@ -31,4 +31,4 @@ mod text_sort;
 pub use filter::{CompiledFilter, HistoryFilter, filter_indices};
 pub use search_index::{SearchIndex, filter_indices_indexed, query_indices_indexed};
 pub use sort::{SortColumn, query_indices, sort_indices};
-pub use text::{first_prompt_line, first_prompt_str};
+pub use text::{first_prompt_line, first_prompt_str, summary_prompt};

@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 /// "negative_prompt"}`, and the pack id it repeats), then the job id, pack id, keys and model.
 /// Not searched: the payload's [`IMPORTED_FROM_KEY`] marker (`"imported_from": "StableNew"`),
 /// which says where a job came from, not what it asked for (a search for "new" must not find
-/// every imported job).
+/// every imported job), and the names of the settings an import did not know. Searched: the
+/// rendered requests (what was sent, matrix values and wildcard draws included) and the
+/// styles' names.
 ///
 /// Read in place, and with as little look at the payload's key names as can be: in a large
 /// history the cost is memory latency, one cache miss per string touched, so the prompt texts
@@ -22,15 +24,16 @@ pub(super) fn for_each_text(record: &JobRecord, mut found: impl FnMut(&str) -> b
         match value {
             Value::String(s) => found(s),
             Value::Object(map) if depth < 3 => map.values().any(|v| texts_in(v, depth + 1, found)),
+            // The rendered requests and the styles (lists of objects).
+            Value::Array(items) if depth < 3 => items.iter().any(|v| texts_in(v, depth + 1, found)),
             _ => false,
         }
     }
-    if record
-        .run_config
-        .prompt_payload
-        .iter()
-        .any(|(k, v)| k.as_str() != IMPORTED_FROM_KEY && texts_in(v, 1, &mut found))
-    {
+    if record.run_config.prompt_payload.iter().any(|(k, v)| {
+        k.as_str() != IMPORTED_FROM_KEY
+            && k.as_str() != crate::run_config::payload_keys::UNKNOWN_SETTINGS
+            && texts_in(v, 1, &mut found)
+    }) {
         return true;
     }
     if found(&record.job_id) {
@@ -56,8 +59,28 @@ fn small_get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 /// The first positive prompt of a record (the first selected key's prompt for a pack run),
-/// read in place from the payload; "" when there is none.
+/// read in place from the payload; when none was recorded, the prompt part of StableNew's
+/// `payload_summary` (kept as `stablenew_summary` by the import); "" when there is neither.
 pub fn first_prompt_str(record: &JobRecord) -> &str {
+    let found = recorded_first_prompt(record);
+    if !found.is_empty() {
+        return found;
+    }
+    summary_prompt(&record.run_config.prompt_payload).unwrap_or("")
+}
+
+/// The prompt part of StableNew's `payload_summary` (`<prompt> | <model>`), if the record
+/// holds one.
+pub fn summary_prompt(payload: &serde_json::Map<String, Value>) -> Option<&str> {
+    let summary = small_get(payload, "stablenew_summary")?.as_str()?;
+    let prompt = summary
+        .rsplit_once(" | ")
+        .map_or(summary, |(p, _)| p)
+        .trim();
+    (!prompt.is_empty()).then_some(prompt)
+}
+
+fn recorded_first_prompt(record: &JobRecord) -> &str {
     fn text_of(entry: &Value) -> &str {
         match entry {
             Value::String(s) => s,
