@@ -273,3 +273,41 @@ fn read_parameters_fills_the_prompt_the_negative_and_the_settings_from_a_pasted_
     let (own, random) = harness.state().state.composer.own_settings();
     assert_eq!((own.steps, own.seed, random), (30, 42, false));
 }
+
+#[test]
+fn the_details_show_what_was_sent_and_unknown_settings_as_a_dash() {
+    let setup = setup_with(PACKS);
+    let mut cfg = promptdesk::build_run_config_for_manual_prompt("a [[season]] orchard", "", None);
+    cfg.settings.steps = 20;
+    cfg.set_prompt_styles(&[StyleRef::new("styles", "Soft")]);
+    cfg.set_wildcard_seed(Some(4242));
+    cfg.set_rendered(&[promptdesk::RenderedRequest {
+        key: String::new(),
+        variant: 1,
+        prompt: "an autumn orchard, soft window light".into(),
+        negative_prompt: String::new(),
+        values: [("[[season]]".to_owned(), "autumn".to_owned())].into(),
+    }]);
+    cfg.set_unknown_settings(&["steps".to_owned(), "model".to_owned()]);
+    let record = promptdesk::job_record_from_run_config("job-sent", &cfg);
+    HistoryStore::open(history_file(&setup))
+        .unwrap()
+        .append(&record)
+        .unwrap();
+    let mut harness = sized_harness(&setup, [1280.0, 1000.0]);
+    settle(&mut harness);
+    harness
+        .get_by_label_contains("a [[season]] orchard")
+        .click();
+    settle(&mut harness);
+    harness.get_by_label("styles:Soft");
+    harness.get_by_label("4242");
+    harness.get_by_label("an autumn orchard, soft window light\nValues: [[season]] = autumn");
+    assert_eq!(
+        harness.query_all_by_label("— (not recorded)").count(),
+        2,
+        "steps and model were not recorded"
+    );
+    // The table's steps cell says so too.
+    assert!(harness.query_all_by_label("—").count() >= 1);
+}

@@ -25,14 +25,14 @@ pub struct DetailsState {
 /// One row of the details: a name, its value, and what it means (on hover).
 #[derive(Debug)]
 struct Field {
-    name: &'static str,
+    name: std::borrow::Cow<'static, str>,
     value: String,
     help: Option<&'static str>,
 }
 
-fn field(name: &'static str, value: impl Into<String>) -> Field {
+fn field(name: impl Into<std::borrow::Cow<'static, str>>, value: impl Into<String>) -> Field {
     Field {
-        name,
+        name: name.into(),
         value: value.into(),
         help: None,
     }
@@ -40,7 +40,7 @@ fn field(name: &'static str, value: impl Into<String>) -> Field {
 
 fn explained(name: &'static str, value: impl Into<String>, help: &'static str) -> Field {
     Field {
-        name,
+        name: name.into(),
         value: value.into(),
         help: Some(help),
     }
@@ -101,11 +101,23 @@ const NOTE_HELP: &str = "Why the job ended this way.";
 impl Shown {
     fn of(record: &JobRecord, generation: u64) -> Shown {
         let s = &record.run_config.settings;
-        let seed = if s.seed < 0 {
-            "random (-1)".to_owned()
-        } else {
-            s.seed.to_string()
+        let unknown = record.run_config.unknown_settings();
+        // A setting the source never recorded shows as "—", never as a placeholder value.
+        let known = |name: &str, text: String| {
+            if unknown.iter().any(|u| u == name) {
+                "— (not recorded)".to_owned()
+            } else {
+                text
+            }
         };
+        let seed = known(
+            "seed",
+            if s.seed < 0 {
+                "random (-1)".to_owned()
+            } else {
+                s.seed.to_string()
+            },
+        );
         let source = match record.prompt_source {
             PromptSource::Pack => "PACK (a pack's prompts)",
             PromptSource::Manual => "MANUAL (a typed prompt)",
@@ -131,23 +143,41 @@ impl Shown {
             explained("Run mode", run_mode_text(record.run_mode), RUN_MODE_HELP),
             field(
                 "Model",
-                if s.model.is_empty() {
-                    "— (the front end's current one)".into()
-                } else {
-                    s.model.clone()
-                },
+                known(
+                    "model",
+                    if s.model.is_empty() {
+                        "— (the front end's current one)".into()
+                    } else {
+                        s.model.clone()
+                    },
+                ),
             ),
-            field("Sampler", s.sampler.clone()),
-            field("Scheduler", s.scheduler.clone()),
-            field("Steps", s.steps.to_string()),
-            field("CFG scale", super::history_table::format_cfg(s.cfg_scale)),
-            field("Size", format!("{}×{}", s.width, s.height)),
+            field("Sampler", known("sampler", s.sampler.clone())),
+            field("Scheduler", known("scheduler", s.scheduler.clone())),
+            field("Steps", known("steps", s.steps.to_string())),
+            field(
+                "CFG scale",
+                known("cfg_scale", super::history_table::format_cfg(s.cfg_scale)),
+            ),
+            field(
+                "Size",
+                known(
+                    "width",
+                    known("height", format!("{}×{}", s.width, s.height)),
+                ),
+            ),
             field("Seed", seed),
             field(
                 "Batch",
-                format!("{} × {} (size × count)", s.batch_size, s.batch_count),
+                known(
+                    "batch_size",
+                    known(
+                        "batch_count",
+                        format!("{} × {} (size × count)", s.batch_size, s.batch_count),
+                    ),
+                ),
             ),
-            field("Clip skip", s.clip_skip.to_string()),
+            field("Clip skip", known("clip_skip", s.clip_skip.to_string())),
             explained("Config hash", record.config_hash.clone(), HASH_HELP),
             explained(
                 "Record format",
@@ -155,6 +185,49 @@ impl Shown {
                 FORMAT_HELP,
             ),
         ];
+        let styles = record.run_config.prompt_styles();
+        if !styles.is_empty() {
+            let names: Vec<String> = styles.iter().map(ToString::to_string).collect();
+            fields.push(field("Styles", names.join(", ")));
+        }
+        if let Some(seed) = record.run_config.wildcard_seed() {
+            fields.push(field("Draw seed", seed.to_string()));
+        }
+        // What was sent: every rendered request (matrix values, wildcard draws, styles).
+        let rendered = record.run_config.rendered();
+        if !rendered.is_empty() {
+            fields.push(field(
+                "Requests sent",
+                crate::wording::plural(rendered.len(), "request"),
+            ));
+            const SHOWN: usize = 20;
+            for r in rendered.iter().take(SHOWN) {
+                let head = if r.key.is_empty() {
+                    format!("Request #{}", r.variant)
+                } else {
+                    format!("Key {} #{}", r.key, r.variant)
+                };
+                let mut text = r.prompt.clone();
+                if !r.negative_prompt.trim().is_empty() {
+                    text.push_str(&format!("\nNegative: {}", r.negative_prompt));
+                }
+                if !r.values.is_empty() {
+                    let values: Vec<String> =
+                        r.values.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                    text.push_str(&format!("\nValues: {}", values.join(", ")));
+                }
+                fields.push(field(head, text));
+            }
+            if rendered.len() > SHOWN {
+                fields.push(field(
+                    "More requests",
+                    format!(
+                        "{} more (export the job to see them all)",
+                        rendered.len() - SHOWN
+                    ),
+                ));
+            }
+        }
         if let Some(t) = record.started_at {
             fields.push(field("Started", when(t)));
         }
@@ -298,7 +371,7 @@ impl DetailsState {
                 .striped(true)
                 .show(ui, |ui| {
                     for f in &shown.fields {
-                        let name = ui.label(RichText::new(f.name).strong());
+                        let name = ui.label(RichText::new(f.name.as_ref()).strong());
                         let value =
                             ui.add(egui::Label::new(RichText::new(&f.value).monospace()).wrap());
                         if let Some(help) = f.help {

@@ -644,6 +644,9 @@ fn headers(
 /// One row's cells.
 fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
     let settings = &record.run_config.settings;
+    // Settings an import never recorded show as "—" (only imports carry the list).
+    let unknown = record.run_config.unknown_settings();
+    let known = |name: &str| !unknown.iter().any(|u| u == name);
     row.col(|ui| {
         let local = record.created_at.with_timezone(&chrono::Local);
         ui.label(local.format("%Y-%m-%d %H:%M").to_string());
@@ -661,20 +664,30 @@ fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
         ui.label(widgets::truncate_chars(first_prompt_line(record), 160));
     });
     row.col(|ui| {
-        ui.label(if settings.model.is_empty() {
+        ui.label(if settings.model.is_empty() || !known("model") {
             "—"
         } else {
             &settings.model
         });
     });
     row.col(|ui| {
-        ui.label(settings.steps.to_string());
+        ui.label(if known("steps") {
+            settings.steps.to_string()
+        } else {
+            "—".to_owned()
+        });
     });
     row.col(|ui| {
-        ui.label(format_cfg(settings.cfg_scale));
+        ui.label(if known("cfg_scale") {
+            format_cfg(settings.cfg_scale)
+        } else {
+            "—".to_owned()
+        });
     });
     row.col(|ui| {
-        ui.label(if settings.seed < 0 {
+        ui.label(if !known("seed") {
+            "—".to_owned()
+        } else if settings.seed < 0 {
             "random".to_owned()
         } else {
             settings.seed.to_string()

@@ -70,6 +70,8 @@ pub(crate) fn run(
 fn history_row(r: &JobRecord) -> [String; 9] {
     let keys: Vec<&str> = r.prompt_keys.iter().map(String::as_str).collect();
     let model = &r.run_config.settings.model;
+    let unknown = r.run_config.unknown_settings();
+    let known = |name: &str| !unknown.iter().any(|u| u == name);
     [
         r.created_at
             .with_timezone(&chrono::Local)
@@ -79,8 +81,19 @@ fn history_row(r: &JobRecord) -> [String; 9] {
         truncate(r.prompt_pack_id.as_deref().unwrap_or("-"), 24),
         truncate(&summarize_keys(&keys), 16),
         truncate(first_prompt_line(r), 40),
-        truncate(if model.is_empty() { "-" } else { model }, 24),
-        r.run_config.settings.steps.to_string(),
+        truncate(
+            if model.is_empty() || !known("model") {
+                "-"
+            } else {
+                model
+            },
+            24,
+        ),
+        if known("steps") {
+            r.run_config.settings.steps.to_string()
+        } else {
+            "-".to_owned()
+        },
         truncate(&r.status_text(), 16),
         clean(&r.job_id),
     ]
