@@ -171,8 +171,8 @@ pub(super) fn styles_section(composer: &mut Composer, ctx: &ViewContext<'_>, ui:
                 "The seed of wildcard (__name__), {a|b} and random matrix draws: the same seed draws the same values again",
             );
         if ui
-            .small_button("🎲")
-            .on_hover_text("Draw with a new seed")
+            .small_button("New seed")
+            .on_hover_text("Draw with another seed")
             .clicked()
         {
             composer.wildcard_seed = crate::render::new_seed();
