@@ -311,3 +311,24 @@ fn the_details_show_what_was_sent_and_unknown_settings_as_a_dash() {
     // The table's steps cell says so too.
     assert!(harness.query_all_by_label("—").count() >= 1);
 }
+
+#[test]
+fn an_imported_job_without_a_prompt_shows_stablenews_summary_and_its_unknown_settings() {
+    let setup = setup_with(PACKS);
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crates/promptdesk-core/tests/fixtures/reimport/all_lines.jsonl"
+    );
+    let mut store = HistoryStore::open(history_file(&setup)).unwrap();
+    promptdesk::history::import_stablenew(&mut store, std::path::Path::new(file)).unwrap();
+    drop(store);
+    let mut harness = sized_harness(&setup, [1280.0, 1000.0]);
+    settle(&mut harness);
+    // The table's prompt cell holds the summary's prompt.
+    harness
+        .get_by_label("a harbour at dawn, soft light")
+        .click();
+    settle(&mut harness);
+    harness.get_by_label_contains("(StableNew's summary: the full prompt was not recorded)");
+    assert!(harness.query_all_by_label("— (not recorded)").count() >= 5);
+}

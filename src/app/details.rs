@@ -245,7 +245,7 @@ impl Shown {
             };
             fields.push(explained(name, e.clone(), NOTE_HELP));
         }
-        let prompts = record
+        let mut prompts: Vec<(Option<String>, String, String)> = record
             .run_config
             .prompt_pairs()
             .into_iter()
@@ -254,6 +254,17 @@ impl Shown {
                 (record.prompt_keys.get(i).cloned(), positive, negative)
             })
             .collect();
+        // An import that recorded no prompt text: StableNew's summary stands in, marked.
+        if prompts.iter().all(|(_, p, n)| p.is_empty() && n.is_empty())
+            && let Some(summary) =
+                crate::history::query::summary_prompt(&record.run_config.prompt_payload)
+        {
+            fields.push(field(
+                "Prompt",
+                format!("{summary} (StableNew's summary: the full prompt was not recorded)"),
+            ));
+            prompts.clear();
+        }
         Shown {
             job_id: record.job_id.clone(),
             generation,
