@@ -242,6 +242,12 @@ fn load_into_composer_brings_back_the_styles_and_the_draw_seed() {
         })
         .unwrap_or_default();
     assert_eq!(again, before, "a re-run sends the same requests");
+
+    // Undo load brings back the styles and seed the composer held before the load.
+    harness.get_by_label_contains("Undo load").click();
+    settle(&mut harness);
+    assert!(harness.state().state.composer.styles.is_empty());
+    assert_eq!(harness.state().state.composer.wildcard_seed, 1);
 }
 
 #[test]

@@ -61,6 +61,11 @@ testing_pub_struct! {
         /// The pack defaults the user took over (for this session only).
         #[serde(skip)]
         taken_over: BTreeMap<String, SettingsOverride>,
+        /// The chosen styles and the draw seed (a load replaces them too).
+        #[serde(default)]
+        styles: Vec<crate::run_config::StyleRef>,
+        #[serde(default)]
+        wildcard_seed: Option<u64>,
     }
 }
 
@@ -219,6 +224,8 @@ impl Composer {
             selected_pack: selected_pack.map(str::to_owned),
             checked_keys: checked_keys.to_vec(),
             taken_over: self.taken_over.clone(),
+            styles: self.styles.clone(),
+            wildcard_seed: Some(self.wildcard_seed),
         }
     }
 
@@ -246,6 +253,10 @@ impl Composer {
         self.loaded.clone_from(&undo.loaded);
         self.recorded.clone_from(&undo.recorded);
         self.taken_over.clone_from(&undo.taken_over);
+        self.styles.clone_from(&undo.styles);
+        if let Some(seed) = undo.wildcard_seed {
+            self.wildcard_seed = seed;
+        }
         self.pack_defaults = None;
         self.unrounded = Default::default();
         self.show_laid();
