@@ -33,8 +33,7 @@ fn a_listed_lora_weight_keeps_the_text_written_in_the_file() {
         "a windmill on a dike <lora:soft_focus:0.4959677419354839>"
     );
     assert_eq!(
-        pack.prompts[2].positive,
-        "tulip fields in rows <lora:sharp:1.0> <lora:warm:0.75>",
+        pack.prompts[2].positive, "tulip fields in rows <lora:sharp:1.0> <lora:warm:0.75>",
         "a weight is written as StableNew's f-string writes the float (1 -> 1.0)"
     );
     assert!(pack.warnings.is_empty(), "{:?}", pack.warnings);
@@ -153,7 +152,12 @@ fn lora_multipliers_are_read_as_a1111_reads_them() {
     let weights: Vec<Vec<(&str, f32)>> = pack
         .prompts
         .iter()
-        .map(|p| p.loras.iter().map(|l| (l.name.as_str(), l.weight)).collect())
+        .map(|p| {
+            p.loras
+                .iter()
+                .map(|l| (l.name.as_str(), l.weight))
+                .collect()
+        })
         .collect();
     assert_eq!(
         weights,

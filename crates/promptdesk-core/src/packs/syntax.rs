@@ -227,7 +227,12 @@ pub fn parse_lora_body(body: &str) -> (Lora, Vec<String>) {
     if let Some(raw) = named_value("dyn").or(positional.get(3).copied()) {
         check(raw, true);
     }
-    let name = positional.first().copied().unwrap_or_default().trim().to_owned();
+    let name = positional
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     (
         Lora {
             name,

@@ -14,8 +14,8 @@
 
 use super::keyed_json::{child_lines, declared_name, parse_value, top_object};
 use super::{
-    MatrixConfig, MatrixSlot, PackDefaults, PackError, PackErrorKind, PackPrompt,
-    ParsedFile, parse_prompt_tokens,
+    MatrixConfig, MatrixSlot, PackDefaults, PackError, PackErrorKind, PackPrompt, ParsedFile,
+    parse_prompt_tokens,
 };
 use serde_json::{Map, Value};
 use std::path::Path;
