@@ -170,11 +170,6 @@ fn lora_multipliers_are_read_as_a1111_reads_them() {
     );
     let warnings: Vec<(String, Option<usize>)> = pack.warnings.iter().map(where_).collect();
     assert_eq!(warnings, [("lora_forms.txt".to_owned(), Some(8))]);
-    assert_eq!(
-        pack.warnings[0].kind,
-        PackErrorKind::BadLoraWeight {
-            name: "bay".into(),
-            weight: "1.5".into()
-        }
-    );
+    let said = pack.warnings[0].to_string();
+    assert!(said.contains("dyn \"1.5\" is not a whole number"), "{said}");
 }

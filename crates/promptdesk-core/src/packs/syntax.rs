@@ -133,13 +133,8 @@ pub fn parse_prompt_tokens(text: &str) -> Result<PromptTokens, PackErrorKind> {
                 weight: 1.0,
             }),
             Token::Lora(body) => {
-                let (lora, bad) = parse_lora_body(body);
-                for weight in bad {
-                    tokens.warnings.push(PackErrorKind::BadLoraWeight {
-                        name: lora.name.clone(),
-                        weight,
-                    });
-                }
+                let (lora, warnings) = parse_lora_body(body);
+                tokens.warnings.extend(warnings);
                 tokens.loras.push(lora);
             }
             Token::Matrix(name) => {
@@ -190,9 +185,9 @@ pub fn normalize_matrix_name(name: &str) -> String {
 /// text-encoder multiplier, the UNet multiplier and the dyn dimension; a named `te`/`unet`/`dyn`
 /// wins over its positional one. The LoRA's weight is its text-encoder multiplier (1.0 when
 /// none is given). A multiplier that is not a number (or a dyn that is not a whole number)
-/// counts as 1.0 (as StableNew reads it; A1111 would fail the generation); its text is
-/// returned so it can be warned about.
-pub fn parse_lora_body(body: &str) -> (Lora, Vec<String>) {
+/// counts as 1.0 (as StableNew reads it; A1111 would fail the generation); each such value is
+/// returned as a warning.
+pub fn parse_lora_body(body: &str) -> (Lora, Vec<PackErrorKind>) {
     let mut positional: Vec<&str> = Vec::new();
     let mut named: Vec<(&str, &str)> = Vec::new();
     for item in body.split(':') {
@@ -206,39 +201,39 @@ pub fn parse_lora_body(body: &str) -> (Lora, Vec<String>) {
         }
     }
     let named_value = |key: &str| named.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-    let mut bad = Vec::new();
-    let mut check = |raw: &str, whole: bool| {
-        let ok = if whole {
-            raw.trim().parse::<i64>().is_ok()
-        } else {
-            parse_weight(raw).is_some()
-        };
-        if !ok {
-            bad.push(raw.trim().to_owned());
-        }
-    };
-    let te_raw = named_value("te").or(positional.get(1).copied());
-    for raw in [te_raw, named_value("unet").or(positional.get(2).copied())]
-        .into_iter()
-        .flatten()
-    {
-        check(raw, false);
-    }
-    if let Some(raw) = named_value("dyn").or(positional.get(3).copied()) {
-        check(raw, true);
-    }
     let name = positional
         .first()
         .copied()
         .unwrap_or_default()
         .trim()
         .to_owned();
+    let mut warnings = Vec::new();
+    let te_raw = named_value("te").or(positional.get(1).copied());
+    for raw in [te_raw, named_value("unet").or(positional.get(2).copied())]
+        .into_iter()
+        .flatten()
+    {
+        if parse_weight(raw).is_none() {
+            warnings.push(PackErrorKind::BadLoraWeight {
+                name: name.clone(),
+                weight: raw.trim().to_owned(),
+            });
+        }
+    }
+    if let Some(raw) = named_value("dyn").or(positional.get(3).copied())
+        && raw.trim().parse::<i64>().is_err()
+    {
+        warnings.push(PackErrorKind::Note(format!(
+            "LoRA {name:?}: dyn {:?} is not a whole number (A1111 stops on it)",
+            raw.trim()
+        )));
+    }
     (
         Lora {
             name,
             weight: te_raw.and_then(parse_weight).unwrap_or(1.0),
         },
-        bad,
+        warnings,
     )
 }
 

@@ -83,7 +83,7 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
             warnings.push(PackError::in_file(
                 path,
                 line,
-                structure(format!(
+                PackErrorKind::Note(format!(
                     "slot {} is not an object and is skipped, as StableNew skips it",
                     i + 1
                 )),
@@ -303,7 +303,7 @@ fn loras_of(
         let (name, raw) = match entry {
             Value::Array(items) if items.len() == 2 => (py_name(&items[0]), &items[1]),
             _ => {
-                warnings.push(structure(format!(
+                warnings.push(PackErrorKind::Note(format!(
                     "slot {position}: the \"loras\" entry {} is not [name, weight] and is \
                      skipped, as StableNew skips it",
                     truncate_json(entry)
@@ -366,7 +366,7 @@ fn slot_prompt(
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        warnings.push(structure(format!(
+        warnings.push(PackErrorKind::Note(format!(
             "slot {position}: StableNew prompt template {template:?} is not applied (only the \
              slot's text is read)"
         )));
