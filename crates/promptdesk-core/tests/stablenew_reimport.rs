@@ -112,3 +112,29 @@ fn a_learning_job_keeps_its_pack_id_although_a_later_line_says_manual_without_it
     );
     assert_eq!(job.status, JobStatus::Completed);
 }
+
+#[test]
+fn jobs_an_older_promptdesk_imported_with_default_settings_are_repaired_by_a_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path().join("history.jsonl")).unwrap();
+    import_stablenew(&mut store, &fixture("all_lines.jsonl")).unwrap();
+    // What an import before issue 11 wrote: the placeholders as if they were recorded.
+    let mut old = store.get(HARBOUR).unwrap().clone();
+    old.run_config.set_unknown_settings(&[]);
+    old.config_hash = old.run_config.config_hash();
+    store.update(&old).unwrap();
+    assert_eq!(
+        store.get(HARBOUR).unwrap().config_hash,
+        GenerationSettings::default().hash()
+    );
+
+    let again = import_stablenew(&mut store, &fixture("all_lines.jsonl")).unwrap();
+    assert_eq!(again.updated, 1, "{}", again.summary());
+    let job = store.get(HARBOUR).unwrap();
+    assert!(job.run_config.is_setting_unknown("steps"));
+    assert_ne!(job.config_hash, GenerationSettings::default().hash());
+    assert_eq!(job.status, JobStatus::Completed);
+    // Nothing left to repair: a further import changes nothing.
+    let third = import_stablenew(&mut store, &fixture("all_lines.jsonl")).unwrap();
+    assert_eq!((third.updated, third.already_present), (0, 2));
+}

@@ -85,7 +85,9 @@ pub struct ImportReport {
     /// Jobs the store already had (an earlier import of the same file).
     pub already_present: usize,
     /// Jobs an earlier import brought in that this file shows further along (queued then,
-    /// completed now): updated in place. A finished job is never set back.
+    /// completed now), or that an older promptdesk imported with StableNew's unrecorded
+    /// settings taken for defaults: updated in place (origin kept). A finished job is never
+    /// set back.
     pub updated: usize,
     /// Lines that could not be used: (1-based line, reason).
     pub skipped: Vec<(usize, String)>,
@@ -644,7 +646,13 @@ fn select_new(
             .find(|id| same_job(id, created))
             .and_then(|id| store.get(id));
         if let Some(stored) = present {
-            if is_stablenew_import(stored) && import_rank(&job.record) > import_rank(stored) {
+            // Further along now; or as far, but imported by a promptdesk that took StableNew's
+            // missing settings for defaults (they are unknown now: repaired, origin kept).
+            let further = import_rank(&job.record) > import_rank(stored);
+            let repaired = import_rank(&job.record) == import_rank(stored)
+                && stored.run_config.unknown_settings().is_empty()
+                && !job.record.run_config.unknown_settings().is_empty();
+            if is_stablenew_import(stored) && (further || repaired) {
                 let mut newer = job.record.clone();
                 newer.job_id.clone_from(&stored.job_id);
                 newer.unknown = stored.unknown.clone();

@@ -238,13 +238,35 @@ pub fn parse_lora_body(body: &str) -> (Lora, Vec<PackErrorKind>) {
 }
 
 /// The warnings of the LoRAs written in `text` (a weight that is not a number).
+///
+/// A plain scan (no regex): pack discovery runs it over every prompt, so it must cost next to
+/// nothing when, as usual, every weight is a number.
 pub fn lora_warnings(text: &str) -> Vec<PackErrorKind> {
-    if !text.contains("<lora:") {
-        return Vec::new();
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("<lora:") {
+        let after = &rest[at + "<lora:".len()..];
+        let Some(end) = after.find(['<', '>']) else {
+            break;
+        };
+        if after.as_bytes()[end] == b'>' {
+            let body = &after[..end];
+            // Only a body with a multiplier that is not a number is taken apart (rare).
+            let suspicious = body.split(':').skip(1).any(|part| {
+                let value = part.split_once('=').map_or(part, |(_, v)| v);
+                parse_weight(value).is_none()
+            });
+            if suspicious {
+                let (lora, bad) = parse_lora_body(body);
+                out.extend(bad.into_iter().map(|weight| PackErrorKind::BadLoraWeight {
+                    name: lora.name.clone(),
+                    weight,
+                }));
+            }
+        }
+        rest = &after[end..];
     }
-    parse_prompt_tokens(text)
-        .map(|t| t.warnings)
-        .unwrap_or_default()
+    out
 }
 
 /// Renders a LoRA as prompt text: `<lora:name:0.65>`.
