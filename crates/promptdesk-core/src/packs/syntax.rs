@@ -256,12 +256,9 @@ pub fn lora_warnings(text: &str) -> Vec<PackErrorKind> {
                 let value = part.split_once('=').map_or(part, |(_, v)| v);
                 parse_weight(value).is_none()
             });
-            if suspicious {
-                let (lora, bad) = parse_lora_body(body);
-                out.extend(bad.into_iter().map(|weight| PackErrorKind::BadLoraWeight {
-                    name: lora.name.clone(),
-                    weight,
-                }));
+            // A dyn (fourth item or `dyn=`) must be a whole number: rare enough to check whole.
+            if suspicious || body.contains("dyn=") || body.split(':').nth(3).is_some() {
+                out.extend(parse_lora_body(body).1);
             }
         }
         rest = &after[end..];
