@@ -156,6 +156,12 @@ fn the_seed_stablenew_recorded_as_used_is_kept_and_exported_and_the_hash_stays()
     let text = export_text(job, ExportFormat::Infotext);
     assert!(text.contains("Seed: 1234567890,"), "{text}");
     assert!(!text.contains("Seed: -1"), "{text}");
+    assert!(
+        text.ends_with(
+            "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 1234567890, Size: 832x1216, Model: models_sdxl_lighthouseXL_v2\n"
+        ),
+        "{text}"
+    );
     let csv = export_text(job, ExportFormat::Csv);
     assert!(csv.contains(",1234567890,"), "{csv}");
 
