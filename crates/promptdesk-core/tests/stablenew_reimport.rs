@@ -220,8 +220,8 @@ fn reimport_counts_only_what_it_wrote_and_learns_the_seed_used() {
         (0, 0, 2)
     );
     assert_eq!(
-        (third.never_ran, third.orphaned),
-        (0, 0),
+        (third.never_ran, third.orphaned, third.renamed),
+        (0, 0, 0),
         "{}",
         third.summary()
     );
@@ -236,4 +236,26 @@ fn export_text(record: &promptdesk::JobRecord, format: ExportFormat) -> String {
     let mut out = Vec::new();
     export_records([record], format, &mut out).unwrap();
     String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_reimport_does_not_say_it_renamed_jobs_it_already_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path().join("history.jsonl")).unwrap();
+    let first = import_stablenew(&mut store, &fixture("reused_ids.jsonl")).unwrap();
+    assert_eq!(
+        (first.imported, first.renamed),
+        (2, 2),
+        "{}",
+        first.summary()
+    );
+    let again = import_stablenew(&mut store, &fixture("reused_ids.jsonl")).unwrap();
+    assert_eq!(
+        (again.imported, again.already_present, again.renamed),
+        (0, 2, 0)
+    );
+    assert_eq!(
+        again.summary(),
+        "2 lines read, 2 jobs found; 0 imported, 2 already in the history"
+    );
 }

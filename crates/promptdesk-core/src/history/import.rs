@@ -102,6 +102,7 @@ pub struct ImportReport {
     /// import into a history, those written now (not those it already had).
     pub never_ran: usize,
     /// Jobs whose StableNew id was reused or already taken, stored as `<id>@<created_at>`.
+    /// For an import into a history, those written now.
     pub renamed: usize,
     /// Lines that are promptdesk history lines (counted in `skipped` too).
     pub promptdesk_lines: usize,
@@ -644,6 +645,7 @@ fn select_new(
         |id: &str, created: &DateTime<Utc>| store.get(id).is_some_and(|r| r.created_at == *created);
     let mut taken: HashSet<String> = HashSet::new();
     let mut fresh = Vec::new();
+    let mut renamed = 0;
     for job in jobs {
         let created = &job.record.created_at;
         let stamped = stamped_id(&job.original_id, created);
@@ -681,15 +683,18 @@ fn select_new(
                 report.already_present += 1;
                 continue;
             }
-            if record.job_id == job.original_id {
-                report.renamed += 1;
-            }
             record.job_id = stamped;
+        }
+        if record.job_id != job.original_id {
+            renamed += 1;
         }
         taken.insert(record.job_id.clone());
         fresh.push(record);
     }
     report.imported = fresh.len();
+    // Like the counts below: of the jobs written now (a reused id within the file, or one the
+    // history gives another job), not of those the history already had.
+    report.renamed = renamed;
     // Jobs imported as failed (left running) or cancelled (never ran): of those written now,
     // not of those the history already had.
     let count = |rank: u8| {
