@@ -333,22 +333,32 @@ fn request_rows(plan: &RenderPlan, ui: &mut egui::Ui) {
     let line = ui.text_style_height(&egui::TextStyle::Body);
     let gap = ui.spacing().item_spacing.y;
     let row_height = 3.0 * line + 2.0 * gap + 6.0;
+    let rows = |ui: &mut egui::Ui, requests: &[crate::run_config::RenderedRequest]| {
+        for r in requests {
+            let width = ui.available_width();
+            ui.allocate_ui_with_layout(
+                egui::vec2(width, row_height),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_min_size(egui::vec2(width, row_height));
+                    request_row(r, ui);
+                },
+            );
+        }
+    };
+    let n = plan.requests.len();
+    // A list that fits is laid out as it is: an inner scroll area would take the scrolling
+    // asked of the composer (egui gives an accessibility scroll to the first area it meets).
+    if n as f32 * (row_height + gap) <= REQUEST_LIST_HEIGHT {
+        rows(ui, &plan.requests);
+        return;
+    }
     egui::ScrollArea::vertical()
         .id_salt("request rows")
         .max_height(REQUEST_LIST_HEIGHT)
         .auto_shrink([false, true])
-        .show_rows(ui, row_height, plan.requests.len(), |ui, range| {
-            for r in &plan.requests[range] {
-                let width = ui.available_width();
-                ui.allocate_ui_with_layout(
-                    egui::vec2(width, row_height),
-                    egui::Layout::top_down(egui::Align::Min),
-                    |ui| {
-                        ui.set_min_size(egui::vec2(width, row_height));
-                        request_row(r, ui);
-                    },
-                );
-            }
+        .show_rows(ui, row_height, n, |ui, range| {
+            rows(ui, &plan.requests[range])
         });
 }
 
