@@ -185,6 +185,12 @@ impl Shown {
                 FORMAT_HELP,
             ),
         ];
+        // The seed the backend drew, where the record knows it (next to the configured one).
+        if let Some(used) = crate::history::seed_used(&record.run_config)
+            && let Some(at) = fields.iter().position(|f| f.name == "Seed")
+        {
+            fields.insert(at + 1, field("Seed used", used.to_string()));
+        }
         let styles = record.run_config.prompt_styles();
         if !styles.is_empty() {
             let names: Vec<String> = styles.iter().map(ToString::to_string).collect();

@@ -4,9 +4,14 @@
 //! The text's last line is the parameters line only when A1111's pattern finds at least 3
 //! `key: value` pairs in it; otherwise every line is prompt. Lines before are the prompt,
 //! until a line starting with `Negative prompt:`, from which on they are the negative (lines
-//! joined with `\n`, each trimmed). A value in double quotes is JSON-unquoted; `Size: WxH`
-//! gives the width and height. Settings promptdesk knows fill [`Infotext::settings`]; every
-//! other pair is kept in [`Infotext::unknown`], in order.
+//! joined with `\n`, each trimmed). A value in double quotes is JSON-unquoted; a pair with an
+//! empty value is skipped; `Size: WxH` gives the width and height. Settings promptdesk knows
+//! fill [`Infotext::settings`]; every other pair is kept in [`Infotext::unknown`], in order (a
+//! key given twice: first place, last value). As A1111: a missing `Clip skip` is 1 and a
+//! missing `Schedule type` is `Automatic`; a sampler written with its scheduler
+//! (`DPM++ 2M Karras`) is split; a `Hypernet` is added to the prompt as
+//! `<hypernet:name:strength>`. Not done: A1111's removal of the user's styles from the prompt
+//! (it depends on A1111's own styles file).
 
 use crate::settings_override::SettingsOverride;
 use regex::Regex;
@@ -33,13 +38,58 @@ static PARAM_RE: LazyLock<Regex> = LazyLock::new(|| {
 static SIZE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d+)x(\d+)$").expect("size regex is valid"));
 
-/// Schedulers older A1111 versions wrote inside the sampler name (`DPM++ 2M Karras`).
-const SAMPLER_SUFFIX_SCHEDULERS: [&str; 4] = ["Karras", "Exponential", "SGM Uniform", "Uniform"];
+/// A1111's schedulers (`modules/sd_schedulers.py`): the label it shows and writes, then the
+/// other names it accepts for it (its internal name and aliases).
+const SCHEDULERS: [(&str, &[&str]); 12] = [
+    ("Automatic", &["automatic"]),
+    ("Uniform", &["uniform"]),
+    ("Karras", &["karras"]),
+    ("Exponential", &["exponential"]),
+    ("Polyexponential", &["polyexponential"]),
+    ("SGM Uniform", &["sgm_uniform", "SGMUniform"]),
+    ("KL Optimal", &["kl_optimal"]),
+    ("Align Your Steps", &["align_your_steps"]),
+    ("Simple", &["simple"]),
+    ("Normal", &["normal"]),
+    ("DDIM", &["ddim"]),
+    ("Beta", &["beta"]),
+];
+
+/// The label of the scheduler A1111 knows by `name` (label or internal name), if any.
+fn scheduler_label(name: &str) -> Option<&'static str> {
+    SCHEDULERS
+        .iter()
+        .find(|(label, others)| *label == name || others.contains(&name))
+        .map(|(label, _)| *label)
+}
+
+/// A sampler name older A1111 versions wrote with the scheduler in it (`DPM++ 2M Karras`): the
+/// sampler and the scheduler's label. As A1111's `get_sampler_and_scheduler`, any scheduler
+/// label, name or alias after a space counts (case as written); the longest match wins, so
+/// `SGM Uniform` is not read as `Uniform` (A1111 tries `Uniform` first and then finds no
+/// sampler `... SGM`).
+fn split_sampler(sampler: &str) -> Option<(&str, &'static str)> {
+    SCHEDULERS
+        .iter()
+        .flat_map(|(label, others)| {
+            std::iter::once(*label)
+                .chain(others.iter().copied())
+                .map(move |option| (option, *label))
+        })
+        .filter_map(|(option, label)| {
+            let base = sampler.strip_suffix(option)?.strip_suffix(' ')?;
+            Some((option.len(), base, label))
+        })
+        .max_by_key(|(len, ..)| *len)
+        .map(|(_, base, label)| (base, label))
+}
 
 /// The `key: value` pairs A1111 finds in `line`, values unquoted.
 fn params(line: &str) -> Vec<(String, String)> {
     PARAM_RE
         .captures_iter(line)
+        // An empty value makes A1111's `v[0]` fail: the pair is skipped.
+        .filter(|c| !c[2].trim().is_empty())
         .map(|c| {
             let key = c[1].trim().to_owned();
             let raw = c[2].trim();
@@ -67,7 +117,9 @@ pub fn parse_infotext(text: &str) -> Option<Infotext> {
     }
     let mut out = Infotext::default();
     let mut done_with_prompt = false;
-    for line in body.lines() {
+    // `split`, not `lines`: a blank line before the parameters line stays in the prompt as
+    // A1111 keeps it (`a\n`).
+    for line in body.split('\n') {
         let mut line = line.trim();
         if let Some(rest) = line.strip_prefix("Negative prompt:") {
             done_with_prompt = true;
@@ -84,23 +136,43 @@ pub fn parse_infotext(text: &str) -> Option<Infotext> {
         target.push_str(line);
     }
     for (key, value) in pairs {
-        if !apply_known(&mut out.settings, &key, &value) {
-            out.unknown.push((key, value));
+        if apply_known(&mut out.settings, &key, &value) {
+            continue;
+        }
+        // A1111 keeps the pairs in a dict: a key given twice keeps its first place and its
+        // last value.
+        match out.unknown.iter_mut().find(|(k, _)| *k == key) {
+            Some(pair) => pair.1 = value,
+            None => out.unknown.push((key, value)),
         }
     }
-    // `Sampler: DPM++ 2M Karras` without a Schedule type: the scheduler is in the name.
-    if out.settings.scheduler.is_none()
-        && let Some(sampler) = out.settings.sampler.clone()
+    // A1111 adds a hypernetwork to the prompt.
+    if let Some(hypernet) = unknown_value(&out.unknown, "Hypernet") {
+        let strength = unknown_value(&out.unknown, "Hypernet strength").unwrap_or("1.0");
+        out.prompt = format!("{}<hypernet:{hypernet}:{strength}>", out.prompt);
+    }
+    // `Sampler: DPM++ 2M Karras`: the scheduler is in the name (it wins over a Schedule type,
+    // as in A1111).
+    if let Some(sampler) = out.settings.sampler.clone()
+        && let Some((base, scheduler)) = split_sampler(&sampler)
     {
-        for scheduler in SAMPLER_SUFFIX_SCHEDULERS {
-            if let Some(base) = sampler.strip_suffix(&format!(" {scheduler}")) {
-                out.settings.sampler = Some(base.to_owned());
-                out.settings.scheduler = Some(scheduler.to_owned());
-                break;
-            }
-        }
+        out.settings.sampler = Some(base.to_owned());
+        out.settings.scheduler = Some(scheduler.to_owned());
     }
+    // What A1111 reads when the key is missing: Clip skip 1, Schedule type Automatic (so what
+    // promptdesk's export leaves out at those values reads back).
+    out.settings.clip_skip.get_or_insert(1);
+    out.settings
+        .scheduler
+        .get_or_insert_with(|| "Automatic".to_owned());
     Some(out)
+}
+
+fn unknown_value<'a>(unknown: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    unknown
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Sets the setting `key` names when promptdesk knows it and `value` reads; false otherwise
@@ -116,7 +188,8 @@ fn apply_known(s: &mut SettingsOverride, key: &str, value: &str) -> bool {
             true
         }
         "Schedule type" => {
-            s.scheduler = Some(value.to_owned());
+            // A1111's label for a scheduler it knows by another name (`karras`).
+            s.scheduler = Some(scheduler_label(value).unwrap_or(value).to_owned());
             true
         }
         "CFG scale" => num::<f64>(value)

@@ -286,7 +286,8 @@ fn unified_json_renders_slots_with_embeddings_and_loras() {
     assert_eq!(
         hero.positive,
         "<embedding:detail_boost> (<embedding:soft_skin>:0.6) hero portrait, [[outfit]] \
-         <lora:cinematic:0.65> <lora:film:1>"
+         <lora:cinematic:0.65> <lora:film:1.0>",
+        "as StableNew's read_prompt_pack renders the slot"
     );
     assert_eq!(hero.negative, "<embedding:bad_hands> blurry");
     assert_eq!(hero.loras, [lora("cinematic", 0.65), lora("film", 1.0)]);
@@ -301,12 +302,13 @@ fn unified_json_renders_slots_with_embeddings_and_loras() {
     assert_eq!(hero.matrix_tokens, ["outfit"]);
     assert_eq!(hero.label, None);
 
-    // A slot with a name and no index; its LoRA is both listed and written in the text.
+    // A slot with a name and no index; its LoRA is both listed and written in the text:
+    // StableNew sends it twice, the prompt lists it once.
     let wide = &parsed.prompts[1];
     assert_eq!(wide.label.as_deref(), Some("Wide shot"));
     assert_eq!(
         wide.positive,
-        "city skyline <lora:cinematic:0.65> __weather__"
+        "city skyline <lora:cinematic:0.65> __weather__ <lora:cinematic:0.65>"
     );
     assert_eq!(wide.loras, [lora("cinematic", 0.65)]);
     assert_eq!(wide.wildcards, ["weather"]);
@@ -855,7 +857,8 @@ fn run_config_from_a_loaded_pack_carries_only_the_selected_prompts() {
     assert_eq!(prompts.keys().collect::<Vec<_>>(), ["2"]);
     assert_eq!(
         prompts["2"]["prompt"],
-        "city skyline <lora:cinematic:0.65> __weather__"
+        "city skyline <lora:cinematic:0.65> __weather__ <lora:cinematic:0.65>",
+        "StableNew appends a listed LoRA even when the text names it"
     );
     assert_eq!(cfg.prompt_payload["pack_id"], "unified");
     // No base: the pack's defaults over the program's defaults.

@@ -7,7 +7,9 @@
 
 extern crate promptdesk_core as promptdesk;
 
-use promptdesk::history::{import_stablenew, read_stablenew_history};
+use promptdesk::history::{
+    ExportFormat, export_records, import_stablenew, read_stablenew_history, seed_used,
+};
 use promptdesk::{GenerationSettings, HistoryStore, JobStatus, PromptSource};
 use std::path::PathBuf;
 
@@ -137,4 +139,123 @@ fn jobs_an_older_promptdesk_imported_with_default_settings_are_repaired_by_a_rei
     // Nothing left to repair: a further import changes nothing.
     let third = import_stablenew(&mut store, &fixture("all_lines.jsonl")).unwrap();
     assert_eq!((third.updated, third.already_present), (0, 2));
+}
+
+const LIGHTHOUSE: &str = "c3d4e5f6-0000-4000-8000-000000000003";
+const READING_ROOM: &str = "d4e5f6a7-0000-4000-8000-000000000004";
+
+#[test]
+fn the_seed_stablenew_recorded_as_used_is_kept_and_exported_and_the_hash_stays() {
+    let (records, _) = read_stablenew_history(&fixture("seed_done.jsonl")).unwrap();
+    let job = records.iter().find(|r| r.job_id == LIGHTHOUSE).unwrap();
+    // result.metadata (a list of stage manifests) seeds.final_seed.
+    assert_eq!(seed_used(&job.run_config), Some(1_234_567_890));
+    // The configured seed stays random, and the hash is that of the configured settings.
+    assert_eq!(job.run_config.settings.seed, -1);
+    assert_eq!(job.config_hash, job.run_config.config_hash());
+    let text = export_text(job, ExportFormat::Infotext);
+    assert!(text.contains("Seed: 1234567890,"), "{text}");
+    assert!(!text.contains("Seed: -1"), "{text}");
+    assert!(
+        text.ends_with(
+            "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 1234567890, Size: 832x1216, Model: models_sdxl_lighthouseXL_v2\n"
+        ),
+        "{text}"
+    );
+    let csv = export_text(job, ExportFormat::Csv);
+    assert!(csv.contains(",1234567890,"), "{csv}");
+
+    // A snapshot's actual_seed, on a job that failed after the draw.
+    let failed = records.iter().find(|r| r.job_id == READING_ROOM).unwrap();
+    assert_eq!(seed_used(&failed.run_config), Some(42));
+
+    // A job that has not run yet has no seed used: the configured -1 is written.
+    let (queued, _) = read_stablenew_history(&fixture("seed_running.jsonl")).unwrap();
+    let job = queued.iter().find(|r| r.job_id == LIGHTHOUSE).unwrap();
+    assert_eq!(seed_used(&job.run_config), None);
+    assert!(export_text(job, ExportFormat::Infotext).contains("Seed: -1,"));
+}
+
+#[test]
+fn reimport_counts_only_what_it_wrote_and_learns_the_seed_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path().join("history.jsonl")).unwrap();
+    let first = import_stablenew(&mut store, &fixture("seed_running.jsonl")).unwrap();
+    assert_eq!(
+        (first.never_ran, first.orphaned),
+        (1, 1),
+        "{}",
+        first.summary()
+    );
+
+    let second = import_stablenew(&mut store, &fixture("seed_done.jsonl")).unwrap();
+    assert_eq!(second.updated, 2, "{}", second.summary());
+    // Both jobs are finished now: nothing was imported as cancelled or failed-by-crash.
+    assert_eq!((second.never_ran, second.orphaned), (0, 0));
+    assert!(
+        !second.summary().contains("never ran"),
+        "{}",
+        second.summary()
+    );
+    assert!(
+        second.summary().contains("2 jobs updated"),
+        "{}",
+        second.summary()
+    );
+    let job = store.get(LIGHTHOUSE).unwrap();
+    assert_eq!(job.status, JobStatus::Completed);
+    assert_eq!(seed_used(&job.run_config), Some(1_234_567_890));
+    let failed = store.get(READING_ROOM).unwrap();
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(
+        failed.error_message.as_deref(),
+        Some("backend refused the request")
+    );
+
+    // The older file again: nothing goes back, and nothing is said to be imported as
+    // cancelled or failed.
+    let third = import_stablenew(&mut store, &fixture("seed_running.jsonl")).unwrap();
+    assert_eq!(
+        (third.imported, third.updated, third.already_present),
+        (0, 0, 2)
+    );
+    assert_eq!(
+        (third.never_ran, third.orphaned, third.renamed),
+        (0, 0, 0),
+        "{}",
+        third.summary()
+    );
+    assert_eq!(store.get(LIGHTHOUSE).unwrap().status, JobStatus::Completed);
+    assert_eq!(
+        seed_used(&store.get(LIGHTHOUSE).unwrap().run_config),
+        Some(1_234_567_890)
+    );
+}
+
+fn export_text(record: &promptdesk::JobRecord, format: ExportFormat) -> String {
+    let mut out = Vec::new();
+    export_records([record], format, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_reimport_does_not_say_it_renamed_jobs_it_already_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = HistoryStore::open(dir.path().join("history.jsonl")).unwrap();
+    let first = import_stablenew(&mut store, &fixture("reused_ids.jsonl")).unwrap();
+    assert_eq!(
+        (first.imported, first.renamed),
+        (2, 2),
+        "{}",
+        first.summary()
+    );
+    let again = import_stablenew(&mut store, &fixture("reused_ids.jsonl")).unwrap();
+    assert_eq!(
+        (again.imported, again.already_present, again.renamed),
+        (0, 2, 0)
+    );
+    assert_eq!(
+        again.summary(),
+        "2 lines read, 2 jobs found; 0 imported, 2 already in the history"
+    );
 }

@@ -16,9 +16,16 @@
 //!   missing Schedule type as Automatic); Model hash appears only when the model name is an
 //!   A1111 checkpoint title ending in `[hash]`, Model (the checkpoint name without its
 //!   extension and hash, as A1111 writes it) only when a model is set; Clip skip only when
-//!   above 1. The seed is the configured one: -1 for a random seed (promptdesk does not know
-//!   the seed the front end drew). Values containing `,`, `:` or a newline are JSON-quoted.
-//!   Blocks (one per prompt pair, records in order) are separated by one blank line.
+//!   above 1. The seed is the one actually used once a job has run, where the record knows it
+//!   ([`seed_used`]: an import keeps the seed StableNew recorded as drawn), else the
+//!   configured one (-1 for a random seed the record never learnt). Settings the source never
+//!   recorded ([`crate::RunConfig::unknown_settings`]) are left out. Values containing `,`,
+//!   `:` or a newline are JSON-quoted. One block per request the record sent (its rendered
+//!   requests, else its prompt pairs), records in order, blocks separated by one blank line.
+//!
+//! CSV takes the same choices: the `prompt` / `negative_prompt` cells hold the requests sent
+//! (rendered, else as recorded), the `seed` cell the seed used where known, and a setting the
+//! source never recorded is a blank cell.
 //!
 //! **Control characters.** In CSV and infotext, the C0 control characters other than tab, line
 //! feed and carriage return (U+0000–U+001F: NUL, ESC, ...) and DEL (U+007F) are written as their
@@ -36,7 +43,7 @@
 use super::query::{SortColumn, sort_indices};
 use super::store::quarantine_path_for;
 use crate::job_record::JobRecord;
-use crate::run_config::GenerationSettings;
+use crate::run_config::{GenerationSettings, RunConfig};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -105,6 +112,38 @@ pub const CSV_HEADER: [&str; 26] = [
     "duration_ms",
     "error_message",
 ];
+
+/// The `run_config.prompt_payload` key holding the seed the backend actually used (an
+/// integer), where the record knows it: a StableNew import keeps the seed StableNew recorded
+/// as drawn. Not part of the config hash (the configured seed is), not searchable text.
+pub const SEED_USED_KEY: &str = "seed_used";
+
+/// The seed the backend actually used for this run, where the record knows it.
+pub fn seed_used(cfg: &RunConfig) -> Option<i64> {
+    cfg.prompt_payload
+        .get(SEED_USED_KEY)
+        .and_then(Value::as_i64)
+        .filter(|s| *s >= 0)
+}
+
+/// Records (or, with None, forgets) the seed the backend actually used.
+pub fn set_seed_used(cfg: &mut RunConfig, seed: Option<i64>) {
+    match seed.filter(|s| *s >= 0) {
+        Some(seed) => {
+            cfg.prompt_payload
+                .insert(SEED_USED_KEY.to_owned(), Value::from(seed));
+        }
+        None => {
+            cfg.prompt_payload.remove(SEED_USED_KEY);
+        }
+    }
+}
+
+/// The seed an export writes: the one used where known, else the configured one; None when
+/// neither is known (the source never recorded a seed and the record never learnt one used).
+pub fn seed_written(cfg: &RunConfig) -> Option<i64> {
+    seed_used(cfg).or_else(|| (!cfg.is_setting_unknown("seed")).then_some(cfg.settings.seed))
+}
 
 /// Why an export to a file was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -358,7 +397,9 @@ pub fn csv_row(record: &JobRecord) -> Vec<String> {
         cell("cfg_scale", s.cfg_scale.to_string()),
         cell("width", s.width.to_string()),
         cell("height", s.height.to_string()),
-        cell("seed", s.seed.to_string()),
+        seed_written(&record.run_config)
+            .map(|seed| seed.to_string())
+            .unwrap_or_default(),
         cell("batch_size", s.batch_size.to_string()),
         cell("batch_count", s.batch_count.to_string()),
         cell("clip_skip", s.clip_skip.to_string()),
@@ -505,19 +546,25 @@ pub fn infotext_block_known(
 }
 
 /// A record as infotext: one block per request it sends (the rendered requests, else the
-/// prompts as recorded), blocks separated by a blank line; settings the source never
-/// recorded are left out. A record without any prompt gives one block holding only the
-/// parameter line.
+/// prompts as recorded), blocks separated by a blank line; the seed used where known
+/// ([`seed_written`]); settings the source never recorded are left out. A record without any
+/// prompt gives one block holding only the parameter line.
 pub fn infotext_for_record(record: &JobRecord) -> String {
     let cfg = &record.run_config;
-    let unknown = cfg.unknown_settings();
+    let mut unknown = cfg.unknown_settings();
+    let mut settings = std::borrow::Cow::Borrowed(&cfg.settings);
+    // None only when the seed is unknown (and so left out already).
+    if let Some(seed) = seed_written(cfg) {
+        settings.to_mut().seed = seed;
+        unknown.retain(|u| u != "seed");
+    }
     let requests = cfg.requests();
     if requests.is_empty() {
-        return infotext_block_known("", "", &cfg.settings, &unknown);
+        return infotext_block_known("", "", &settings, &unknown);
     }
     requests
         .iter()
-        .map(|r| infotext_block_known(&r.prompt, &r.negative_prompt, &cfg.settings, &unknown))
+        .map(|r| infotext_block_known(&r.prompt, &r.negative_prompt, &settings, &unknown))
         .collect::<Vec<_>>()
         .join("\n\n")
 }

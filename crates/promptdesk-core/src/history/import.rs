@@ -25,6 +25,10 @@
 //! - **Missing durations**: `duration_ms`, else `completed_at - started_at`, else
 //!   `execution_metadata.duration_seconds`, else `result.metadata.duration_ms`.
 //! - **Seed -1**: a real seed from any source of the job wins over -1.
+//! - **The seed used**: where a line records the seed the backend actually drew (StableNew's
+//!   result metadata `seeds.final_seed`, `actual_seed`, `final_seed`, a snapshot's
+//!   `actual_seed` / `resolved_seed`), the record keeps it ([`seed_used`]); the configured
+//!   seed stays as it was (-1 for random), so the config hash does not change.
 //! - **Corrupt lines** are skipped and reported with their 1-based line number and reason.
 //!
 //! - **Not StableNew's at all**: a file none of whose lines is a StableNew job record (a CSV,
@@ -85,17 +89,20 @@ pub struct ImportReport {
     /// Jobs the store already had (an earlier import of the same file).
     pub already_present: usize,
     /// Jobs an earlier import brought in that this file shows further along (queued then,
-    /// completed now), or that an older promptdesk imported with StableNew's unrecorded
-    /// settings taken for defaults: updated in place (origin kept). A finished job is never
-    /// set back.
+    /// completed now), that an older promptdesk imported with StableNew's unrecorded
+    /// settings taken for defaults, or whose seed used this file names for the first time:
+    /// updated in place (origin kept). A finished job is never set back.
     pub updated: usize,
     /// Lines that could not be used: (1-based line, reason).
     pub skipped: Vec<(usize, String)>,
-    /// Jobs StableNew left "running" (it stopped mid-job): imported as failed.
+    /// Jobs StableNew left "running" (it stopped mid-job): imported as failed. For an import
+    /// into a history, those written now (not those it already had).
     pub orphaned: usize,
-    /// Jobs whose history ends "queued" (they never ran): imported as cancelled.
+    /// Jobs whose history ends "queued" (they never ran): imported as cancelled. For an
+    /// import into a history, those written now (not those it already had).
     pub never_ran: usize,
     /// Jobs whose StableNew id was reused or already taken, stored as `<id>@<created_at>`.
+    /// For an import into a history, those written now.
     pub renamed: usize,
     /// Lines that are promptdesk history lines (counted in `skipped` too).
     pub promptdesk_lines: usize,
@@ -126,7 +133,7 @@ impl ImportReport {
         ];
         if self.updated > 0 {
             parts.push(format!(
-                "{} updated (further along in this file)",
+                "{} updated from this file",
                 plural(self.updated, "job")
             ));
         }
@@ -638,6 +645,7 @@ fn select_new(
         |id: &str, created: &DateTime<Utc>| store.get(id).is_some_and(|r| r.created_at == *created);
     let mut taken: HashSet<String> = HashSet::new();
     let mut fresh = Vec::new();
+    let mut renamed = 0;
     for job in jobs {
         let created = &job.record.created_at;
         let stamped = stamped_id(&job.original_id, created);
@@ -649,10 +657,15 @@ fn select_new(
             // Further along now; or as far, but imported by a promptdesk that took StableNew's
             // missing settings for defaults (they are unknown now: repaired, origin kept).
             let further = import_rank(&job.record) > import_rank(stored);
-            let repaired = import_rank(&job.record) == import_rank(stored)
+            let same = import_rank(&job.record) == import_rank(stored);
+            let repaired = same
                 && stored.run_config.unknown_settings().is_empty()
                 && !job.record.run_config.unknown_settings().is_empty();
-            if is_stablenew_import(stored) && (further || repaired) {
+            // As far, and the file now names the seed the backend used.
+            let seed_learnt = same
+                && super::export::seed_used(&stored.run_config).is_none()
+                && super::export::seed_used(&job.record.run_config).is_some();
+            if is_stablenew_import(stored) && (further || repaired || seed_learnt) {
                 let mut newer = job.record.clone();
                 newer.job_id.clone_from(&stored.job_id);
                 newer.unknown = stored.unknown.clone();
@@ -670,15 +683,30 @@ fn select_new(
                 report.already_present += 1;
                 continue;
             }
-            if record.job_id == job.original_id {
-                report.renamed += 1;
-            }
             record.job_id = stamped;
+        }
+        if record.job_id != job.original_id {
+            renamed += 1;
         }
         taken.insert(record.job_id.clone());
         fresh.push(record);
     }
     report.imported = fresh.len();
+    // Like the counts below: of the jobs written now (a reused id within the file, or one the
+    // history gives another job), not of those the history already had.
+    report.renamed = renamed;
+    // Jobs imported as failed (left running) or cancelled (never ran): of those written now,
+    // not of those the history already had.
+    let count = |rank: u8| {
+        fresh
+            .iter()
+            .chain(&report.updates)
+            .filter(|r| import_rank(r) == rank)
+            .count()
+    };
+    let (orphaned, never_ran) = (count(1), count(0));
+    report.orphaned = orphaned;
+    report.never_ran = never_ran;
     (fresh, report)
 }
 
@@ -857,6 +885,8 @@ struct LineInfo {
     origin: Option<PackOrigin>,
     settings: Partial,
     summary: Option<String>,
+    /// The seed the backend actually used, where StableNew recorded it.
+    seed_used: Option<i64>,
 }
 
 #[derive(Clone, Default)]
@@ -1034,6 +1064,7 @@ fn parse_line(raw: &[u8]) -> Result<LineInfo, LineError> {
     }
 
     let origin = line_origin(&line, &snapshots);
+    let seed_used = seed_used_in(result, &snapshots);
     Ok(LineInfo {
         job_id,
         created_at,
@@ -1048,7 +1079,39 @@ fn parse_line(raw: &[u8]) -> Result<LineInfo, LineError> {
         origin,
         settings,
         summary,
+        seed_used,
     })
+}
+
+/// The seed the backend actually used, where a StableNew line records it, looked up in the
+/// order StableNew's own history panel reads it (`JobHistoryPanelV2._extract_seed`): the
+/// result's metadata (a dict, or the last dict of a list of stage manifests) `seeds.final_seed`,
+/// then its `actual_seed` / `final_seed`, then the result's own `actual_seed` / `final_seed`,
+/// then a snapshot's `actual_seed` / `resolved_seed`. -1 (random, not drawn yet) and
+/// negative values are not seeds used.
+fn seed_used_in(
+    result: Option<&Map<String, Value>>,
+    snapshots: &[&Map<String, Value>],
+) -> Option<i64> {
+    let drawn = |v: Option<&Value>| v.and_then(as_i64).filter(|s| *s >= 0);
+    let either = |obj: &Map<String, Value>, keys: [&str; 2]| {
+        keys.into_iter().find_map(|k| drawn(obj.get(k)))
+    };
+    let metadata = result.and_then(|r| match r.get("metadata") {
+        Some(Value::Object(m)) => Some(m),
+        Some(Value::Array(items)) => items.iter().rev().find_map(Value::as_object),
+        _ => None,
+    });
+    metadata
+        .and_then(|m| drawn(m.get("seeds").and_then(|s| s.get("final_seed"))))
+        .or_else(|| metadata.and_then(|m| either(m, ["actual_seed", "final_seed"])))
+        .or_else(|| result.and_then(|r| either(r, ["actual_seed", "final_seed"])))
+        .or_else(|| {
+            snapshots
+                .iter()
+                .rev()
+                .find_map(|s| either(s, ["actual_seed", "resolved_seed"]))
+        })
 }
 
 fn parse_status(s: &str) -> Option<JobStatus> {
@@ -1381,6 +1444,7 @@ fn fold_group(
         .find_map(|l| l.run_mode)
         .unwrap_or(RunMode::Queue);
     let summary = group.lines.iter().rev().find_map(|l| l.summary.clone());
+    let seed_used = group.lines.iter().rev().find_map(|l| l.seed_used);
 
     let prompt_known = partial.prompt.is_some() || partial.negative.is_some();
     let pair = || {
@@ -1437,6 +1501,7 @@ fn fold_group(
     };
     let mut run_config = run_config;
     run_config.set_unknown_settings(&unknown_settings);
+    super::export::set_seed_used(&mut run_config, seed_used);
     Some(JobRecord {
         schema_version: JOB_RECORD_SCHEMA_VERSION,
         job_id,

@@ -31,6 +31,9 @@ pub enum PackErrorKind {
     BadEmbeddingWeight { name: String, weight: String },
     #[error("unexpected structure: {0}")]
     Structure(String),
+    /// A warning in words: what was skipped or not applied, as the file's own tool does.
+    #[error("{0}")]
+    Note(String),
     #[error("not a pack file (expected .json, .txt, .tsv or .csv)")]
     UnsupportedExtension,
     #[error("pack {pack:?} has no prompt with key {key:?}")]

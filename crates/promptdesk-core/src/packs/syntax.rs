@@ -108,7 +108,8 @@ fn parse_weight(text: &str) -> Option<f32> {
 
 /// Finds the LoRAs, embeddings, matrix tokens and wildcards of one prompt text.
 ///
-/// `<lora:name>` has weight 1.0; `<lora:name:x>` with a non-numeric `x` is an error.
+/// `<lora:name>` has weight 1.0; `<lora:name:x>` with a non-numeric `x` counts as 1.0 and is
+/// listed in [`PromptTokens::warnings`].
 pub fn parse_prompt_tokens(text: &str) -> Result<PromptTokens, PackErrorKind> {
     let mut tokens = PromptTokens::default();
     if !text.contains(['<', '[', '_']) {
@@ -132,13 +133,8 @@ pub fn parse_prompt_tokens(text: &str) -> Result<PromptTokens, PackErrorKind> {
                 weight: 1.0,
             }),
             Token::Lora(body) => {
-                let (lora, bad) = parse_lora_body(body);
-                for weight in bad {
-                    tokens.warnings.push(PackErrorKind::BadLoraWeight {
-                        name: lora.name.clone(),
-                        weight,
-                    });
-                }
+                let (lora, warnings) = parse_lora_body(body);
+                tokens.warnings.extend(warnings);
                 tokens.loras.push(lora);
             }
             Token::Matrix(name) => {
@@ -182,40 +178,62 @@ pub fn normalize_matrix_name(name: &str) -> String {
         .collect()
 }
 
-/// Reads the text between `<lora:` and `>` as A1111's extra-networks syntax does: the name,
-/// then positional multipliers (text encoder, UNet, dyn) and/or named ones (`te=0.8`,
-/// `unet=0.5`, `dyn=16`). The LoRA's weight is its text-encoder multiplier (1.0 when none is
-/// given). A multiplier that is not a number counts as 1.0, as StableNew reads it; its text is
-/// returned so it can be warned about.
-pub fn parse_lora_body(body: &str) -> (Lora, Vec<String>) {
-    let mut parts = body.split(':');
-    let name = parts.next().unwrap_or_default().trim().to_owned();
-    let mut weight = None;
-    let mut bad = Vec::new();
-    for (position, part) in parts.enumerate() {
-        let (key, raw) = match part.split_once('=') {
-            Some((key, raw)) => (Some(key.trim().to_ascii_lowercase()), raw),
-            None => (None, part),
-        };
-        let value = parse_weight(raw);
-        if value.is_none() {
-            bad.push(part.trim().to_owned());
+/// Reads the text between `<lora:` and `>` as A1111 does (`extra_networks.ExtraNetworkParams`
+/// and `extra_networks_lora.activate`): the body splits at `:`; an item that splits at `=` into
+/// exactly two parts is named (`te=0.8`, `unet=0.5`, `dyn=16`; names as written, case
+/// included), any other item is positional. The first positional item is the name, then the
+/// text-encoder multiplier, the UNet multiplier and the dyn dimension; a named `te`/`unet`/`dyn`
+/// wins over its positional one. The LoRA's weight is its text-encoder multiplier (1.0 when
+/// none is given). A multiplier that is not a number (or a dyn that is not a whole number)
+/// counts as 1.0 (as StableNew reads it; A1111 would fail the generation); each such value is
+/// returned as a warning.
+pub fn parse_lora_body(body: &str) -> (Lora, Vec<PackErrorKind>) {
+    let mut positional: Vec<&str> = Vec::new();
+    let mut named: Vec<(&str, &str)> = Vec::new();
+    for item in body.split(':') {
+        let parts: Vec<&str> = item.splitn(3, '=').collect();
+        if let [key, value] = parts[..] {
+            // A later `te=` replaces an earlier one, as in A1111's dict.
+            named.retain(|(k, _)| *k != key);
+            named.push((key, value));
+        } else {
+            positional.push(item);
         }
-        let is_te = match key.as_deref() {
-            Some("te") => true,
-            Some(_) => false,
-            None => position == 0,
-        };
-        if is_te && weight.is_none() {
-            weight = Some(value.unwrap_or(1.0));
+    }
+    let named_value = |key: &str| named.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let name = positional
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let mut warnings = Vec::new();
+    let te_raw = named_value("te").or(positional.get(1).copied());
+    for raw in [te_raw, named_value("unet").or(positional.get(2).copied())]
+        .into_iter()
+        .flatten()
+    {
+        if parse_weight(raw).is_none() {
+            warnings.push(PackErrorKind::BadLoraWeight {
+                name: name.clone(),
+                weight: raw.trim().to_owned(),
+            });
         }
+    }
+    if let Some(raw) = named_value("dyn").or(positional.get(3).copied())
+        && raw.trim().parse::<i64>().is_err()
+    {
+        warnings.push(PackErrorKind::Note(format!(
+            "LoRA {name:?}: dyn {:?} is not a whole number (A1111 stops on it)",
+            raw.trim()
+        )));
     }
     (
         Lora {
             name,
-            weight: weight.unwrap_or(1.0),
+            weight: te_raw.and_then(parse_weight).unwrap_or(1.0),
         },
-        bad,
+        warnings,
     )
 }
 
@@ -238,12 +256,9 @@ pub fn lora_warnings(text: &str) -> Vec<PackErrorKind> {
                 let value = part.split_once('=').map_or(part, |(_, v)| v);
                 parse_weight(value).is_none()
             });
-            if suspicious {
-                let (lora, bad) = parse_lora_body(body);
-                out.extend(bad.into_iter().map(|weight| PackErrorKind::BadLoraWeight {
-                    name: lora.name.clone(),
-                    weight,
-                }));
+            // A dyn (fourth item or `dyn=`) must be a whole number: rare enough to check whole.
+            if suspicious || body.contains("dyn=") || body.split(':').nth(3).is_some() {
+                out.extend(parse_lora_body(body).1);
             }
         }
         rest = &after[end..];
@@ -333,6 +348,13 @@ mod tests {
             ("<lora:x:unet=0.5>", 1.0),
             ("<lora:x:0.7:0.3>", 0.7),
             ("<lora:x:0.6:unet=0.2:dyn=16>", 0.6),
+            // Positions count positional items only; a named item does not take one.
+            ("<lora:x:unet=0.5:0.7>", 0.7),
+            ("<lora:x:0.7:te=0.2>", 0.2),
+            ("<lora:x:te=0.1:te=0.3>", 0.3),
+            // Names are matched as written: A1111 ignores `TE=`.
+            ("<lora:x:TE=0.8>", 1.0),
+            ("<lora:x:0.5:0.4:16>", 0.5),
         ] {
             let t = parse_prompt_tokens(text).unwrap();
             assert!(t.warnings.is_empty(), "{text}: {:?}", t.warnings);

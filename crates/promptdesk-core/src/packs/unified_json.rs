@@ -2,22 +2,20 @@
 //!
 //! Unified: `{"pack_data": {"name", "slots": [...], "matrix": {...}}, "preset_data":
 //! {"txt2img": {...}, ...}}`. Each slot becomes one prompt whose key is its 1-based position in
-//! the file (`"1"`, `"2"`, ...; the slot's own `index` is not used) and whose label is the slot's
-//! `name`, if any. A slot renders as its positive embeddings, its text, then its LoRAs, joined
-//! with spaces; the negative as its negative embeddings, then its negative text. A listed
-//! LoRA or embedding already written (same name and weight) in the slot's text is not rendered
-//! twice. The prompt's `loras`/`embeddings` hold the listed ones and those written in the texts,
-//! in rendering order, without repeats. `pack_data.matrix` becomes the pack's matrix (limit 8
-//! when not given); `preset_data.txt2img` its defaults.
+//! the file among the kept slots (`"1"`, `"2"`, ...; StableNew's `prompt_pack_row_index` + 1;
+//! the slot's own `index` is not used) and whose label is the slot's `name`, if any. Slots
+//! render as StableNew's `read_prompt_pack` renders them (see [`slot_prompt`]); a slot that
+//! renders to nothing is dropped, as StableNew drops it. The prompt's `loras`/`embeddings` are
+//! those of the rendered texts, in order, without repeats. `pack_data.matrix` becomes the
+//! pack's matrix (limit 8 when not given); `preset_data.txt2img` its defaults.
 //!
 //! A `.json` without `pack_data` (StableNew v1: top-level `txt2img`, `img2img`, ... stage
 //! settings) holds no prompts, only the generation defaults of its `.txt` companion.
 
 use super::keyed_json::{child_lines, declared_name, parse_value, top_object};
-use super::syntax::render_embedding;
 use super::{
-    Embedding, Lora, MatrixConfig, MatrixSlot, PackDefaults, PackError, PackErrorKind, PackPrompt,
-    ParsedFile, parse_prompt_tokens,
+    MatrixConfig, MatrixSlot, PackDefaults, PackError, PackErrorKind, PackPrompt, ParsedFile,
+    parse_prompt_tokens,
 };
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -80,6 +78,18 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
     let mut warnings = Vec::new();
     for (i, slot) in slots.iter().enumerate() {
         let line = lines.get(i).copied();
+        if !slot.is_object() {
+            // StableNew skips a slot that is not an object.
+            warnings.push(PackError::in_file(
+                path,
+                line,
+                PackErrorKind::Note(format!(
+                    "slot {} is not an object and is skipped, as StableNew skips it",
+                    i + 1
+                )),
+            ));
+            continue;
+        }
         let (mut prompt, slot_warnings) =
             slot_prompt(i + 1, slot, line).map_err(|kind| PackError::in_file(path, line, kind))?;
         warnings.extend(
@@ -148,37 +158,77 @@ fn text_field<'a>(
     }
 }
 
-/// A weight given as a number or as numeric text.
-fn weight_of(value: Option<&Value>) -> Option<Result<f32, String>> {
-    let value = value?;
-    let parsed = match value {
-        Value::Number(n) => n.as_f64().map(|f| f as f32),
-        Value::String(s) => s.trim().parse::<f32>().ok(),
+/// Python's `float(value)` of a JSON value, as StableNew coerces weights: a number, numeric
+/// text (surrounding whitespace allowed) or a boolean. `None` for anything else, and for a
+/// value that is not finite (`"nan"`, `"inf"`: never a usable weight).
+fn py_float(value: &Value) -> Option<f64> {
+    let v = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
         _ => None,
-    };
-    Some(match parsed.filter(|w| w.is_finite()) {
-        Some(w) => Ok(w),
-        None => Err(match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }),
-    })
+    }?;
+    v.is_finite().then_some(v)
 }
 
-/// A `name`, `[name]`, `[name, weight]` or `{"name", "weight"}` entry: its name and weight
-/// (1.0 when none is given; `Err(raw)` when the weight is not a number).
-fn named_weight(entry: &Value) -> Option<(String, Result<f32, String>)> {
-    let (name, weight) = match entry {
-        Value::String(name) => (name.as_str(), None),
-        Value::Array(items) => (items.first()?.as_str()?, items.get(1)),
-        Value::Object(obj) => (obj.get("name")?.as_str()?, obj.get("weight")),
-        _ => return None,
-    };
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
+/// Python's `repr(float)`, as StableNew's f-string writes a LoRA weight: the shortest text
+/// that reads back to the same number, `1.0` for whole numbers, exponent form below 1e-4 and
+/// from 1e16 (`1e-05`, `1.5e+16`).
+pub(crate) fn py_repr(v: f64) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.to_owned();
     }
-    Some((name.to_owned(), weight_of(weight).unwrap_or(Ok(1.0))))
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let plain = v.to_string();
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
+/// Python's `f"{v:g}"`, as StableNew writes an embedding weight: 6 significant digits,
+/// trailing zeros dropped, exponent form below 1e-4 and from 1e6.
+fn py_g(v: f64) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let sci = format!("{v:.5e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    if (-4..6).contains(&exp) {
+        let decimals = usize::try_from(5 - exp).unwrap_or(0);
+        trim(&format!("{v:.decimals$}"))
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    }
+}
+
+/// Python's `str(value or "")` of a name: text as is, a number as Python writes it; `None`
+/// for anything else.
+fn py_name(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_owned()),
+        Value::Number(n) if n.is_f64() => n.as_f64().map(py_repr),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+    .filter(|n| !n.is_empty() && n != "0" && n != "0.0")
 }
 
 fn list_field<'a>(
@@ -195,82 +245,93 @@ fn list_field<'a>(
     }
 }
 
+/// A slot's embeddings as StableNew's `normalize_embedding_entries` reads them: `"name"`,
+/// `{"name", "weight"}` or `[name, weight]` (weight 1.0 when not given); an entry without a
+/// name is skipped; a weight that is not a number counts as 1.0 (with a warning). Each is
+/// rendered as StableNew writes it: `<embedding:name>`, or `(<embedding:name>:w)` with `w` as
+/// Python's `{:g}`.
 fn embeddings_of(
     slot: &Map<String, Value>,
     field: &str,
     position: usize,
-) -> Result<Vec<Embedding>, PackErrorKind> {
+    warnings: &mut Vec<PackErrorKind>,
+) -> Result<Vec<String>, PackErrorKind> {
     let mut out = Vec::new();
     for entry in list_field(slot, field, position)? {
-        let (name, weight) = named_weight(entry).ok_or_else(|| {
-            structure(format!(
-                "slot {position} has a malformed entry in \"{field}\""
-            ))
-        })?;
-        let weight = weight.map_err(|weight| PackErrorKind::BadEmbeddingWeight {
-            name: name.clone(),
-            weight,
-        })?;
-        out.push(Embedding { name, weight });
+        let (name, weight) = match entry {
+            Value::String(name) => (Some(name.trim().to_owned()), None),
+            Value::Object(obj) => (obj.get("name").and_then(py_name), obj.get("weight")),
+            Value::Array(items) => (items.first().and_then(py_name), items.get(1)),
+            _ => (None, None),
+        };
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let weight = match weight {
+            None => 1.0,
+            Some(raw) => py_float(raw).unwrap_or_else(|| {
+                if !raw.is_null() {
+                    warnings.push(PackErrorKind::BadEmbeddingWeight {
+                        name: name.clone(),
+                        weight: raw.as_str().map_or_else(|| raw.to_string(), str::to_owned),
+                    });
+                }
+                1.0
+            }),
+        };
+        out.push(if (weight - 1.0).abs() < 1e-6 {
+            format!("<embedding:{name}>")
+        } else {
+            format!("(<embedding:{name}>:{})", py_g(weight))
+        });
     }
     Ok(out)
 }
 
-/// A slot's listed LoRAs, each with its prompt text: the weight written as in the file
-/// (`0.4959677419354839` stays that, not the f32 `0.49596775`); a weight that is not a number
-/// counts as 1.0 (StableNew's `float()` fallback) with a warning.
+/// A slot's listed LoRAs as StableNew renders them: each `[name, weight]` entry (exactly two
+/// items, a name) as `<lora:name:w>` with `w` as Python writes the float (the file's
+/// `0.4959677419354839` stays that, not the f32 `0.49596775`; `1` becomes `1.0`). A weight that
+/// is not a number counts as 1.0, with a warning; any other entry is skipped, as StableNew
+/// skips it, with a warning.
 fn loras_of(
     slot: &Map<String, Value>,
     position: usize,
     warnings: &mut Vec<PackErrorKind>,
-) -> Result<Vec<(Lora, String)>, PackErrorKind> {
+) -> Result<Vec<String>, PackErrorKind> {
     let mut out = Vec::new();
     for entry in list_field(slot, "loras", position)? {
-        let (name, weight) = named_weight(entry).ok_or_else(|| {
-            structure(format!(
-                "slot {position} has a malformed entry in \"loras\""
-            ))
-        })?;
-        let written = match entry {
-            Value::Array(items) => items.get(1),
-            Value::Object(obj) => obj.get("weight"),
-            _ => None,
-        };
-        let (weight, text) = match weight {
-            Ok(w) => {
-                let shown = match written {
-                    Some(Value::Number(n)) => n.to_string(),
-                    Some(Value::String(s)) => s.trim().to_owned(),
-                    _ => w.to_string(),
-                };
-                (w, format!("<lora:{name}:{shown}>"))
-            }
-            Err(raw) => {
-                warnings.push(PackErrorKind::BadLoraWeight {
-                    name: name.clone(),
-                    weight: raw,
-                });
-                (1.0, format!("<lora:{name}:1.0>"))
+        let (name, raw) = match entry {
+            Value::Array(items) if items.len() == 2 => (py_name(&items[0]), &items[1]),
+            _ => {
+                warnings.push(PackErrorKind::Note(format!(
+                    "slot {position}: the \"loras\" entry {} is not [name, weight] and is \
+                     skipped, as StableNew skips it",
+                    truncate_json(entry)
+                )));
+                continue;
             }
         };
-        out.push((Lora { name, weight }, text));
+        let Some(name) = name else {
+            continue;
+        };
+        let weight = py_float(raw).unwrap_or_else(|| {
+            warnings.push(PackErrorKind::BadLoraWeight {
+                name: name.clone(),
+                weight: raw.as_str().map_or_else(|| raw.to_string(), str::to_owned),
+            });
+            1.0
+        });
+        out.push(format!("<lora:{name}:{}>", py_repr(weight)));
     }
     Ok(out)
 }
 
-fn join_nonempty(parts: impl IntoIterator<Item = String>) -> String {
-    let mut out = String::new();
-    for part in parts {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(part);
+fn truncate_json(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text,
     }
-    out
 }
 
 fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: impl IntoIterator<Item = T>) {
@@ -281,7 +342,11 @@ fn push_unique<T: PartialEq>(into: &mut Vec<T>, items: impl IntoIterator<Item = 
     }
 }
 
-/// The prompt of the slot at 1-based `position`.
+/// The prompt of the slot at 1-based `position`, rendered as StableNew's
+/// `_render_slot` does it: the positive is the positive embeddings, the text (trimmed of
+/// surrounding whitespace, spaces and commas, as `compose_prompt_text` does) and the listed
+/// LoRAs, joined with spaces; the negative is the negative embeddings and the negative text's
+/// non-empty lines, each trimmed, joined with spaces.
 fn slot_prompt(
     position: usize,
     slot: &Value,
@@ -291,60 +356,50 @@ fn slot_prompt(
     let slot = slot
         .as_object()
         .ok_or_else(|| structure(format!("slot {position} must be an object")))?;
-    let text = text_field(slot, "text", position)?;
+    let text = text_field(slot, "text", position)?
+        .trim()
+        .trim_matches([' ', ',']);
     let negative_text = text_field(slot, "negative", position)?;
-    let positive_embeddings = embeddings_of(slot, "positive_embeddings", position)?;
-    let negative_embeddings = embeddings_of(slot, "negative_embeddings", position)?;
-    let loras = loras_of(slot, position, &mut warnings)?;
-
-    // Tokens already written inside a text are not rendered a second time; every list keeps
-    // rendering order without repeats.
-    let mut text_tokens = parse_prompt_tokens(text)?;
-    let negative_tokens = parse_prompt_tokens(negative_text)?;
-    let mut extra_positive_embeddings = Vec::new();
-    push_unique(
-        &mut extra_positive_embeddings,
-        positive_embeddings
-            .into_iter()
-            .filter(|e| !text_tokens.embeddings.contains(e)),
-    );
-    let mut extra_loras: Vec<(Lora, String)> = Vec::new();
-    for (lora, text) in loras {
-        if !text_tokens.loras.contains(&lora) && !extra_loras.iter().any(|(l, _)| *l == lora) {
-            extra_loras.push((lora, text));
-        }
+    if let Some(template) = slot
+        .get("template_id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        warnings.push(PackErrorKind::Note(format!(
+            "slot {position}: StableNew prompt template {template:?} is not applied (only the \
+             slot's text is read)"
+        )));
     }
-    let mut extra_negative_embeddings = Vec::new();
-    push_unique(
-        &mut extra_negative_embeddings,
-        negative_embeddings
+
+    let mut positive_parts = embeddings_of(slot, "positive_embeddings", position, &mut warnings)?;
+    positive_parts.push(text.to_owned());
+    positive_parts.extend(loras_of(slot, position, &mut warnings)?);
+    let mut negative_parts = embeddings_of(slot, "negative_embeddings", position, &mut warnings)?;
+    negative_parts.extend(negative_text.lines().map(|l| l.trim().to_owned()));
+    let join = |parts: Vec<String>| {
+        parts
             .into_iter()
-            .filter(|e| !negative_tokens.embeddings.contains(e)),
-    );
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim()
+            .to_owned()
+    };
+    let positive = join(positive_parts);
+    let negative = join(negative_parts);
 
-    let positive = join_nonempty(
-        extra_positive_embeddings
-            .iter()
-            .map(render_embedding)
-            .chain(std::iter::once(text.to_owned()))
-            .chain(extra_loras.iter().map(|(_, text)| text.clone())),
-    );
-    let negative = join_nonempty(
-        extra_negative_embeddings
-            .iter()
-            .map(render_embedding)
-            .chain(std::iter::once(negative_text.to_owned())),
-    );
-
-    let mut all_loras = Vec::new();
-    push_unique(&mut all_loras, text_tokens.loras.drain(..));
-    push_unique(&mut all_loras, extra_loras.into_iter().map(|(l, _)| l));
-    push_unique(&mut all_loras, negative_tokens.loras.iter().cloned());
-    let mut embeddings = extra_positive_embeddings;
-    push_unique(&mut embeddings, text_tokens.embeddings.drain(..));
-    push_unique(&mut embeddings, extra_negative_embeddings);
+    // The tokens are those of what is sent. A LoRA weight in the texts that is not a number is
+    // warned about with the pack's other prompt warnings (discover.rs).
+    let mut tokens = parse_prompt_tokens(&positive)?;
+    let negative_tokens = parse_prompt_tokens(&negative)?;
+    let mut loras = Vec::new();
+    push_unique(&mut loras, tokens.loras.drain(..));
+    push_unique(&mut loras, negative_tokens.loras.iter().cloned());
+    let mut embeddings = Vec::new();
+    push_unique(&mut embeddings, tokens.embeddings.drain(..));
     push_unique(&mut embeddings, negative_tokens.embeddings.iter().cloned());
-    text_tokens.merge(negative_tokens);
+    tokens.merge(negative_tokens);
 
     let label = slot
         .get("name")
@@ -358,10 +413,10 @@ fn slot_prompt(
             label,
             positive,
             negative,
-            loras: all_loras,
+            loras,
             embeddings,
-            matrix_tokens: text_tokens.matrix_tokens,
-            wildcards: text_tokens.wildcards,
+            matrix_tokens: tokens.matrix_tokens,
+            wildcards: tokens.wildcards,
             line,
         },
         warnings,
