@@ -338,3 +338,109 @@ fn an_imported_job_without_a_prompt_shows_stablenews_summary_and_its_unknown_set
     harness.get_by_label_contains("(StableNew's summary: the full prompt was not recorded)");
     assert!(harness.query_all_by_label("— (not recorded)").count() >= 5);
 }
+
+/// A pack whose one prompt fans out over `n` values (`n` requests).
+fn write_long_pack(setup: &Setup, n: usize) {
+    let values: Vec<String> = (1..=n).map(|i| format!("\"stone {i}\"")).collect();
+    let pack = format!(
+        r#"{{"pack_data": {{"name": "Cairns",
+            "slots": [{{"name": "Cairn", "text": "a cairn of [[stone]]", "negative": "fog"}}],
+            "matrix": {{"enabled": true, "mode": "fanout", "limit": {n},
+                "slots": [{{"name": "stone", "values": [{}]}}]}}}}}}"#,
+        values.join(", ")
+    );
+    std::fs::write(setup.packs_dir.join("cairns.json"), pack).unwrap();
+}
+
+#[test]
+fn every_request_of_a_long_run_is_listed_and_only_the_rows_in_view_are_laid_out() {
+    let setup = setup_with(PACKS);
+    write_long_pack(&setup, 60);
+    let mut harness = sized_harness(&setup, [1280.0, 1000.0]);
+    settle(&mut harness);
+    harness.get_by_label_contains("cairns").click();
+    harness.run();
+    harness.get_by_label_contains("1 Cairn:").click();
+    settle(&mut harness);
+    harness.get_by_label_contains("What Submit sends: 60 images from 1 prompt x 60 combinations");
+    harness.get_by_label("key 1 · #1 — a cairn of stone 1");
+    // Sixty rows are not all laid out at once.
+    assert!(
+        harness
+            .query_by_label("key 1 · #60 — a cairn of stone 60")
+            .is_none()
+    );
+    // The list scrolls down to the last request.
+    for _ in 0..200 {
+        if harness
+            .query_by_label("key 1 · #60 — a cairn of stone 60")
+            .is_some()
+        {
+            break;
+        }
+        let rows = harness.query_all_by_label_contains("— a cairn of stone");
+        rows.last().expect("a request row in view").scroll_down();
+        harness.run();
+    }
+    harness.get_by_label("key 1 · #60 — a cairn of stone 60");
+    assert!(
+        harness
+            .query_by_label("key 1 · #1 — a cairn of stone 1")
+            .is_none()
+    );
+    harness.get_by_label("Values: [[stone]] = stone 60");
+}
+
+#[test]
+fn a_wildcard_file_that_cannot_be_read_is_named_under_the_requests() {
+    let setup = setup_with(PACKS);
+    std::fs::write(
+        setup.packs_dir.join("wildcards").join("broken.txt"),
+        [0xff, 0xfe, 0x00, 0x41],
+    )
+    .unwrap();
+    let mut harness = sized_harness(&setup, [1280.0, 1000.0]);
+    settle(&mut harness);
+    type_manual_prompt(&mut harness, "a fox under a __sky__ sky");
+    let broken = setup.packs_dir.join("wildcards").join("broken.txt");
+    harness.get_by_label_contains(&format!("Wildcard file not read: {}", broken.display()));
+    // The other wildcard files still draw.
+    assert!(submit_enabled(&harness));
+}
+
+#[test]
+fn a_wildcard_file_edited_in_place_is_read_again() {
+    use promptdesk::app::tasks::{PackScan, Repaint};
+    let setup = setup_with(PACKS);
+    let finish = |scan: &mut PackScan| {
+        let mut result = None;
+        while scan.is_busy() {
+            if let Some(found) = scan.take_result() {
+                result = Some(found);
+            }
+            std::thread::yield_now();
+        }
+        result
+    };
+    let mut scan = PackScan::start(setup.packs_dir.clone(), &Repaint::default());
+    let first = finish(&mut scan).expect("the first scan");
+    assert_eq!(
+        first.wildcards.get("sky").unwrap(),
+        ["clear".to_owned(), "stormy".to_owned()]
+    );
+    // Edited in place, as most editors save: neither folder's own entry changes.
+    let sky = setup.packs_dir.join("wildcards").join("sky.txt");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&sky)
+        .unwrap();
+    std::io::Write::write_all(&mut file, b"hazy\nstarry\npale\n").unwrap();
+    drop(file);
+    scan.refresh_if_changed();
+    let again = finish(&mut scan).expect("the edit is noticed and the folder scanned again");
+    assert_eq!(
+        again.wildcards.get("sky").unwrap(),
+        ["hazy".to_owned(), "starry".to_owned(), "pale".to_owned()]
+    );
+}

@@ -248,7 +248,7 @@ impl Composer {
         ui.add_space(6.0);
         render_view::styles_section(self, ctx, ui);
         self.refresh_render(ctx);
-        render_view::requests_preview(self, ui, commands);
+        render_view::requests_preview(self, ctx, ui, commands);
         ui.add_space(6.0);
         preview(self, ctx, ui);
     }

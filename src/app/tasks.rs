@@ -11,7 +11,7 @@ use crate::history::{
     HistoryFilter, HistoryStore, SearchIndex, SortColumn, query_indices, query_indices_indexed,
 };
 use crate::packs::{DiscoveredPacks, discover_packs};
-use crate::render::{WildcardError, Wildcards};
+use crate::render::{WILDCARDS_DIR, WildcardError, Wildcards};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -82,25 +82,68 @@ impl<T: Send + 'static> Task<T> {
     }
 }
 
-/// A cheap fingerprint of a folder: names, sizes and modification times of its entries.
+/// A cheap fingerprint of the packs folder: names, sizes and modification times of its
+/// entries, and of every entry under its `wildcards/` folder (a wildcard file edited in place
+/// changes neither the packs folder nor `wildcards/` itself).
 fn folder_fingerprint(dir: &Path) -> Fingerprint {
-    let mut out: Vec<_> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    let meta = e.metadata().ok();
-                    (
-                        e.file_name(),
-                        meta.as_ref().map_or(0, |m| m.len()),
-                        meta.and_then(|m| m.modified().ok()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut out = Vec::new();
+    add_entries(dir, Path::new(""), &mut out);
+    let mut visited = std::collections::HashSet::new();
+    add_tree(
+        &dir.join(WILDCARDS_DIR),
+        Path::new(WILDCARDS_DIR),
+        0,
+        &mut visited,
+        &mut out,
+    );
     out.sort();
     out
+}
+
+/// How deep the change check follows sub-folders of `wildcards/` (as the wildcard reader).
+const MAX_WILDCARD_DEPTH: usize = 16;
+
+/// Adds the entries of `dir` (named `rel/<name>`) to `out`; returns the sub-folders.
+fn add_entries(dir: &Path, rel: &Path, out: &mut Fingerprint) -> Vec<(PathBuf, PathBuf)> {
+    let mut folders = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return folders;
+    };
+    for e in entries.flatten() {
+        // Followed links: a linked wildcard file or folder counts by what it points at.
+        let meta = std::fs::metadata(e.path()).ok();
+        if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+            folders.push((e.path(), rel.join(e.file_name())));
+        }
+        out.push((
+            rel.join(e.file_name()).into_os_string(),
+            meta.as_ref().map_or(0, std::fs::Metadata::len),
+            meta.and_then(|m| m.modified().ok()),
+        ));
+    }
+    folders
+}
+
+/// Adds every entry under `dir` (each folder once, however it is linked).
+fn add_tree(
+    dir: &Path,
+    rel: &Path,
+    depth: usize,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    out: &mut Fingerprint,
+) {
+    if depth > MAX_WILDCARD_DEPTH {
+        return;
+    }
+    let Ok(real) = std::fs::canonicalize(dir) else {
+        return;
+    };
+    if !visited.insert(real) {
+        return;
+    }
+    for (sub, sub_rel) in add_entries(dir, rel, out) {
+        add_tree(&sub, &sub_rel, depth + 1, visited, out);
+    }
 }
 
 type Fingerprint = Vec<(std::ffi::OsString, u64, Option<SystemTime>)>;
@@ -154,6 +197,11 @@ impl PackScan {
 
     pub fn is_running(&self) -> bool {
         self.scan.is_some()
+    }
+
+    /// True while a scan or a change check runs.
+    pub fn is_busy(&self) -> bool {
+        self.scan.is_some() || self.check.is_some()
     }
 
     /// The finished scan, once.

@@ -289,17 +289,17 @@ fn style_hover(style: &crate::packs::PackPrompt) -> String {
     }
 }
 
-/// The requests Submit sends, count first, or why there are none.
+/// The requests Submit sends, count first, or why there are none; the wildcard files that
+/// could not be read.
 pub(super) fn requests_preview(
     composer: &Composer,
+    ctx: &ViewContext<'_>,
     ui: &mut egui::Ui,
     commands: &mut CommandQueue,
 ) {
-    let Some(cache) = &composer.rendered else {
-        return;
-    };
-    match &cache.result {
-        Ok(plan) => {
+    match composer.rendered.as_ref().map(|c| &c.result) {
+        None => {}
+        Some(Ok(plan)) => {
             let per_request =
                 composer.settings.batch_size.max(1) * composer.settings.batch_count.max(1);
             egui::CollapsingHeader::new(format!(
@@ -310,45 +310,81 @@ pub(super) fn requests_preview(
             .default_open(true)
             .show(ui, |ui| request_rows(plan, ui));
         }
-        Err(e) => {
+        Some(Err(e)) => {
             ui.label(RichText::new(e.to_string()).color(ui.visuals().warn_fg_color));
             drop_brackets_offer(composer, e, ui, commands);
         }
     }
+    for error in ctx.wildcard_errors {
+        ui.label(
+            RichText::new(format!("Wildcard file not read: {error}"))
+                .color(ui.visuals().warn_fg_color),
+        );
+    }
 }
 
-/// At most this many requests are listed (all are sent; the count says how many).
-const MAX_LISTED_REQUESTS: usize = 50;
+/// The height of the request list before it scrolls.
+const REQUEST_LIST_HEIGHT: f32 = 320.0;
 
+/// Every request, in a list that scrolls; only the rows in view are laid out (a fanout over
+/// many keys gives hundreds). A row is three lines: the key, variant and final prompt, the
+/// negative, the values chosen; a longer text is cut and shown whole on hover.
 fn request_rows(plan: &RenderPlan, ui: &mut egui::Ui) {
-    for r in plan.requests.iter().take(MAX_LISTED_REQUESTS) {
-        let head = if r.key.is_empty() {
-            format!("#{}", r.variant)
-        } else {
-            format!("key {} · #{}", r.key, r.variant)
-        };
-        // One label per line, each starting with its own words (no label here repeats the
-        // text of a prompt box).
-        ui.label(format!("{head} — {}", r.prompt));
-        if !r.negative_prompt.trim().is_empty() {
-            ui.weak(format!("Negative: {}", r.negative_prompt));
+    let line = ui.text_style_height(&egui::TextStyle::Body);
+    let gap = ui.spacing().item_spacing.y;
+    let row_height = 3.0 * line + 2.0 * gap + 6.0;
+    let rows = |ui: &mut egui::Ui, requests: &[crate::run_config::RenderedRequest]| {
+        for r in requests {
+            let width = ui.available_width();
+            ui.allocate_ui_with_layout(
+                egui::vec2(width, row_height),
+                egui::Layout::top_down(egui::Align::Min),
+                |ui| {
+                    ui.set_min_size(egui::vec2(width, row_height));
+                    request_row(r, ui);
+                },
+            );
         }
-        if !r.values.is_empty() {
-            let values = r
-                .values
-                .iter()
-                .map(|(k, v)| format!("{k} = {v}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            ui.weak(format!("Values: {values}"));
-        }
-        ui.separator();
+    };
+    let n = plan.requests.len();
+    // A list that fits is laid out as it is: an inner scroll area would take the scrolling
+    // asked of the composer (egui gives an accessibility scroll to the first area it meets).
+    if n as f32 * (row_height + gap) <= REQUEST_LIST_HEIGHT {
+        rows(ui, &plan.requests);
+        return;
     }
-    if plan.requests.len() > MAX_LISTED_REQUESTS {
-        ui.weak(format!(
-            "… and {} more (every request is sent)",
-            plan.requests.len() - MAX_LISTED_REQUESTS
-        ));
+    egui::ScrollArea::vertical()
+        .id_salt("request rows")
+        .max_height(REQUEST_LIST_HEIGHT)
+        .auto_shrink([false, true])
+        .show_rows(ui, row_height, n, |ui, range| {
+            rows(ui, &plan.requests[range])
+        });
+}
+
+fn request_row(r: &crate::run_config::RenderedRequest, ui: &mut egui::Ui) {
+    let head = if r.key.is_empty() {
+        format!("#{}", r.variant)
+    } else {
+        format!("key {} · #{}", r.key, r.variant)
+    };
+    // One label per line, each starting with its own words (no label here repeats the text
+    // of a prompt box).
+    ui.add(egui::Label::new(format!("{head} — {}", r.prompt)).truncate());
+    if !r.negative_prompt.trim().is_empty() {
+        ui.add(
+            egui::Label::new(RichText::new(format!("Negative: {}", r.negative_prompt)).weak())
+                .truncate(),
+        );
+    }
+    if !r.values.is_empty() {
+        let values = r
+            .values
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ui.add(egui::Label::new(RichText::new(format!("Values: {values}")).weak()).truncate());
     }
 }
 
