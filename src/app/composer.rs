@@ -13,7 +13,7 @@ mod load;
 mod render_view;
 mod settings;
 
-pub use render_view::{RenderCache, render_draft};
+pub use render_view::RenderCache;
 
 pub use load::{LoadUndo, LoadedSettings, RecordedPrompts, text_not_by_key};
 
@@ -68,6 +68,8 @@ testing_pub_struct! {
         wildcard_seed: u64,
         /// The Styles picker's search text.
         style_search: String,
+        /// The styles matching `style_search`, found once per search and packs scan.
+        style_matches: render_view::StyleMatches,
         /// The draft rendered: what Submit sends (redone when its inputs change).
         rendered: Option<RenderCache>,
     }
@@ -151,6 +153,7 @@ impl Default for Composer {
             styles: Vec::new(),
             wildcard_seed: crate::render::new_seed(),
             style_search: String::new(),
+            style_matches: Default::default(),
             rendered: None,
         }
     }
@@ -306,8 +309,7 @@ fn manual_inputs(composer: &mut Composer, ui: &mut egui::Ui, commands: &mut Comm
     .labelled_by(label.id);
     // A pasted A1111 infotext (prompt, "Negative prompt:" and the parameters line) can be
     // read into the fields, as A1111's ↙ button does.
-    if composer.prompt.contains(':') && crate::infotext::parse_infotext(&composer.prompt).is_some()
-    {
+    if composer.prompt.contains(':') && crate::infotext::has_parameters_line(&composer.prompt) {
         ui.horizontal(|ui| {
             if ui
                 .button("↙ Read parameters")

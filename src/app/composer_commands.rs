@@ -1,7 +1,7 @@
 //! Commands of the composer: selecting a pack (its defaults are laid over the user's own
 //! settings), Submit, Load into composer and Undo load.
 
-use super::composer::{Composer, RecordedPrompts, render_draft, text_not_by_key};
+use super::composer::{Composer, RecordedPrompts, text_not_by_key};
 use super::state::{AppState, HistoryStatus, Message, short_id};
 use super::writer::WriteRequest;
 use crate::history::HistoryStore;
@@ -46,10 +46,8 @@ impl AppState {
             }
         };
         // What the run sends, recorded with it: never a literal token or `{prompt}`.
-        let pack = super::state::selected_pack(&self.packs, self.selected_pack.as_deref());
-        if let Err(e) = render_draft(
+        if let Err(e) = crate::render::render_into(
             &mut cfg,
-            pack,
             &self.packs,
             &self.wildcards,
             &self.composer.styles,

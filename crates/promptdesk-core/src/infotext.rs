@@ -103,6 +103,15 @@ fn params(line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// True when [`parse_infotext`] would read `text` (its last line yields at least 3 `key:
+/// value` pairs), found from the last line alone, without copying the text: cheap enough to
+/// ask every frame of a prompt box.
+pub fn has_parameters_line(text: &str) -> bool {
+    let text = text.trim();
+    let last = text.rsplit_once('\n').map_or(text, |(_, last)| last);
+    params(last.trim_end_matches('\r')).len() >= 3
+}
+
 /// Reads an infotext. `None` when the text has no parameters line (its last line yields fewer
 /// than 3 `key: value` pairs), so a plain prompt is not mistaken for one.
 pub fn parse_infotext(text: &str) -> Option<Infotext> {
@@ -245,6 +254,24 @@ mod tests {
                 ("Version".to_owned(), "v1.10.1".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn the_cheap_check_agrees_with_the_parser() {
+        for text in [
+            "a fox\nNegative prompt: blurry\nSteps: 30, Sampler: Euler a, CFG scale: 7, Seed: 1",
+            "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7\r\n",
+            "a lighthouse at dusk, oil painting",
+            "a cat\nStyle: warm, Mood: calm",
+            "<lora:x:0.5> a: b, c: d, e: f",
+            "",
+        ] {
+            assert_eq!(
+                has_parameters_line(text),
+                parse_infotext(text).is_some(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

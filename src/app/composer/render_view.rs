@@ -8,12 +8,10 @@
 use super::Composer;
 use crate::app::commands::{Command, CommandQueue};
 use crate::app::state::{ViewContext, draft_run_config};
-use crate::packs::PromptPack;
-use crate::render::{PromptInput, RenderError, RenderOptions, RenderPlan, Wildcards, render};
-use crate::run_config::{PromptSource, RunConfig, StyleRef};
-use crate::styles::{resolve_styles, style_sources};
+use crate::render::{RenderError, RenderPlan, Wildcards, render_with_pack};
+use crate::run_config::{PromptSource, StyleRef};
+use crate::styles::style_sources;
 use egui::RichText;
-use serde_json::Value;
 use std::hash::{Hash, Hasher};
 
 /// The last render and the inputs it was made from.
@@ -23,98 +21,25 @@ pub struct RenderCache {
     pub(crate) result: Result<RenderPlan, RenderError>,
 }
 
-/// Renders the prompts `cfg` carries (from [`draft_run_config`]: a pack job's recorded text
-/// stands in for the pack's current text) with `styles` and records the styles, the seed and
-/// every request in `cfg`.
-pub fn render_draft(
-    cfg: &mut RunConfig,
-    pack: Option<&PromptPack>,
-    packs: &[PromptPack],
-    wildcards: &Wildcards,
-    styles: &[StyleRef],
-    seed: u64,
-) -> Result<RenderPlan, RenderError> {
-    let resolved = resolve_styles(packs, styles)?;
-    let options = RenderOptions {
-        styles: &resolved,
-        wildcards,
-        seed,
-    };
-    let text = |v: Option<&Value>, k: &str| {
-        v.and_then(|v| v.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let plan = match cfg.prompt_source {
-        PromptSource::Pack => {
-            let pack = pack.ok_or(RenderError::Empty)?;
-            // The texts the payload carries (recorded or current), with the pack's matrix.
-            let mut overlay = PromptPack {
-                id: pack.id.clone(),
-                name: pack.name.clone(),
-                format: pack.format,
-                matrix: pack.matrix.clone(),
-                ..PromptPack::default()
-            };
-            let prompts = cfg.prompt_payload.get("prompts");
-            for key in &cfg.prompt_keys {
-                let mut p = pack
-                    .get(key)
-                    .cloned()
-                    .ok_or_else(|| RenderError::UnknownKey {
-                        pack: pack.id.clone(),
-                        key: key.clone(),
-                    })?;
-                let entry = prompts.and_then(|m| m.get(key.as_str()));
-                if entry.is_some() {
-                    p.positive = text(entry, "prompt");
-                    p.negative = text(entry, "negative_prompt");
-                }
-                overlay.prompts.push(p);
-            }
-            let keys = cfg.prompt_keys.clone();
-            render(
-                PromptInput::Pack {
-                    pack: &overlay,
-                    keys: &keys,
-                },
-                &options,
-            )?
-        }
-        PromptSource::Manual => {
-            let payload = Some(Value::Object(cfg.prompt_payload.clone()));
-            let (prompt, negative) = (
-                text(payload.as_ref(), "prompt"),
-                text(payload.as_ref(), "negative_prompt"),
-            );
-            render(
-                PromptInput::Manual {
-                    prompt: &prompt,
-                    negative: &negative,
-                },
-                &options,
-            )?
-        }
-    };
-    cfg.set_prompt_styles(styles);
-    cfg.set_wildcard_seed(plan.seeded.then_some(plan.seed));
-    cfg.set_rendered(&plan.requests);
-    Ok(plan)
-}
-
 impl Composer {
-    /// Renders the draft again when its inputs changed since the last render.
+    /// Renders the draft again when its inputs changed since the last render. The inputs are
+    /// hashed as they are (no payload is built or serialised per frame): the mode, the typed
+    /// prompt or the pack, its checked keys and the loaded job's recorded texts, the styles,
+    /// the seed, and the packs and wildcards scan.
     pub(crate) fn refresh_render(&mut self, ctx: &ViewContext<'_>) {
-        let Ok(cfg) = draft_run_config(self, ctx.selected_pack, ctx.checked_keys) else {
-            self.rendered = None;
-            return;
-        };
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_string(&cfg.prompt_payload)
-            .unwrap_or_default()
-            .hash(&mut h);
-        cfg.prompt_keys.hash(&mut h);
+        self.mode.hash(&mut h);
+        match self.mode {
+            PromptSource::Manual => (&self.prompt, &self.negative).hash(&mut h),
+            PromptSource::Pack => {
+                ctx.selected_pack.map(|p| &p.id).hash(&mut h);
+                ctx.checked_keys.hash(&mut h);
+                self.recorded
+                    .as_ref()
+                    .map(|r| (&r.job_id, &r.pack_id))
+                    .hash(&mut h);
+            }
+        }
         self.styles.hash(&mut h);
         self.wildcard_seed.hash(&mut h);
         ctx.packs_version.hash(&mut h);
@@ -123,8 +48,11 @@ impl Composer {
         if self.rendered.as_ref().is_some_and(|r| r.key == key) {
             return;
         }
-        let mut cfg = cfg;
-        let result = render_draft(
+        let Ok(mut cfg) = draft_run_config(self, ctx.selected_pack, ctx.checked_keys) else {
+            self.rendered = None;
+            return;
+        };
+        let result = render_with_pack(
             &mut cfg,
             ctx.selected_pack,
             ctx.packs,
@@ -230,63 +158,88 @@ fn chosen_styles(composer: &mut Composer, ui: &mut egui::Ui) {
 /// At most this many matching styles are listed (refine the search for the others).
 const MAX_LISTED_STYLES: usize = 200;
 
+/// The styles the picker's search matches, as (pack index, prompt index) into the packs, with
+/// the search and packs scan they were found for: the search runs once per change, not every
+/// frame (an A1111 styles file can hold hundreds of styles).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StyleMatches {
+    key: Option<(String, u64)>,
+    hits: Vec<(usize, usize)>,
+}
+
+impl StyleMatches {
+    fn refresh(&mut self, search: &str, packs: &[crate::packs::PromptPack], packs_version: u64) {
+        let needle = search.trim().to_lowercase();
+        let key = (needle, packs_version);
+        if self.key.as_ref() == Some(&key) {
+            return;
+        }
+        let needle = &key.0;
+        self.hits.clear();
+        for (pi, pack) in packs.iter().enumerate() {
+            if !pack
+                .format
+                .is_some_and(crate::packs::PackFormat::is_style_source)
+            {
+                continue;
+            }
+            for (si, style) in pack.prompts.iter().enumerate() {
+                if needle.is_empty()
+                    || style.key.to_lowercase().contains(needle.as_str())
+                    || style.positive.to_lowercase().contains(needle.as_str())
+                {
+                    self.hits.push((pi, si));
+                }
+            }
+        }
+        self.key = Some(key);
+    }
+}
+
 fn style_list(composer: &mut Composer, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
-    let needle = composer.style_search.trim().to_lowercase();
-    let mut sources = style_sources(ctx.packs).peekable();
-    if sources.peek().is_none() {
+    if style_sources(ctx.packs).next().is_none() {
         ui.weak(
             "No style source in the packs folder: add an A1111 styles.csv, an SDXL Prompt Styler / Fooocus .json, InvokeAI or SwarmUI presets.",
         );
         return;
     }
-    let mut shown = 0usize;
-    let mut more = 0usize;
+    composer
+        .style_matches
+        .refresh(&composer.style_search, ctx.packs, ctx.packs_version);
+    let hits = &composer.style_matches.hits;
+    let styles = &mut composer.styles;
     egui::ScrollArea::vertical()
         .id_salt("style list")
         .max_height(180.0)
         .show(ui, |ui| {
-            for pack in sources {
-                for style in &pack.prompts {
-                    let matches = needle.is_empty()
-                        || style.key.to_lowercase().contains(&needle)
-                        || style.positive.to_lowercase().contains(&needle);
-                    if !matches {
-                        continue;
-                    }
-                    if shown >= MAX_LISTED_STYLES {
-                        more += 1;
-                        continue;
-                    }
-                    shown += 1;
-                    let r = StyleRef::new(pack.id.clone(), style.key.clone());
-                    let mut on = composer.styles.contains(&r);
-                    let response = ui
-                        .checkbox(&mut on, format!("{}  ·  {}", style.key, pack.id))
-                        .on_hover_text(style_hover(style));
-                    if response.changed() {
-                        if on {
-                            composer.styles.push(r);
-                        } else {
-                            composer.styles.retain(|s| s != &r);
+            for &(pi, si) in hits.iter().take(MAX_LISTED_STYLES) {
+                let (pack, style) = (&ctx.packs[pi], &ctx.packs[pi].prompts[si]);
+                let r = StyleRef::new(pack.id.clone(), style.key.clone());
+                let mut on = styles.contains(&r);
+                let response = ui
+                    .checkbox(&mut on, format!("{}  ·  {}", style.key, pack.id))
+                    .on_hover_ui(|ui| {
+                        ui.label(&style.positive);
+                        if !style.negative.trim().is_empty() {
+                            ui.label(format!("Negative: {}", style.negative));
                         }
+                    });
+                if response.changed() {
+                    if on {
+                        styles.push(r);
+                    } else {
+                        styles.retain(|s| s != &r);
                     }
                 }
             }
+            let more = hits.len().saturating_sub(MAX_LISTED_STYLES);
             if more > 0 {
                 ui.weak(format!("{more} more: refine the search"));
             }
-            if shown == 0 && more == 0 {
+            if hits.is_empty() {
                 ui.weak("No style matches the search.");
             }
         });
-}
-
-fn style_hover(style: &crate::packs::PackPrompt) -> String {
-    if style.negative.trim().is_empty() {
-        style.positive.clone()
-    } else {
-        format!("{}\nNegative: {}", style.positive, style.negative)
-    }
 }
 
 /// The requests Submit sends, count first, or why there are none; the wildcard files that

@@ -12,8 +12,8 @@
 //! without a non-empty `name` is skipped with a warning (InvokeAI refuses the whole import); a
 //! name used twice: the later one wins, in the earlier one's place, with a warning.
 
-use super::styles_json::{StyleList, element_lines, element_name, text_of};
-use super::{PackError, PackErrorKind, ParsedFile};
+use super::styles_json::{named_list, text_of};
+use super::{PackError, ParsedFile};
 use serde_json::Value;
 use std::path::Path;
 
@@ -38,56 +38,22 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedFile, PackError> {
 /// Builds the styles from an already-read JSON value (`text` is the same document, used to
 /// find line numbers).
 pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<ParsedFile, PackError> {
-    let Some(items) = value.as_array() else {
-        return Err(PackError::in_file(
-            path,
-            Some(1),
-            PackErrorKind::Structure("the file must hold a JSON list of style presets".to_owned()),
-        ));
-    };
-    let lines = element_lines(text);
-    let mut styles = StyleList::new(path);
-    for (i, item) in items.iter().enumerate() {
-        let line = lines.get(i).copied();
-        let name = match element_name(item) {
-            Ok(name) => name,
-            Err(why) => {
-                styles.warn(
-                    line,
-                    PackErrorKind::Structure(format!("{why}: it is skipped")),
-                );
-                continue;
-            }
-        };
-        let obj = item.as_object().expect("element_name checked");
-        let what = format!("preset {:?}", name.trim());
-        let structure = |msg: String| PackError::in_file(path, line, PackErrorKind::Structure(msg));
-        let (positive, negative) = match obj.get("preset_data") {
-            Some(Value::Object(data)) => (
-                text_of(data, "positive_prompt", &what).map_err(structure)?,
-                text_of(data, "negative_prompt", &what).map_err(structure)?,
-            ),
-            Some(_) => {
-                return Err(structure(format!(
-                    "\"preset_data\" of {what} must be an object"
-                )));
-            }
+    named_list(path, text, value, "style preset", |obj, what| {
+        match obj.get("preset_data") {
+            Some(Value::Object(data)) => Ok((
+                text_of(data, "positive_prompt", what)?,
+                text_of(data, "negative_prompt", what)?,
+            )),
+            Some(_) => Err(format!("\"preset_data\" of {what} must be an object")),
             None => {
                 // The import row: `positive_prompt`, else its alias `prompt`; values stripped.
-                let positive = match text_of(obj, "positive_prompt", &what).map_err(structure)? {
+                let positive = match text_of(obj, "positive_prompt", what)? {
                     Some(p) => Some(p),
-                    None => text_of(obj, "prompt", &what).map_err(structure)?,
+                    None => text_of(obj, "prompt", what)?,
                 };
-                let negative = text_of(obj, "negative_prompt", &what).map_err(structure)?;
-                (positive.map(str::trim), negative.map(str::trim))
+                let negative = text_of(obj, "negative_prompt", what)?;
+                Ok((positive.map(str::trim), negative.map(str::trim)))
             }
-        };
-        styles.add(
-            name,
-            positive.unwrap_or_default(),
-            negative.unwrap_or_default(),
-            line,
-        )?;
-    }
-    Ok(styles.finish())
+        }
+    })
 }

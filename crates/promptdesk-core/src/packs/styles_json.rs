@@ -125,11 +125,32 @@ pub fn parse(path: &Path, text: &str) -> Result<ParsedFile, PackError> {
 /// Builds the styles from an already-read JSON value (`text` is the same document, used to
 /// find line numbers).
 pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<ParsedFile, PackError> {
+    named_list(path, text, value, "style", |obj, what| {
+        let positive = text_of(obj, "prompt", what)?;
+        let negative = match text_of(obj, "negative_prompt", what)? {
+            Some(n) => Some(n),
+            None => text_of(obj, "negativeprompt", what)?,
+        };
+        Ok((positive, negative))
+    })
+}
+
+/// Reads a top-level JSON list of named objects (`[{"name", ...}, ...]`), one style each, with
+/// `texts` giving an object's prompt and negative (`what` names it in errors, e.g.
+/// `style "Film"`). An element without a usable `name` is skipped with a warning; an ill-typed
+/// text is an error on the element's line. `noun` names the elements ("style", "preset").
+pub(crate) fn named_list<'v>(
+    path: &Path,
+    text: &str,
+    value: &'v Value,
+    noun: &str,
+    texts: impl Fn(&'v Map<String, Value>, &str) -> Result<(Option<&'v str>, Option<&'v str>), String>,
+) -> Result<ParsedFile, PackError> {
     let Some(items) = value.as_array() else {
         return Err(PackError::in_file(
             path,
             Some(1),
-            PackErrorKind::Structure("the file must hold a JSON list of styles".to_owned()),
+            PackErrorKind::Structure(format!("the file must hold a JSON list of {noun}s")),
         ));
     };
     let lines = element_lines(text);
@@ -147,13 +168,9 @@ pub(crate) fn from_value(path: &Path, text: &str, value: &Value) -> Result<Parse
             }
         };
         let obj = item.as_object().expect("element_name checked");
-        let what = format!("style {:?}", name.trim());
-        let structure = |msg: String| PackError::in_file(path, line, PackErrorKind::Structure(msg));
-        let positive = text_of(obj, "prompt", &what).map_err(structure)?;
-        let negative = match text_of(obj, "negative_prompt", &what).map_err(structure)? {
-            Some(n) => Some(n),
-            None => text_of(obj, "negativeprompt", &what).map_err(structure)?,
-        };
+        let what = format!("{noun} {:?}", name.trim());
+        let (positive, negative) = texts(obj, &what)
+            .map_err(|msg| PackError::in_file(path, line, PackErrorKind::Structure(msg)))?;
         styles.add(
             name,
             positive.unwrap_or_default(),

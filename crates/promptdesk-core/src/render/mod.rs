@@ -362,11 +362,39 @@ pub fn render(
     })
 }
 
-/// Renders the prompts `cfg` carries (its pack and keys, found in `packs`, or its typed prompt
-/// from the payload) with `styles` and records the result in `cfg`: the styles, the seed
-/// (when a draw used it) and every rendered request.
+/// Renders the prompts `cfg` carries with `styles` and records the result in `cfg`: the
+/// styles, the seed (when a draw used it) and every rendered request.
+///
+/// The texts are the payload's: a typed prompt, or for a pack run each key's recorded text
+/// (which, after Load into composer, may differ from the pack's current one); the pack (found
+/// in `packs` by id) gives the keys' order checks, labels and the matrix.
 pub fn render_into(
     cfg: &mut RunConfig,
+    packs: &[PromptPack],
+    wildcards: &Wildcards,
+    styles: &[StyleRef],
+    seed: u64,
+) -> Result<RenderPlan, RenderError> {
+    let pack = match cfg.prompt_source {
+        PromptSource::Pack => {
+            let id = cfg.prompt_pack_id.clone().unwrap_or_default();
+            Some(
+                packs
+                    .iter()
+                    .find(|p| p.id == id)
+                    .ok_or(RenderError::UnknownPack(id))?,
+            )
+        }
+        PromptSource::Manual => None,
+    };
+    render_with_pack(cfg, pack, packs, wildcards, styles, seed)
+}
+
+/// [`render_into`] with the pack of a pack run given (a panel drawn alone has its selected
+/// pack, not necessarily a folder's packs); `packs` are where the styles are found.
+pub fn render_with_pack(
+    cfg: &mut RunConfig,
+    pack: Option<&PromptPack>,
     packs: &[PromptPack],
     wildcards: &Wildcards,
     styles: &[StyleRef],
@@ -380,13 +408,18 @@ pub fn render_into(
     };
     let plan = match cfg.prompt_source {
         PromptSource::Pack => {
-            let id = cfg.prompt_pack_id.clone().unwrap_or_default();
-            let pack = packs
-                .iter()
-                .find(|p| p.id == id)
-                .ok_or(RenderError::UnknownPack(id))?;
+            let pack = pack.ok_or_else(|| {
+                RenderError::UnknownPack(cfg.prompt_pack_id.clone().unwrap_or_default())
+            })?;
+            let overlay = with_payload_texts(pack, cfg)?;
             let keys = cfg.prompt_keys.clone();
-            render(PromptInput::Pack { pack, keys: &keys }, &options)?
+            render(
+                PromptInput::Pack {
+                    pack: &overlay,
+                    keys: &keys,
+                },
+                &options,
+            )?
         }
         PromptSource::Manual => {
             let text = |k: &str| {
@@ -410,6 +443,43 @@ pub fn render_into(
     cfg.set_wildcard_seed(plan.seeded.then_some(plan.seed));
     cfg.set_rendered(&plan.requests);
     Ok(plan)
+}
+
+/// `pack` with only the keys `cfg` names, each with the text the payload carries for it
+/// (`{"prompts": {key: text | {"prompt", "negative_prompt"}}}`); a key the payload has no
+/// text for keeps the pack's.
+fn with_payload_texts(pack: &PromptPack, cfg: &RunConfig) -> Result<PromptPack, RenderError> {
+    let prompts = cfg.prompt_payload.get("prompts");
+    let mut overlay = PromptPack {
+        id: pack.id.clone(),
+        name: pack.name.clone(),
+        format: pack.format,
+        matrix: pack.matrix.clone(),
+        ..PromptPack::default()
+    };
+    for key in &cfg.prompt_keys {
+        let mut p = pack
+            .get(key)
+            .cloned()
+            .ok_or_else(|| RenderError::UnknownKey {
+                pack: pack.id.clone(),
+                key: key.clone(),
+            })?;
+        match prompts.and_then(|m| m.get(key.as_str())) {
+            Some(Value::String(text)) => {
+                p.positive.clone_from(text);
+                p.negative.clear();
+            }
+            Some(entry @ Value::Object(_)) => {
+                let text = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or_default();
+                p.positive = text("prompt").to_owned();
+                p.negative = text("negative_prompt").to_owned();
+            }
+            _ => {}
+        }
+        overlay.prompts.push(p);
+    }
+    Ok(overlay)
 }
 
 /// A fresh seed for draws, from the clock and the process's hasher keys.
