@@ -8,7 +8,10 @@ use serde_json::value::RawValue;
 use std::fmt;
 
 /// The schema version written into every new record.
-pub const JOB_RECORD_SCHEMA_VERSION: u32 = 1;
+///
+/// 2 added what running a job records: `backend`, `runner`, `queue_order` and `result`.
+/// Version 1 lines load unchanged (the new fields are absent there).
+pub const JOB_RECORD_SCHEMA_VERSION: u32 = 2;
 
 /// Where a job is in its life.
 ///
@@ -125,6 +128,19 @@ pub struct JobRecord {
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// The backend (its configured name) that ran or is running the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The runner (one per running promptdesk process) that claimed the job; a job left
+    /// `running` by a runner that is gone is failed at the next start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<String>,
+    /// Where a queued job stands in the queue (lower runs first); unset = by creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_order: Option<i64>,
+    /// What a completed (or partly completed) job produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<crate::outputs::JobResult>,
     /// What the line this record was read from held that this version does not understand
     /// (fields of a newer version, at any depth, and an unknown status text). Written back
     /// unchanged with the record, so no version strips another's data. Empty for new records.
@@ -233,6 +249,10 @@ pub fn job_record_from_run_config(job_id: &str, run_config: &RunConfig) -> JobRe
         completed_at: None,
         duration_ms: None,
         error_message: None,
+        backend: None,
+        runner: None,
+        queue_order: None,
+        result: None,
         unknown: UnknownFields::default(),
     }
 }
@@ -502,6 +522,22 @@ mod fast {
         (record.status != JobStatus::Unknown).then_some(record)
     }
 
+    /// A value read with derived serde, given up on (an error) when it holds a field the type
+    /// does not know: the careful path then keeps that field.
+    struct Strict<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: de::Deserialize<'de>> DeserializeSeed<'de> for Strict<T> {
+        type Value = T;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+            let mut unknown = false;
+            let value = serde_ignored::deserialize(d, |_| unknown = true)?;
+            if unknown {
+                return Err(de::Error::custom("unknown field"));
+            }
+            Ok(value)
+        }
+    }
+
     /// A struct's field name as its index; an unknown name is an error (the careful path then
     /// keeps it).
     struct Key(fn(&str) -> Option<u8>);
@@ -565,6 +601,10 @@ mod fast {
             "duration_ms" => 13,
             "error_message" => 14,
             "prompt_styles" => 15,
+            "backend" => 16,
+            "runner" => 17,
+            "queue_order" => 18,
+            "result" => 19,
             _ => return None,
         })
     }
@@ -593,6 +633,10 @@ mod fast {
             let mut duration_ms = None;
             let mut error_message = None;
             let mut prompt_styles = None;
+            let mut backend = None;
+            let mut runner = None;
+            let mut queue_order = None;
+            let mut result = None;
             while let Some(key) = map.next_key_seed(Key(record_field))? {
                 match key {
                     0 => put(&mut schema_version, &mut map)?,
@@ -610,7 +654,11 @@ mod fast {
                     12 => put_seed(&mut completed_at, &mut map, OptionalTimestamp)?,
                     13 => put(&mut duration_ms, &mut map)?,
                     14 => put(&mut error_message, &mut map)?,
-                    _ => put(&mut prompt_styles, &mut map)?,
+                    15 => put(&mut prompt_styles, &mut map)?,
+                    16 => put(&mut backend, &mut map)?,
+                    17 => put(&mut runner, &mut map)?,
+                    18 => put(&mut queue_order, &mut map)?,
+                    _ => put_seed(&mut result, &mut map, Strict(std::marker::PhantomData))?,
                 }
             }
             Ok(JobRecord {
@@ -630,6 +678,10 @@ mod fast {
                 completed_at: completed_at.flatten(),
                 duration_ms: duration_ms.flatten(),
                 error_message: error_message.flatten(),
+                backend: backend.flatten(),
+                runner: runner.flatten(),
+                queue_order: queue_order.flatten(),
+                result: result.flatten(),
                 unknown: UnknownFields::default(),
             })
         }

@@ -2,15 +2,18 @@
 //! history. It depends on no GUI or CLI crate; the `promptdesk` package (the desktop app and
 //! the CLI) re-exports it at its crate root.
 
+pub mod backends;
 pub mod fsutil;
 pub mod history;
 pub mod infotext;
 pub mod job_record;
+pub mod outputs;
 pub mod packs;
 pub mod paths;
 pub mod prompt_packs;
 pub mod render;
 pub mod run_config;
+pub mod runner;
 pub mod settings_override;
 pub mod styles;
 pub mod wording;

@@ -1519,6 +1519,10 @@ fn fold_group(
         completed_at,
         duration_ms,
         error_message,
+        backend: None,
+        runner: None,
+        queue_order: None,
+        result: None,
         unknown: Default::default(),
     })
 }

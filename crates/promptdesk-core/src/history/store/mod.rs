@@ -447,6 +447,31 @@ impl HistoryStore {
         self.modify(job_id, |stored| Ok(with_status(stored, status)))
     }
 
+    /// Changes a job only if `check` accepts its current state, read under the write lock
+    /// after catching up with the file (so two processes, or two threads with their own
+    /// stores, never both see a job as theirs): the runner claims a queued job this way.
+    /// Returns the record written, or `None` when `check` refused (nothing written). The
+    /// prompt origin is always kept from the stored record.
+    pub fn update_if(
+        &mut self,
+        job_id: &str,
+        check: impl FnOnce(&JobRecord) -> bool,
+        change: impl FnOnce(&JobRecord) -> JobRecord,
+    ) -> Result<Option<JobRecord>, HistoryError> {
+        let mut written = None;
+        self.modify(job_id, |stored| {
+            if !check(stored) {
+                return Ok(stored.clone());
+            }
+            let mut new = change(stored);
+            keep_origin(&mut new, stored);
+            new.job_id = stored.job_id.clone();
+            written = Some(new.clone());
+            Ok(new)
+        })?;
+        Ok(written)
+    }
+
     /// Cancels a queued job; a job in any other state gives `NotCancellable` naming it.
     pub fn cancel(&mut self, job_id: &str) -> Result<(), HistoryError> {
         self.modify(job_id, |stored| {

@@ -1,0 +1,340 @@
+//! One backend's thread: wait for a job, claim it, run its requests, save the images and
+//! record the outcome.
+
+use super::queue::{queued_in_order, requeued};
+use super::{BackendState, RunnerEvent, Shared};
+use crate::backends::{Backend, BackendError, GenerateRequest, RunControl};
+use crate::job_record::{JobRecord, JobStatus};
+use crate::outputs::{self, ImageToSave, JobResult};
+use chrono::Utc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// How often an idle backend looks at the queue when nothing wakes it (other processes may
+/// queue jobs too).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
+    let name = backend.config().name.clone();
+    let mut state = None::<BackendState>;
+    let mut set_state = |s: BackendState| {
+        if state.as_ref() != Some(&s) {
+            state = Some(s.clone());
+            shared.send(RunnerEvent::Backend {
+                backend: name.clone(),
+                state: s,
+            });
+        }
+    };
+    // The wait before the next try of an unreachable server; `None` when it answers.
+    let mut backoff: Option<Duration> = None;
+    let mut retry_at = Instant::now();
+    loop {
+        if shared.stopping() {
+            break;
+        }
+        if shared.paused.load(Ordering::SeqCst) {
+            set_state(BackendState::Paused);
+            shared.wait(IDLE_CHECK);
+            continue;
+        }
+        if let Some(limit) = shared.options.limit
+            && shared.claimed.load(Ordering::SeqCst) >= limit
+        {
+            break;
+        }
+        let candidates = match shared.store.active() {
+            Ok(active) => active,
+            Err(e) => {
+                shared.send(RunnerEvent::HistoryError(e.to_string()));
+                shared.wait(IDLE_CHECK * 5);
+                continue;
+            }
+        };
+        let queue: Vec<String> = queued_in_order(&candidates)
+            .into_iter()
+            .filter(|r| {
+                shared.options.only_jobs.is_empty() || shared.options.only_jobs.contains(&r.job_id)
+            })
+            .map(|r| r.job_id.clone())
+            .collect();
+        if queue.is_empty() {
+            if shared.options.exit_when_idle {
+                break;
+            }
+            set_state(BackendState::Idle);
+            shared.wait(IDLE_CHECK);
+            continue;
+        }
+        // A server that was down: wait out the backoff, then ask it before taking a job.
+        if let Some(wait) = backoff {
+            let now = Instant::now();
+            if now < retry_at {
+                shared.wait(retry_at - now);
+                continue;
+            }
+            match backend.ping() {
+                Ok(()) => backoff = None,
+                Err(e) => {
+                    let next = (wait * 2).min(shared.options.retry_max);
+                    backoff = Some(next);
+                    retry_at = Instant::now() + next;
+                    set_state(BackendState::Waiting {
+                        error: e.to_string(),
+                        retry_in: next,
+                    });
+                    continue;
+                }
+            }
+        }
+        let Some(job) = claim_first(shared, &queue, &name) else {
+            // Another backend or process took them all meanwhile.
+            shared.wait(Duration::from_millis(50));
+            continue;
+        };
+        set_state(BackendState::Running {
+            job_id: job.job_id.clone(),
+        });
+        shared.send(RunnerEvent::Started {
+            job_id: job.job_id.clone(),
+            backend: name.clone(),
+        });
+        match run_job(shared, backend, job) {
+            Outcome::Done => backoff = None,
+            Outcome::ServerDown(error) => {
+                let wait = shared.options.retry_min;
+                backoff = Some(wait);
+                retry_at = Instant::now() + wait;
+                set_state(BackendState::Waiting {
+                    error,
+                    retry_in: wait,
+                });
+            }
+        }
+    }
+    set_state(BackendState::Stopped);
+    if shared.live_threads.fetch_sub(1, Ordering::SeqCst) == 1 {
+        shared.send(RunnerEvent::Done);
+    }
+}
+
+/// Claims the first job of `queue` still queued (under the history's lock), as running on
+/// `backend` by this runner.
+fn claim_first(shared: &Shared, queue: &[String], backend: &str) -> Option<JobRecord> {
+    for job_id in queue {
+        if let Some(limit) = shared.options.limit {
+            // Reserve a slot first, so two backends never go over the limit.
+            if shared.claimed.fetch_add(1, Ordering::SeqCst) >= limit {
+                shared.claimed.fetch_sub(1, Ordering::SeqCst);
+                return None;
+            }
+        } else {
+            shared.claimed.fetch_add(1, Ordering::SeqCst);
+        }
+        let backend_name = backend.to_owned();
+        let runner = shared.runner_id.clone();
+        let claimed = shared.store.transition(
+            job_id,
+            Box::new(|r| r.status == JobStatus::Queued),
+            Box::new(move |r| {
+                let mut r = r.clone();
+                r.status = JobStatus::Running;
+                r.started_at = Some(Utc::now());
+                r.completed_at = None;
+                r.duration_ms = None;
+                r.error_message = None;
+                r.backend = Some(backend_name);
+                r.runner = Some(runner);
+                r
+            }),
+        );
+        match claimed {
+            Ok(Some(record)) => return Some(record),
+            Ok(None) => {
+                shared.claimed.fetch_sub(1, Ordering::SeqCst);
+            }
+            Err(e) => {
+                shared.claimed.fetch_sub(1, Ordering::SeqCst);
+                shared.send(RunnerEvent::HistoryError(e.to_string()));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+enum Outcome {
+    Done,
+    /// The server went away before anything ran: the job is queued again.
+    ServerDown(String),
+}
+
+fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord) -> Outcome {
+    let config = backend.config();
+    let mut control = RunControl::default();
+    control.stall_timeout = shared.options.stall_timeout;
+    control.poll_interval = shared.options.poll_interval;
+    shared
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(job.job_id.clone(), control.clone());
+    let mut result = JobResult {
+        backend: config.name.clone(),
+        backend_kind: config.kind.as_str().to_owned(),
+        backend_url: config.base_url().to_owned(),
+        ..JobResult::default()
+    };
+    let started = job.started_at.unwrap_or_else(Utc::now);
+    let ended = run_requests(shared, backend, &job, &control, &mut result, started);
+    shared
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&job.job_id);
+    let (status, error) = match ended {
+        Ok(()) => (JobStatus::Completed, None),
+        Err(e) if e.is_retryable() && result.images.is_empty() => {
+            let reason = e.to_string();
+            requeue(shared, &job, &config.name, &reason);
+            return Outcome::ServerDown(reason);
+        }
+        Err(BackendError::Interrupted { .. }) if shared.stopping() && result.images.is_empty() => {
+            requeue(shared, &job, &config.name, "promptdesk stopped");
+            return Outcome::Done;
+        }
+        Err(BackendError::Interrupted { .. }) => (JobStatus::Cancelled, None),
+        Err(e) => (JobStatus::Failed, Some(e.to_string())),
+    };
+    let runner = shared.runner_id.clone();
+    let job_result = (!result.images.is_empty()
+        || status == JobStatus::Completed
+        || !result.warnings.is_empty())
+    .then_some(result);
+    let written = shared.store.transition(
+        &job.job_id,
+        Box::new(move |r| r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)),
+        Box::new(move |r| {
+            let mut r = r.clone();
+            let now = Utc::now();
+            r.status = status;
+            r.completed_at = Some(now);
+            r.duration_ms = u64::try_from((now - started).num_milliseconds()).ok();
+            r.error_message = error;
+            r.result = job_result;
+            r
+        }),
+    );
+    match written {
+        Ok(Some(record)) => shared.send(RunnerEvent::Finished {
+            record: Box::new(record),
+        }),
+        Ok(None) => shared.send(RunnerEvent::HistoryError(format!(
+            "job {} changed while it ran (deleted, or taken over); its outcome was not recorded",
+            job.job_id
+        ))),
+        Err(e) => shared.send(RunnerEvent::HistoryError(e.to_string())),
+    }
+    Outcome::Done
+}
+
+fn requeue(shared: &Shared, job: &JobRecord, backend: &str, reason: &str) {
+    let runner = shared.runner_id.clone();
+    let written = shared.store.transition(
+        &job.job_id,
+        Box::new(move |r| r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)),
+        Box::new(requeued),
+    );
+    shared.claimed.fetch_sub(1, Ordering::SeqCst);
+    match written {
+        Ok(_) => shared.send(RunnerEvent::Requeued {
+            job_id: job.job_id.clone(),
+            backend: backend.to_owned(),
+            reason: reason.to_owned(),
+        }),
+        Err(e) => shared.send(RunnerEvent::HistoryError(e.to_string())),
+    }
+}
+
+/// Sends every request of the job in turn, saving each image as it comes.
+fn run_requests(
+    shared: &Shared,
+    backend: &dyn Backend,
+    job: &JobRecord,
+    control: &RunControl,
+    result: &mut JobResult,
+    started: chrono::DateTime<Utc>,
+) -> Result<(), BackendError> {
+    let config = backend.config();
+    let cfg = &job.run_config;
+    let unknown = cfg.unknown_settings();
+    if !unknown.is_empty() {
+        return Err(BackendError::Config {
+            backend: config.name.clone(),
+            reason: format!(
+                "the job's {} {} not recorded (an imported job): load it into the composer, set them and submit it again",
+                unknown.join(", "),
+                if unknown.len() == 1 { "was" } else { "were" }
+            ),
+        });
+    }
+    let requests = cfg.requests();
+    if requests.is_empty() {
+        return Err(BackendError::Config {
+            backend: config.name.clone(),
+            reason: "the job has no prompt to send".into(),
+        });
+    }
+    let total = requests.len();
+    for (i, request) in requests.iter().enumerate() {
+        if control.is_cancelled() {
+            return Err(BackendError::Interrupted {
+                backend: config.name.clone(),
+            });
+        }
+        let generate = GenerateRequest {
+            job_id: &job.job_id,
+            prompt: &request.prompt,
+            negative_prompt: &request.negative_prompt,
+            settings: &cfg.settings,
+        };
+        let generated = backend.generate(&generate, control, &mut |progress| {
+            shared.send(RunnerEvent::Progress {
+                job_id: job.job_id.clone(),
+                backend: config.name.clone(),
+                request: i,
+                requests: total,
+                progress,
+            });
+        })?;
+        if result.model_name.is_none() {
+            result.model_name = generated.model_name.clone();
+            result.model_hash = generated.model_hash.clone();
+        }
+        for w in generated.warnings {
+            if !result.warnings.contains(&w) {
+                result.warnings.push(w);
+            }
+        }
+        for image in generated.images {
+            let to_save = ImageToSave {
+                job_id: &job.job_id,
+                key: &request.key,
+                variant: request.variant,
+                seed: image.seed,
+                parameters: image.parameters.as_deref(),
+                when: started,
+            };
+            let saved = outputs::save_image(&shared.options.data_dir, &to_save, &image.bytes)
+                .map_err(|e| BackendError::Config {
+                    backend: config.name.clone(),
+                    reason: format!(
+                        "could not save an image under {}: {e}",
+                        outputs::outputs_dir(&shared.options.data_dir).display()
+                    ),
+                })?;
+            result.images.push(saved);
+        }
+    }
+    Ok(())
+}
