@@ -38,13 +38,14 @@ fn noise_png(w: u32, h: u32) -> Vec<u8> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut raw = Vec::with_capacity((w as usize * 3 + 1) * h as usize);
     for _ in 0..h {
-        raw.push(0);
-        for _ in 0..w * 3 {
+        // Filter type 0, then the row's bytes.
+        let row = (0..w * 3).map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            raw.push((state >> 32) as u8 & 0x3f);
-        }
+            (state >> 32) as u8 & 0x3f
+        });
+        raw.extend(std::iter::once(0).chain(row));
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     z.write_all(&raw).unwrap();
