@@ -17,6 +17,7 @@ use clap::Args;
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[derive(Args, Debug)]
@@ -102,7 +103,27 @@ pub(crate) fn run(
     let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
     let mut ended: Vec<JobStatus> = Vec::new();
     let mut history_errors = 0usize;
-    while let Ok(event) = rx.recv() {
+    install_ctrl_c();
+    let mut runner = Some(runner);
+    loop {
+        let event = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(event) => event,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if CTRL_C.swap(false, Ordering::SeqCst)
+                    && let Some(r) = runner.take()
+                {
+                    bar.clear(err);
+                    writeln!(
+                        err,
+                        "promptdesk: stopping: interrupting the running jobs and putting them back in the queue (Ctrl+C again quits at once)"
+                    )?;
+                    // Stopping sends the remaining events (requeues) and then Done.
+                    std::thread::spawn(move || r.stop());
+                }
+                continue;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
         match event {
             RunnerEvent::Started { job_id, backend } => {
                 bar.start(&job_id, &backend);
@@ -177,7 +198,9 @@ pub(crate) fn run(
         bar.draw(err);
     }
     bar.clear(err);
-    runner.join();
+    if let Some(r) = runner {
+        r.join();
+    }
     let failed = ended.iter().filter(|s| **s != JobStatus::Completed).count();
     if ended.is_empty() && !args.watch {
         writeln!(err, "promptdesk: no queued job to run")?;
@@ -187,6 +210,27 @@ pub(crate) fn run(
     } else {
         0
     })
+}
+
+/// Set by Ctrl+C while `run` runs.
+static CTRL_C: AtomicBool = AtomicBool::new(false);
+/// Ctrl+C seen once already: the second quits at once.
+static CTRL_C_TWICE: AtomicBool = AtomicBool::new(false);
+
+/// The first Ctrl+C stops the runner cleanly (the backends are interrupted, their jobs go back
+/// to the queue); the second exits at once (the jobs are then failed as interrupted at the
+/// next start). Installed once per process.
+fn install_ctrl_c() {
+    CTRL_C.store(false, Ordering::SeqCst);
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if CTRL_C_TWICE.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            CTRL_C.store(true, Ordering::SeqCst);
+        });
+    });
 }
 
 fn secs(value: f64, flag: &str) -> Result<Duration, CommandError> {
