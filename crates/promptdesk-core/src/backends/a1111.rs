@@ -13,8 +13,8 @@
 
 use super::http::{Http, Wait};
 use super::{
-    Backend, BackendConfig, BackendError, Catalogues, GenerateRequest, Generated,
-    GeneratedImage, ModelInfo, Progress, RunControl, names,
+    Backend, BackendConfig, BackendError, Catalogues, GenerateRequest, Generated, GeneratedImage,
+    ModelInfo, Progress, RunControl, names,
 };
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -113,11 +113,7 @@ impl A1111 {
     /// The catalogues read before, or read now; `None` when they cannot be read (that does
     /// not stop a request: the server then judges the names itself).
     fn known_or_read(&self) -> Option<Known> {
-        let cached = self
-            .known
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let cached = self.known.lock().unwrap_or_else(|p| p.into_inner()).clone();
         cached.or_else(|| self.read_known().ok())
     }
 
@@ -141,7 +137,10 @@ impl A1111 {
         if let Ok(fresh) = self.read_known() {
             *known = Some(fresh);
         }
-        let models = &known.as_ref().map(|k| &k.catalogues.models[..]).unwrap_or(&[]);
+        let models = &known
+            .as_ref()
+            .map(|k| &k.catalogues.models[..])
+            .unwrap_or(&[]);
         if let Some(m) = names::match_model(wanted, models) {
             return Ok(Some(m.title.clone()));
         }
@@ -167,9 +166,7 @@ impl A1111 {
     /// Sends the interrupt; a failure is not reported (the caller is already failing the
     /// request, and the server may be the reason).
     fn interrupt(&self) {
-        let _ = self
-            .http
-            .post_json(INTERRUPT_PATH, &json!({}), Wait::Short);
+        let _ = self.http.post_json(INTERRUPT_PATH, &json!({}), Wait::Short);
     }
 }
 
@@ -418,14 +415,12 @@ impl Watch {
             self.last_key = Some(key.clone());
             self.last_change = Instant::now();
         }
-        match v.get("current_image").and_then(Value::as_str) {
-            Some(b64) if !b64.is_empty() => {
-                if self.preview_b64.as_deref() != Some(b64) {
-                    self.preview = decode_base64(b64).ok().map(Arc::new);
-                    self.preview_b64 = Some(b64.to_owned());
-                }
-            }
-            _ => {}
+        if let Some(b64) = v.get("current_image").and_then(Value::as_str)
+            && !b64.is_empty()
+            && self.preview_b64.as_deref() != Some(b64)
+        {
+            self.preview = decode_base64(b64).ok().map(Arc::new);
+            self.preview_b64 = Some(b64.to_owned());
         }
         let eta = v.get("eta_relative").and_then(Value::as_f64);
         Some(Progress {
@@ -457,7 +452,12 @@ fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
         Some(Value::String(s)) => serde_json::from_str(s)
             .map_err(|e| format!("\"info\" is not the JSON text it should be ({e})"))?,
         Some(obj @ Value::Object(_)) => obj.clone(),
-        Some(_) => return Err("\"info\" is not a JSON text".into()),
+        Some(other) => {
+            return Err(format!(
+                "\"info\" should be a JSON text (a string) but is {}",
+                kind_of(other)
+            ));
+        }
         None => return Err("the answer has no \"info\"".into()),
     };
     if !info.is_object() {
@@ -482,7 +482,7 @@ fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
     };
     if images.len() < first + seeds.len() {
         return Err(format!(
-            "{} images for {} seeds (the first at index {first}): the answer is incomplete (was the request interrupted on the server?)",
+            "{} image(s) for {} seed(s) (the first at index {first}): the answer is incomplete (was the request interrupted on the server?)",
             images.len(),
             seeds.len()
         ));
@@ -543,6 +543,17 @@ fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
         },
         sampler_used: text("sampler_name"),
     })
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -647,7 +658,9 @@ fn parse_samplers(v: &Value) -> Result<Vec<(String, Vec<String>)>, String> {
 
 /// `[{name, label, aliases, default_rho, need_inner_model}]` → the labels (`Karras`).
 fn parse_schedulers(v: &Value) -> Result<Vec<String>, String> {
-    let list = v.as_array().ok_or("the scheduler list is not a JSON list")?;
+    let list = v
+        .as_array()
+        .ok_or("the scheduler list is not a JSON list")?;
     list.iter()
         .map(|s| {
             s.get("label")
