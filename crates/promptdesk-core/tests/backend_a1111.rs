@@ -459,9 +459,28 @@ fn a_server_before_1_9_gets_the_old_combined_sampler_name() {
         .samplers
         .push(("DPM++ 2M Karras".into(), vec!["k_dpmpp_2m_ka".into()]));
     let fake = FakeA1111::start(options);
-    let generated = run(&client(&fake.url()), &settings()).unwrap();
+    let backend = client(&fake.url());
+    let generated = run(&backend, &settings()).unwrap();
     assert_eq!(fake.txt2img_bodies()[0]["sampler_name"], "DPM++ 2M Karras");
     assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
+
+    // Already combined: sent as it is.
+    let mut s = settings();
+    s.sampler = "DPM++ 2M Karras".into();
+    let generated = run(&backend, &s).unwrap();
+    assert_eq!(fake.txt2img_bodies()[1]["sampler_name"], "DPM++ 2M Karras");
+    assert!(generated.warnings.is_empty(), "{:?}", generated.warnings);
+
+    // No combined name for it: the scheduler cannot be applied, and the user is told.
+    s.sampler = "Euler a".into();
+    let generated = run(&backend, &s).unwrap();
+    assert_eq!(fake.txt2img_bodies()[2]["sampler_name"], "Euler a");
+    assert_eq!(generated.warnings.len(), 1, "{:?}", generated.warnings);
+    assert!(
+        generated.warnings[0].contains("\"Karras\""),
+        "{:?}",
+        generated.warnings
+    );
 }
 
 #[test]

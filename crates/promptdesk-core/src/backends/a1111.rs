@@ -32,6 +32,9 @@ const SCHEDULERS_PATH: &str = "/sdapi/v1/schedulers";
 
 /// The longest a stalled request's hung call is waited for after the interrupt.
 const STALL_GRACE: Duration = Duration::from_secs(5);
+/// The longest a cancelled request's call is waited for after the interrupt (A1111 finishes
+/// the step and decodes what it has); a server that takes longer is left to it.
+const CANCEL_WAIT: Duration = Duration::from_secs(30);
 /// The shortest poll interval used (a zero interval would spin).
 const MIN_POLL: Duration = Duration::from_millis(10);
 /// Old combined sampler names carried the scheduler (`DPM++ 2M Karras`); A1111 1.9+ splits
@@ -75,10 +78,7 @@ impl A1111 {
     /// Reads the three catalogues and keeps them.
     fn read_known(&self) -> Result<Known, BackendError> {
         let models_url = self.http.url(MODELS_PATH);
-        let models = self
-            .http
-            .get_json(MODELS_PATH)
-            .map_err(|e| explain_404(e, &models_url))?;
+        let models = self.http.get_json(MODELS_PATH).map_err(explain_404)?;
         let models = parse_models(&models).map_err(|r| self.http.malformed(&models_url, r))?;
 
         let samplers_url = self.http.url(SAMPLERS_PATH);
@@ -210,11 +210,10 @@ impl Backend for A1111 {
     }
 
     fn ping(&self) -> Result<(), BackendError> {
-        let url = self.http.url(PING_PATH);
         self.http
             .get_json(PING_PATH)
             .map(|_| ())
-            .map_err(|e| explain_404(e, &url))
+            .map_err(explain_404)
     }
 
     fn catalogues(&self) -> Result<Catalogues, BackendError> {
@@ -244,12 +243,18 @@ impl Backend for A1111 {
 
         // A1111 before 1.9 has no scheduler field: the scheduler is in the sampler's name.
         let scheduler = settings.scheduler.trim();
+        let sampler = settings.sampler.trim();
+        let already_combined = sampler.len() > scheduler.len()
+            && sampler.is_char_boundary(sampler.len() - scheduler.len())
+            && sampler[sampler.len() - scheduler.len()..].eq_ignore_ascii_case(scheduler)
+            && sampler[..sampler.len() - scheduler.len()].ends_with(' ');
         if let Some(k) = &known
             && !k.has_schedulers
             && !scheduler.is_empty()
             && !scheduler.eq_ignore_ascii_case("automatic")
+            && !already_combined
         {
-            let combined = format!("{} {scheduler}", settings.sampler.trim());
+            let combined = format!("{sampler} {scheduler}");
             match k
                 .samplers
                 .iter()
@@ -288,7 +293,7 @@ impl Backend for A1111 {
             if control.is_cancelled() {
                 self.interrupt();
                 // A1111 stops at the next step and answers with what it has.
-                let _ = rx.recv_timeout(control.stall_timeout.max(STALL_GRACE));
+                let _ = rx.recv_timeout(control.stall_timeout.clamp(STALL_GRACE, CANCEL_WAIT));
                 return Err(BackendError::Interrupted { backend });
             }
             match rx.recv_timeout(poll_every) {
@@ -316,7 +321,7 @@ impl Backend for A1111 {
                 return Err(BackendError::Stalled { backend, secs });
             }
         };
-        let value = answer.map_err(|e| explain_404(e, &url))?;
+        let value = answer.map_err(explain_404)?;
         let mut generated = parse_txt2img(&value).map_err(|r| self.http.malformed(&url, r))?;
         if let Some(used) = generated.sampler_used.take()
             && !sent_sampler.is_empty()
@@ -333,16 +338,16 @@ impl Backend for A1111 {
 }
 
 /// A 404 "Not Found" on an `/sdapi/` path means the API is off: say how to turn it on.
-fn explain_404(e: BackendError, url: &str) -> BackendError {
+fn explain_404(e: BackendError) -> BackendError {
     match e {
         BackendError::Rejected {
             backend,
-            url: u,
+            url,
             status: 404,
             message,
         } if message.trim().eq_ignore_ascii_case("not found") => BackendError::Rejected {
             backend,
-            url: if u.is_empty() { url.to_owned() } else { u },
+            url,
             status: 404,
             message: format!(
                 "{message}: is this an AUTOMATIC1111/Forge WebUI started with --api (or --nowebui)?"
