@@ -11,6 +11,7 @@
 //! optional hint, source). [`Context`](context::Context) holds the folders the global flags
 //! chose; `output` holds the text helpers the commands share.
 
+mod backends;
 mod command_error;
 mod compact;
 mod context;
@@ -23,6 +24,8 @@ mod output;
 mod packs;
 mod prompt_file;
 mod render;
+mod requeue;
+mod run;
 mod submit;
 mod verify;
 
@@ -129,6 +132,13 @@ enum Command {
     /// Import a StableNew job_history.jsonl (importing it again adds nothing).
     #[command(name = "import-stablenew")]
     ImportStablenew(import_stablenew::ImportStablenewArgs),
+    /// Configure the servers jobs run on: add, list, remove, test (AUTOMATIC1111/Forge or
+    /// ComfyUI).
+    Backends(backends::BackendsArgs),
+    /// Run queued jobs on the backends; exits when none are left (--watch keeps waiting).
+    Run(run::RunArgs),
+    /// Put failed or cancelled jobs back in the queue.
+    Requeue(requeue::RequeueArgs),
     /// Check the history file: count records, list damaged lines; exit 1 if any.
     Verify(verify::VerifyArgs),
     /// Rewrite the history with one line per job (drops old snapshots and deleted jobs).
@@ -155,6 +165,9 @@ impl Command {
             Command::Export(args) => export::run(ctx, args, out),
             Command::ImportStablenew(args) => import_stablenew::run(ctx, args, out),
             Command::Verify(args) => verify::run(ctx, args, out),
+            Command::Backends(args) => backends::run(ctx, args, out),
+            Command::Run(args) => run::run(ctx, args, out, err),
+            Command::Requeue(args) => requeue::run(ctx, args, out),
             Command::Compact(args) => compact::run(ctx, args, out),
             Command::DebugAppendLoop(args) => debug_append_loop::run(ctx, args, out),
         }

@@ -92,6 +92,15 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
             shared.wait(Duration::from_millis(50));
             continue;
         };
+        // Registered before anyone hears of the job, so an interrupt always finds it.
+        let mut control = RunControl::default();
+        control.stall_timeout = shared.options.stall_timeout;
+        control.poll_interval = shared.options.poll_interval;
+        shared
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job.job_id.clone(), control.clone());
         set_state(BackendState::Running {
             job_id: job.job_id.clone(),
         });
@@ -99,7 +108,7 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
             job_id: job.job_id.clone(),
             backend: name.clone(),
         });
-        match run_job(shared, backend, job) {
+        match run_job(shared, backend, job, control) {
             Outcome::Done => backoff = None,
             Outcome::ServerDown(error) => {
                 let wait = shared.options.retry_min;
@@ -169,16 +178,8 @@ enum Outcome {
     ServerDown(String),
 }
 
-fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord) -> Outcome {
+fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunControl) -> Outcome {
     let config = backend.config();
-    let mut control = RunControl::default();
-    control.stall_timeout = shared.options.stall_timeout;
-    control.poll_interval = shared.options.poll_interval;
-    shared
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(job.job_id.clone(), control.clone());
     let mut result = JobResult {
         backend: config.name.clone(),
         backend_kind: config.kind.as_str().to_owned(),

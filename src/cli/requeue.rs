@@ -1,0 +1,48 @@
+//! `promptdesk requeue ID...`: puts failed or cancelled jobs back in the queue (their error
+//! and results cleared; the images already saved stay on disk), at its end.
+
+use super::command_error::CommandError;
+use super::context::Context;
+use crate::job_record::JobStatus;
+use clap::Args;
+use std::io::Write;
+
+#[derive(Args, Debug)]
+pub(crate) struct RequeueArgs {
+    /// The jobs to queue again.
+    #[arg(required = true, value_name = "ID")]
+    jobs: Vec<String>,
+}
+
+pub(crate) fn run(
+    ctx: &Context,
+    args: &RequeueArgs,
+    out: &mut dyn Write,
+) -> Result<i32, CommandError> {
+    let mut store = ctx.open_store()?;
+    for id in &args.jobs {
+        let Some(record) = store.get(id) else {
+            return Err(CommandError::usage(format!(
+                "there is no job {id} in {}",
+                store.path().display()
+            )));
+        };
+        if !matches!(record.status, JobStatus::Failed | JobStatus::Cancelled) {
+            return Err(CommandError::usage(format!(
+                "job {id} is {}; only failed or cancelled jobs can be re-queued",
+                record.status_text()
+            )));
+        }
+    }
+    for id in &args.jobs {
+        let done = store.update_if(
+            id,
+            |r| matches!(r.status, JobStatus::Failed | JobStatus::Cancelled),
+            crate::runner::retried,
+        )?;
+        if done.is_some() {
+            writeln!(out, "{id}\tqueued")?;
+        }
+    }
+    Ok(0)
+}
