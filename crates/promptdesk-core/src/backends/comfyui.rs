@@ -23,7 +23,7 @@
 use super::http::{self, Http, MAX_BODY, SHORT_TIMEOUT};
 use super::workflow::{Workflow, WorkflowValues};
 use super::{
-    Backend, BackendConfig, BackendError, Catalogues, GenerateRequest, GeneratedImage, Generated,
+    Backend, BackendConfig, BackendError, Catalogues, GenerateRequest, Generated, GeneratedImage,
     ModelInfo, Progress, RunControl, names,
 };
 use crate::history::infotext_block;
@@ -177,7 +177,11 @@ impl ComfyUi {
 
     /// `POST /prompt`; the prompt id ComfyUI runs it under, and warnings for outputs it
     /// dropped.
-    fn submit(&self, graph: &Value, prompt_id: &str) -> Result<(String, Vec<String>), BackendError> {
+    fn submit(
+        &self,
+        graph: &Value,
+        prompt_id: &str,
+    ) -> Result<(String, Vec<String>), BackendError> {
         let body = json!({"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id});
         let url = self.http.url("/prompt");
         let payload = serde_json::to_vec(&body).expect("JSON values always serialise");
@@ -343,11 +347,9 @@ impl ComfyUi {
             self.queue_state(prompt_id)
         };
         let delete = || {
-            let _ = self.http.post_json(
-                "/queue",
-                &json!({"delete": [prompt_id]}),
-                http::Wait::Short,
-            );
+            let _ =
+                self.http
+                    .post_json("/queue", &json!({"delete": [prompt_id]}), http::Wait::Short);
         };
         let interrupt = || {
             let _ = self.http.post_json(
@@ -547,7 +549,9 @@ impl ComfyUi {
         let mut images = Vec::new();
         for (node, out) in outputs {
             let Some(out) = out.as_object() else {
-                return Err(malformed(&format!("the output of node {node} is not an object")));
+                return Err(malformed(&format!(
+                    "the output of node {node} is not an object"
+                )));
             };
             let Some(list) = out.get("images") else {
                 continue;
@@ -568,7 +572,11 @@ impl ComfyUi {
             }
         }
         // Saved images; a workflow that only previews gives temporary ones.
-        let saved: Vec<ImageRef> = images.iter().filter(|i| i.kind == "output").cloned().collect();
+        let saved: Vec<ImageRef> = images
+            .iter()
+            .filter(|i| i.kind == "output")
+            .cloned()
+            .collect();
         let chosen = if saved.is_empty() { images } else { saved };
         if chosen.is_empty() {
             return Err(BackendError::Execution {
@@ -659,7 +667,8 @@ fn preview(frame: &[u8]) -> Option<Event> {
         }
         4 => {
             let len = usize::try_from(word(4)?).ok()?;
-            let meta: Value = serde_json::from_slice(frame.get(8..8usize.checked_add(len)?)?).ok()?;
+            let meta: Value =
+                serde_json::from_slice(frame.get(8..8usize.checked_add(len)?)?).ok()?;
             let image = frame.get(8 + len..)?;
             let prompt = meta["prompt_id"].as_str().map(str::to_owned);
             (!image.is_empty()).then(|| Event::Preview(image.to_vec(), prompt))
@@ -804,9 +813,7 @@ impl Backend for ComfyUi {
         let settings = request.settings;
         let (sampler, scheduler) = names::to_comfy(&settings.sampler, &settings.scheduler)
             .map_err(|r| self.config_error(r))?;
-        self.workflow
-            .check()
-            .map_err(|r| self.config_error(r))?;
+        self.workflow.check().map_err(|r| self.config_error(r))?;
         let base_seed = if settings.seed < 0 {
             random_seed()
         } else {
@@ -862,20 +869,25 @@ impl Backend for ComfyUi {
                     }
                 }
                 let index = i as f32;
-                let entry = self.wait(&prompt_id, &mut socket, control, &mut |step, steps, preview| {
-                    let within = if steps > 0 {
-                        (step as f32 / steps as f32).min(1.0)
-                    } else {
-                        0.0
-                    };
-                    progress(Progress {
-                        fraction: (index + within) / total as f32,
-                        step,
-                        steps,
-                        eta_secs: None,
-                        preview,
-                    });
-                })?;
+                let entry = self.wait(
+                    &prompt_id,
+                    &mut socket,
+                    control,
+                    &mut |step, steps, preview| {
+                        let within = if steps > 0 {
+                            (step as f32 / steps as f32).min(1.0)
+                        } else {
+                            0.0
+                        };
+                        progress(Progress {
+                            fraction: (index + within) / total as f32,
+                            step,
+                            steps,
+                            eta_secs: None,
+                            preview,
+                        });
+                    },
+                )?;
                 let images = self.outcome(&prompt_id, &entry)?;
                 let mut used = settings.clone();
                 used.seed = *seed;
@@ -946,7 +958,10 @@ mod tests {
 
     #[test]
     fn names_stems_and_encoding() {
-        assert_eq!(file_stem("SDXL/juggernautXL_v9.safetensors"), "juggernautXL_v9");
+        assert_eq!(
+            file_stem("SDXL/juggernautXL_v9.safetensors"),
+            "juggernautXL_v9"
+        );
         assert_eq!(file_stem("a\\b.ckpt"), "b");
         assert_eq!(file_stem("plain"), "plain");
         assert_eq!(encode("my run/a&b=c d.png"), "my%20run%2Fa%26b%3Dc%20d.png");

@@ -52,7 +52,6 @@
 
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -519,11 +518,7 @@ fn post_prompt(state: &State, request: tiny_http::Request, body: &Value, options
     let Some(prompt) = body.get("prompt").filter(|p| p.is_object()) else {
         let error = json!({"type": "no_prompt", "message": "No prompt provided",
                            "details": "No prompt provided", "extra_info": {}});
-        respond_json(
-            request,
-            400,
-            &json!({"error": error, "node_errors": {}}),
-        );
+        respond_json(request, 400, &json!({"error": error, "node_errors": {}}));
         return;
     };
     let mut node_errors = serde_json::Map::new();
@@ -827,10 +822,7 @@ fn execute(state: &State, item: &Item) {
     let output = output_node(&item.prompt).unwrap_or_else(|| "9".into());
     let class_of = |id: &str| item.prompt[id]["class_type"].clone();
     message("execution_start", json!({"prompt_id": pid}));
-    message(
-        "execution_cached",
-        json!({"nodes": [], "prompt_id": pid}),
-    );
+    message("execution_cached", json!({"nodes": [], "prompt_id": pid}));
     let interrupted = |message: &mut dyn FnMut(&str, Value), node: &str| {
         message(
             "execution_interrupted",
@@ -949,7 +941,9 @@ fn execute(state: &State, item: &Item) {
                     (options.subfolder.clone(), filename.clone(), kind.to_owned()),
                     bytes,
                 );
-                images.push(json!({"filename": filename, "subfolder": options.subfolder, "type": kind}));
+                images.push(
+                    json!({"filename": filename, "subfolder": options.subfolder, "type": kind}),
+                );
             }
             let outputs = json!({ output.clone(): {"images": images} });
             message(
