@@ -591,6 +591,35 @@ fn without_a_websocket_the_history_still_completes_the_request() {
 }
 
 #[test]
+fn a_socket_lost_mid_run_and_a_late_history_entry_still_complete_the_request() {
+    let fake = FakeComfyUi::start(FakeOptions {
+        steps: 20,
+        step_delay: Duration::from_millis(10),
+        history_delay: Duration::from_millis(150),
+        ..FakeOptions::default()
+    });
+    let comfy = client(&fake);
+    let (result, seen) = generate(&comfy, &settings(), &control(), |p, _| {
+        if p.step == 2 {
+            fake.drop_sockets();
+        }
+    });
+    let generated = result.unwrap();
+    assert_eq!(generated.images.len(), 1);
+    let last_step = seen.iter().map(|p| p.step).max().unwrap();
+    assert!(
+        last_step < 20,
+        "no progress after the socket closed: {last_step}"
+    );
+    // A late entry after execution_success, with the socket open.
+    fake.update(|o| o.steps = 2);
+    let generated = generate(&comfy, &settings(), &control(), |_, _| {})
+        .0
+        .unwrap();
+    assert_eq!(generated.images.len(), 1);
+}
+
+#[test]
 fn a_validation_error_is_rejected_with_comfyui_s_message_and_node_errors() {
     let fake = FakeComfyUi::start(FakeOptions {
         behaviour: Behaviour::Reject,

@@ -201,7 +201,13 @@ impl ComfyUi {
             .with_config()
             .limit(MAX_BODY)
             .read_to_vec()
-            .map_err(|e| self.transport(&url, e))?;
+            .map_err(|e| match e {
+                ureq::Error::Timeout(_) => self.transport(&url, e),
+                // The server took the prompt and its answer broke off.
+                other => self
+                    .http
+                    .malformed(&url, format!("the answer was cut short: {other}")),
+            })?;
         if status == 401 {
             return Err(BackendError::Unauthorized {
                 backend: self.name(),
@@ -450,13 +456,23 @@ impl ComfyUi {
                 } else {
                     control.poll_interval
                 };
-            if let Some(entry) = self.history(prompt_id)? {
-                return Ok(entry);
+            // With the socket open, a history question that fails now and then is not fatal
+            // (the socket still reports, and a dead server also closes the socket).
+            match self.history(prompt_id) {
+                Ok(Some(entry)) => return Ok(entry),
+                Ok(None) => {}
+                Err(e) if e.is_retryable() && socket.is_some() => continue,
+                Err(e) => return Err(e),
             }
             if socket.is_some() && (started || ended) {
                 continue;
             }
-            match self.queue_state(prompt_id)? {
+            let queued = match self.queue_state(prompt_id) {
+                Ok(q) => q,
+                Err(e) if e.is_retryable() && socket.is_some() => continue,
+                Err(e) => return Err(e),
+            };
+            match queued {
                 // Waiting behind other prompts is not stalling.
                 Queued::Pending => last_activity = Instant::now(),
                 Queued::Running => {
@@ -828,7 +844,7 @@ impl Backend for ComfyUi {
         // Every graph is filled before anything is sent, so a misfit sends nothing.
         let mut graphs = Vec::with_capacity(total as usize);
         for i in 0..total {
-            let seed = base_seed + i64::from(i);
+            let seed = base_seed.saturating_add(i64::from(i));
             let values = WorkflowValues {
                 prompt: request.prompt.to_owned(),
                 negative_prompt: request.negative_prompt.to_owned(),
@@ -869,16 +885,17 @@ impl Backend for ComfyUi {
                     }
                 }
                 let index = i as f32;
+                // Later nodes (an upscaler after the sampler) report their own steps: the
+                // fraction never goes back.
+                let mut within = 0.0f32;
                 let entry = self.wait(
                     &prompt_id,
                     &mut socket,
                     control,
                     &mut |step, steps, preview| {
-                        let within = if steps > 0 {
-                            (step as f32 / steps as f32).min(1.0)
-                        } else {
-                            0.0
-                        };
+                        if steps > 0 {
+                            within = within.max((step as f32 / steps as f32).min(1.0));
+                        }
                         progress(Progress {
                             fraction: (index + within) / total as f32,
                             step,

@@ -43,7 +43,9 @@
 //! Independently of behaviours, `POST /prompt` validates like ComfyUI does when
 //! [`FakeOptions::validate`] is on (the default): a `ckpt_name`, `sampler_name` or
 //! `scheduler` not in the server's lists is a 400 `value_not_in_list`.
-//! [`FakeOptions::websocket`] off answers `/ws` with 404 (the client must poll `/history`);
+//! [`FakeOptions::websocket`] off answers `/ws` with 404 (the client must poll `/history`),
+//! [`FakeComfyUi::drop_sockets`] closes the open ones mid-run;
+//! [`FakeOptions::history_delay`] delays the history entry after `execution_success`;
 //! [`FakeOptions::history`] serves finished entries cut short or malformed;
 //! [`FakeOptions::object_info`] picks the old (`[[names], {}]`) or the `COMBO`
 //! (`["COMBO", {"options": [names]}]`) combo format.
@@ -108,6 +110,9 @@ pub struct FakeOptions {
     /// The subfolder images are saved in (`""`: the output folder itself).
     pub subfolder: String,
     pub validate: bool,
+    /// How long after `execution_success` the history entry appears (ComfyUI stores it
+    /// just after sending that message).
+    pub history_delay: Duration,
 }
 
 impl Default for FakeOptions {
@@ -150,6 +155,7 @@ impl Default for FakeOptions {
             history: HistoryAnswer::Normal,
             subfolder: String::new(),
             validate: true,
+            history_delay: Duration::ZERO,
         }
     }
 }
@@ -302,6 +308,12 @@ impl FakeComfyUi {
     /// How many clients have the progress socket open.
     pub fn sockets(&self) -> usize {
         lock(&self.state.sockets).len()
+    }
+
+    /// Closes every progress socket (a proxy or network dropping them): clients must go on
+    /// by polling.
+    pub fn drop_sockets(&self) {
+        lock(&self.state.sockets).clear();
     }
 }
 
@@ -886,6 +898,9 @@ fn execute(state: &State, item: &Item) {
                 json!({"node": sampler, "display_node": sampler, "prompt_id": pid}),
             );
             for step in 1..=options.steps {
+                if state.stop.load(Ordering::SeqCst) {
+                    return;
+                }
                 if state.interrupt.swap(false, Ordering::SeqCst) {
                     interrupted(&mut message, &sampler);
                     finish("error", json!({}), messages);
@@ -951,6 +966,7 @@ fn execute(state: &State, item: &Item) {
                 json!({"node": output, "display_node": output, "output": outputs[&output], "prompt_id": pid}),
             );
             message("execution_success", json!({"prompt_id": pid}));
+            std::thread::sleep(options.history_delay);
             finish("success", outputs, messages);
         }
     }
