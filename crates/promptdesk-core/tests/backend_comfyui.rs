@@ -620,6 +620,21 @@ fn a_socket_lost_mid_run_and_a_late_history_entry_still_complete_the_request() {
 }
 
 #[test]
+fn a_socket_that_says_nothing_about_the_prompt_does_not_make_it_stall() {
+    let fake = FakeComfyUi::start(FakeOptions {
+        silent_socket: true,
+        steps: 10,
+        step_delay: Duration::from_millis(30),
+        ..FakeOptions::default()
+    });
+    let mut ctl = control();
+    ctl.stall_timeout = Duration::from_millis(120);
+    let (result, _) = generate(&client(&fake), &settings(), &ctl, |_, _| {});
+    assert_eq!(result.unwrap().images.len(), 1);
+    assert!(fake.count("GET", "/queue") >= 2);
+}
+
+#[test]
 fn a_validation_error_is_rejected_with_comfyui_s_message_and_node_errors() {
     let fake = FakeComfyUi::start(FakeOptions {
         behaviour: Behaviour::Reject,

@@ -10,15 +10,16 @@
 //! 3. Socket messages for our prompt move the progress (`progress`, binary previews) and end
 //!    it (`execution_success`, `executing` with `node: null`, `execution_error`,
 //!    `execution_interrupted`). `GET /history/{id}` is asked every `poll_interval` as a
-//!    backstop, and `GET /queue` while the prompt has not started (or there is no socket).
+//!    backstop, and `GET /queue` until the socket has said something about the prompt.
 //! 4. The images listed in the history's outputs (type `output`; `temp` when a workflow only
 //!    previews) are fetched with `GET /view`.
 //!
 //! Cancelling deletes a prompt still waiting (`POST /queue {"delete"}`) or interrupts a
 //! running one (`POST /interrupt {"prompt_id"}`). No progress for `stall_timeout` while the
 //! prompt runs interrupts it and fails as [`BackendError::Stalled`]; a prompt waiting behind
-//! other people's prompts in ComfyUI's queue is not stalled. Without a socket, a running
-//! prompt shows no progress, so it is never counted as stalled.
+//! other people's prompts in ComfyUI's queue is not stalled. Without a socket (or one that
+//! never says anything about the prompt), a running prompt shows no progress, so it is never
+//! counted as stalled.
 
 use super::http::{self, Http, MAX_BODY, SHORT_TIMEOUT};
 use super::workflow::{Workflow, WorkflowValues};
@@ -385,6 +386,10 @@ impl ComfyUi {
     ) -> Result<Value, BackendError> {
         let mut started = false;
         let mut ended = false;
+        // Whether the socket has said anything about this prompt: until it has, only the
+        // queue tells whether the prompt runs (a proxy may pass the socket but not our
+        // messages).
+        let mut heard = false;
         let mut last_activity = Instant::now();
         let mut next_poll = Instant::now() + control.poll_interval;
         let (mut step, mut steps) = (0u32, 0u32);
@@ -412,6 +417,7 @@ impl ComfyUi {
                 Some(Event::Message(kind, data)) => {
                     let ours = data.get("prompt_id").and_then(Value::as_str) == Some(prompt_id);
                     if ours {
+                        heard = true;
                         last_activity = Instant::now();
                         match kind.as_str() {
                             "execution_start" | "execution_cached" | "progress_state"
@@ -442,6 +448,7 @@ impl ComfyUi {
                 }
                 Some(Event::Preview(bytes, for_prompt)) => {
                     if for_prompt.as_deref().is_none_or(|p| p == prompt_id) && started {
+                        heard = true;
                         last_activity = Instant::now();
                         report(step, steps, Some(Arc::new(bytes)));
                     }
@@ -464,7 +471,7 @@ impl ComfyUi {
                 Err(e) if e.is_retryable() && socket.is_some() => continue,
                 Err(e) => return Err(e),
             }
-            if socket.is_some() && (started || ended) {
+            if socket.is_some() && heard {
                 continue;
             }
             let queued = match self.queue_state(prompt_id) {
@@ -475,11 +482,11 @@ impl ComfyUi {
             match queued {
                 // Waiting behind other prompts is not stalling.
                 Queued::Pending => last_activity = Instant::now(),
+                // Running, with no socket reporting on it: nothing shows its progress, so it
+                // is not counted as stalled.
                 Queued::Running => {
                     started = true;
-                    if socket.is_none() {
-                        last_activity = Instant::now();
-                    }
+                    last_activity = Instant::now();
                 }
                 Queued::Absent => {
                     // It may have ended between the two questions.

@@ -46,6 +46,7 @@
 //! [`FakeOptions::websocket`] off answers `/ws` with 404 (the client must poll `/history`),
 //! [`FakeComfyUi::drop_sockets`] closes the open ones mid-run;
 //! [`FakeOptions::history_delay`] delays the history entry after `execution_success`;
+//! [`FakeOptions::silent_socket`] keeps sockets open but tells them nothing;
 //! [`FakeOptions::history`] serves finished entries cut short or malformed;
 //! [`FakeOptions::object_info`] picks the old (`[[names], {}]`) or the `COMBO`
 //! (`["COMBO", {"options": [names]}]`) combo format.
@@ -113,6 +114,8 @@ pub struct FakeOptions {
     /// How long after `execution_success` the history entry appears (ComfyUI stores it
     /// just after sending that message).
     pub history_delay: Duration,
+    /// Sockets open but never told anything about prompts (a proxy in the way).
+    pub silent_socket: bool,
 }
 
 impl Default for FakeOptions {
@@ -156,6 +159,7 @@ impl Default for FakeOptions {
             subfolder: String::new(),
             validate: true,
             history_delay: Duration::ZERO,
+            silent_socket: false,
         }
     }
 }
@@ -774,7 +778,8 @@ fn work(state: &State) {
         execute(state, &item);
         lock(&state.queue).running = None;
         broadcast_status(state);
-        if let Some(c) = &item.client_id {
+        let silent = lock(&state.options).silent_socket;
+        if let Some(c) = item.client_id.as_ref().filter(|_| !silent) {
             send_json(
                 state,
                 Some(c),
@@ -820,7 +825,7 @@ fn output_node(prompt: &Value) -> Option<String> {
 fn execute(state: &State, item: &Item) {
     let options = lock(&state.options).clone();
     let pid = item.prompt_id.clone();
-    let client = item.client_id.as_deref();
+    let client = item.client_id.as_deref().filter(|_| !options.silent_socket);
     let mut messages: Vec<Value> = Vec::new();
     let mut message = |kind: &str, data: Value| {
         let mut data = data;
