@@ -295,16 +295,47 @@ pub struct ImageToSave<'a> {
     pub when: DateTime<Utc>,
 }
 
-/// Saves one image under `outputs/YYYY-MM-DD/` in `data_dir` as
-/// `<job id>_<key>_v<variant>_<seed>.png` (`-2`, `-3`, … when that name is taken), with the
-/// `parameters` text (when given) and a `promptdesk` chunk naming the job, written atomically.
-/// Bytes that are not a PNG are saved as they are with their own extension. Returns the
-/// record's entry for it.
+/// Saves one image; see [`save_images`].
 pub fn save_image(
     data_dir: &Path,
     image: &ImageToSave<'_>,
     bytes: &[u8],
 ) -> io::Result<OutputImage> {
+    let mut saved = save_images(data_dir, &[(image.clone(), bytes)])?;
+    Ok(saved.remove(0))
+}
+
+/// Saves images under `outputs/YYYY-MM-DD/` in `data_dir` as
+/// `<job id>_<key>_v<variant>_<seed>.png` (`-2`, `-3`, … when that name is taken), each with
+/// the `parameters` text (when given) and a `promptdesk` chunk naming the job. Each file is
+/// written whole under a temp name, synced and renamed into place (never a half image); the
+/// folder is synced once at the end, so the names survive a power cut before the record that
+/// points at them is written. Bytes that are not a PNG are saved as they are with their own
+/// extension. Returns the record's entries, in order.
+pub fn save_images(
+    data_dir: &Path,
+    images: &[(ImageToSave<'_>, &[u8])],
+) -> io::Result<Vec<OutputImage>> {
+    let mut out = Vec::with_capacity(images.len());
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for (image, bytes) in images {
+        let (saved, dir) = save_one(data_dir, image, bytes)?;
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+        out.push(saved);
+    }
+    for dir in dirs {
+        fsutil::sync_dir(&dir)?;
+    }
+    Ok(out)
+}
+
+fn save_one(
+    data_dir: &Path,
+    image: &ImageToSave<'_>,
+    bytes: &[u8],
+) -> io::Result<(OutputImage, PathBuf)> {
     let day = image
         .when
         .with_timezone(&chrono::Local)
@@ -347,30 +378,51 @@ pub fn save_image(
         image.variant,
         image.seed
     );
+    let sha256 = sha256_hex(&data);
     let mut n = 1;
-    let target = loop {
+    let name = loop {
         let name = if n == 1 {
             format!("{stem}.{ext}")
         } else {
             format!("{stem}-{n}.{ext}")
         };
         let path = dir.join(&name);
-        if !path.exists() {
-            break (path, name);
+        if !path.exists() && write_new(&path, &data)? {
+            break name;
         }
         n += 1;
     };
-    let sha256 = sha256_hex(&data);
-    fsutil::write_atomically(&target.0, |f| f.write_all(&data))?;
-    Ok(OutputImage {
-        path: format!("{OUTPUTS_DIR_NAME}/{day}/{}", target.1),
-        seed: image.seed,
-        width,
-        height,
-        sha256,
-        key: image.key.to_owned(),
-        variant: image.variant,
-    })
+    Ok((
+        OutputImage {
+            path: format!("{OUTPUTS_DIR_NAME}/{day}/{name}"),
+            seed: image.seed,
+            width,
+            height,
+            sha256,
+            key: image.key.to_owned(),
+            variant: image.variant,
+        },
+        dir,
+    ))
+}
+
+/// Writes `data` under a temp name, syncs it and links it at `target` (false, and nothing
+/// left behind, when `target` appeared meanwhile: an existing file is never replaced).
+fn write_new(target: &Path, data: &[u8]) -> io::Result<bool> {
+    let temp = fsutil::temp_path_for(target)?;
+    let result = (|| {
+        let mut f = fsutil::create_new_private(&temp)?;
+        f.write_all(data)?;
+        f.sync_data()?;
+        match std::fs::hard_link(&temp, target) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            // No hard links on this file system: a rename (the name was free a moment ago).
+            Err(_) => std::fs::rename(&temp, target).map(|()| true),
+        }
+    })();
+    let _ = std::fs::remove_file(&temp);
+    result
 }
 
 fn sniff_extension(bytes: &[u8]) -> &'static str {

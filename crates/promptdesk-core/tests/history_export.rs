@@ -443,3 +443,32 @@ fn infotext_and_csv_write_what_was_sent_and_leave_out_what_is_unknown() {
     assert_eq!(row[col("seed")], "");
     assert_eq!(row[col("sampler")], "Euler a");
 }
+
+#[test]
+fn infotext_of_a_job_promptdesk_ran_writes_each_requests_seed_used() {
+    let mut r = pack_record();
+    r.run_config.settings.seed = -1;
+    let image = |key: &str, seed: i64| promptdesk::outputs::OutputImage {
+        path: format!("outputs/2025-03-04/x_{seed}.png"),
+        seed,
+        width: 832,
+        height: 1216,
+        sha256: "0".repeat(64),
+        key: key.to_owned(),
+        variant: 1,
+    };
+    r.result = Some(promptdesk::outputs::JobResult {
+        backend: "local".into(),
+        images: vec![
+            image("3", 1111),
+            image("3", 1112),
+            image("odd, key|with \"quotes\"", 2222),
+        ],
+        ..Default::default()
+    });
+    let text = infotext_for_record(&r);
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{text}");
+    assert_eq!(parse_infotext(blocks[0]).unwrap().get("Seed"), Some("1111"));
+    assert_eq!(parse_infotext(blocks[1]).unwrap().get("Seed"), Some("2222"));
+}

@@ -562,9 +562,31 @@ pub fn infotext_for_record(record: &JobRecord) -> String {
     if requests.is_empty() {
         return infotext_block_known("", "", &settings, &unknown);
     }
+    // A job promptdesk ran knows the seed of every image: each request's block gets the seed
+    // of its first image.
+    let images = record
+        .result
+        .as_ref()
+        .map(|r| r.images.as_slice())
+        .unwrap_or(&[]);
     requests
         .iter()
-        .map(|r| infotext_block_known(&r.prompt, &r.negative_prompt, &settings, &unknown))
+        .map(|r| {
+            let used = images
+                .iter()
+                .find(|i| i.key == r.key && i.variant == r.variant)
+                .map(|i| i.seed);
+            match used {
+                Some(seed) if seed != settings.seed => {
+                    let mut own = settings.clone().into_owned();
+                    own.seed = seed;
+                    let unknown: Vec<String> =
+                        unknown.iter().filter(|u| *u != "seed").cloned().collect();
+                    infotext_block_known(&r.prompt, &r.negative_prompt, &own, &unknown)
+                }
+                _ => infotext_block_known(&r.prompt, &r.negative_prompt, &settings, &unknown),
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }

@@ -317,25 +317,31 @@ fn run_requests(
                 result.warnings.push(w);
             }
         }
-        for image in generated.images {
-            let to_save = ImageToSave {
-                job_id: &job.job_id,
-                key: &request.key,
-                variant: request.variant,
-                seed: image.seed,
-                parameters: image.parameters.as_deref(),
-                when: started,
-            };
-            let saved = outputs::save_image(&shared.options.data_dir, &to_save, &image.bytes)
-                .map_err(|e| BackendError::Config {
-                    backend: config.name.clone(),
-                    reason: format!(
-                        "could not save an image under {}: {e}",
-                        outputs::outputs_dir(&shared.options.data_dir).display()
-                    ),
-                })?;
-            result.images.push(saved);
-        }
+        let batch: Vec<(ImageToSave<'_>, &[u8])> = generated
+            .images
+            .iter()
+            .map(|image| {
+                let to_save = ImageToSave {
+                    job_id: &job.job_id,
+                    key: &request.key,
+                    variant: request.variant,
+                    seed: image.seed,
+                    parameters: image.parameters.as_deref(),
+                    when: started,
+                };
+                (to_save, &image.bytes[..])
+            })
+            .collect();
+        let saved = outputs::save_images(&shared.options.data_dir, &batch).map_err(|e| {
+            BackendError::Config {
+                backend: config.name.clone(),
+                reason: format!(
+                    "could not save an image under {}: {e}",
+                    outputs::outputs_dir(&shared.options.data_dir).display()
+                ),
+            }
+        })?;
+        result.images.extend(saved);
     }
     Ok(())
 }
