@@ -576,9 +576,9 @@ fn without_a_websocket_the_history_still_completes_the_request() {
     let comfy = client(&fake);
     let mut ctl = control();
     // A running prompt without a socket shows no progress: it is not a stall.
-    ctl.stall_timeout = Duration::from_millis(100);
+    ctl.stall_timeout = Duration::from_millis(250);
     fake.update(|o| {
-        o.steps = 10;
+        o.steps = 20;
         o.step_delay = Duration::from_millis(30);
     });
     let (result, seen) = generate(&comfy, &settings(), &ctl, |_, _| {});
@@ -623,12 +623,12 @@ fn a_socket_lost_mid_run_and_a_late_history_entry_still_complete_the_request() {
 fn a_socket_that_says_nothing_about_the_prompt_does_not_make_it_stall() {
     let fake = FakeComfyUi::start(FakeOptions {
         silent_socket: true,
-        steps: 10,
+        steps: 20,
         step_delay: Duration::from_millis(30),
         ..FakeOptions::default()
     });
     let mut ctl = control();
-    ctl.stall_timeout = Duration::from_millis(120);
+    ctl.stall_timeout = Duration::from_millis(250);
     let (result, _) = generate(&client(&fake), &settings(), &ctl, |_, _| {});
     assert_eq!(result.unwrap().images.len(), 1);
     assert!(fake.count("GET", "/queue") >= 2);
