@@ -26,8 +26,10 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
             });
         }
     };
-    // The wait before the next try of an unreachable server; `None` when it answers.
-    let mut backoff: Option<Duration> = None;
+    // The wait before the next try of an unreachable server; `None` when it answered last.
+    // The server is asked before the first job, so a server that is down from the start
+    // never takes (and hands back) a job.
+    let mut backoff: Option<Duration> = Some(shared.options.retry_min);
     let mut retry_at = Instant::now();
     loop {
         if shared.stopping() {
