@@ -548,3 +548,32 @@ fn an_imported_job_with_unrecorded_settings_fails_with_a_reason_and_sends_nothin
     let e = r.error_message.unwrap();
     assert!(e.contains("sampler, steps were not recorded"), "{e}");
 }
+
+#[test]
+fn a_refused_login_keeps_the_job_queued_until_the_password_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = reopen(dir.path());
+    let id = submit(&mut store, "behind a login");
+    drop(store);
+    let refused = BackendError::Unauthorized {
+        backend: "gpu1".into(),
+        url: "http://127.0.0.1:9".into(),
+    };
+    let backend = Scripted::new("gpu1", vec![Step::Fail(refused)], Step::Images(vec![9]));
+    let events = run_all(dir.path(), vec![backend.clone()], options(dir.path()));
+    let waiting = events.iter().any(|e| {
+        matches!(e, RunnerEvent::Backend { state: BackendState::Waiting { error, .. }, .. }
+            if error.contains("user and password"))
+    });
+    assert!(waiting, "{events:?}");
+    let statuses: Vec<JobStatus> = lines_for(dir.path(), &id)
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.first(), Some(&JobStatus::Queued));
+    assert_eq!(statuses[2], JobStatus::Queued, "not failed: {statuses:?}");
+    assert_eq!(
+        reopen(dir.path()).get(&id).unwrap().status,
+        JobStatus::Completed
+    );
+}

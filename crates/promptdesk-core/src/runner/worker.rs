@@ -197,7 +197,12 @@ fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunC
         .remove(&job.job_id);
     let (status, error) = match ended {
         Ok(()) => (JobStatus::Completed, None),
-        Err(e) if e.is_retryable() && result.images.is_empty() => {
+        // Nothing ran: the server is down, or refuses our login (the user fixes the password
+        // in the backend's settings; the job is not at fault).
+        Err(e)
+            if (e.is_retryable() || matches!(e, BackendError::Unauthorized { .. }))
+                && result.images.is_empty() =>
+        {
             let reason = e.to_string();
             requeue(shared, &job, &config.name, &reason);
             return Outcome::ServerDown(reason);
