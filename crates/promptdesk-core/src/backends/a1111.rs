@@ -309,7 +309,11 @@ impl Backend for A1111 {
                 continue;
             }
             // A failed poll is not fatal: the request itself says how it ended.
-            if let Ok(v) = self.http.get_json(PROGRESS_PATH)
+            // Bounded, so a server that takes connections but never answers them cannot hold
+            // up a cancel or the stall check.
+            let within =
+                (control.poll_interval * 3).clamp(Duration::from_secs(1), Duration::from_secs(5));
+            if let Ok(v) = self.http.get_json_within(PROGRESS_PATH, within)
                 && let Some(p) = watch.update(&v)
             {
                 progress(p);

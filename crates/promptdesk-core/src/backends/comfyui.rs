@@ -21,14 +21,13 @@
 //! never says anything about the prompt), a running prompt shows no progress, so it is never
 //! counted as stalled.
 
-use super::http::{self, Http, MAX_BODY, SHORT_TIMEOUT};
+use super::http::{self, Http};
 use super::workflow::{Workflow, WorkflowValues};
 use super::{
     Backend, BackendConfig, BackendError, Catalogues, GenerateRequest, Generated, GeneratedImage,
     ModelInfo, Progress, RunControl, names,
 };
 use crate::history::infotext_block;
-use base64::Engine as _;
 use serde_json::{Value, json};
 use std::io::ErrorKind;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -55,9 +54,6 @@ pub struct ComfyUi {
     /// Ours for the life of this client: ComfyUI sends a prompt's progress only to the
     /// socket of the client id it was submitted with.
     client_id: String,
-    /// For `POST /prompt`, whose error body (node errors) is read here.
-    agent: ureq::Agent,
-    auth: Option<String>,
 }
 
 impl ComfyUi {
@@ -76,26 +72,11 @@ impl ComfyUi {
             }
         };
         let http = Http::new(&config);
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(5)))
-            .timeout_global(Some(SHORT_TIMEOUT))
-            .build()
-            .into();
-        let auth = config.user.as_ref().map(|user| {
-            let pair = format!("{user}:{}", config.password.as_deref().unwrap_or(""));
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        });
         Ok(ComfyUi {
             config,
             http,
             workflow,
             client_id: uuid::Uuid::new_v4().to_string(),
-            agent,
-            auth,
         })
     }
 
@@ -185,51 +166,14 @@ impl ComfyUi {
     ) -> Result<(String, Vec<String>), BackendError> {
         let body = json!({"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id});
         let url = self.http.url("/prompt");
-        let payload = serde_json::to_vec(&body).expect("JSON values always serialise");
-        let mut req = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json");
-        if let Some(a) = &self.auth {
-            req = req.header("Authorization", a);
-        }
-        let resp = req
-            .send(&payload[..])
-            .map_err(|e| self.transport(&url, e))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::Timeout(_) => self.transport(&url, e),
-                // The server took the prompt and its answer broke off.
-                other => self
-                    .http
-                    .malformed(&url, format!("the answer was cut short: {other}")),
-            })?;
-        if status == 401 {
-            return Err(BackendError::Unauthorized {
-                backend: self.name(),
-                url,
-            });
-        }
-        if !(200..300).contains(&status) {
-            let mut message = http::error_message(&bytes);
-            if let Ok(v) = serde_json::from_slice::<Value>(&bytes)
-                && let Some(summary) = node_errors_summary(&v["node_errors"])
-            {
-                message.push_str(&format!(" ({summary})"));
-            }
-            return Err(BackendError::Rejected {
-                backend: self.name(),
-                url,
-                status,
-                message,
-            });
-        }
-        let answer = self.http.parse_json(&url, &bytes)?;
+        let node_errors = |bytes: &[u8]| {
+            serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| node_errors_summary(&v["node_errors"]))
+        };
+        let answer =
+            self.http
+                .post_json_detailed("/prompt", &body, http::Wait::Short, &node_errors)?;
         let id = answer
             .get("prompt_id")
             .and_then(Value::as_str)
@@ -244,39 +188,6 @@ impl ComfyUi {
             })
             .unwrap_or_default();
         Ok((id.to_owned(), warnings))
-    }
-
-    fn transport(&self, url: &str, e: ureq::Error) -> BackendError {
-        let (backend, url) = (self.name(), url.to_owned());
-        match e {
-            ureq::Error::Timeout(t) => BackendError::Timeout {
-                backend,
-                url,
-                reason: t.to_string(),
-            },
-            ureq::Error::Io(io) if io.kind() == ErrorKind::TimedOut => BackendError::Timeout {
-                backend,
-                url,
-                reason: io.to_string(),
-            },
-            ureq::Error::Io(io) => BackendError::Unreachable {
-                backend,
-                url,
-                reason: io.to_string(),
-            },
-            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
-                BackendError::Unreachable {
-                    backend,
-                    url,
-                    reason: e.to_string(),
-                }
-            }
-            other => BackendError::Malformed {
-                backend,
-                url,
-                reason: other.to_string(),
-            },
-        }
     }
 
     /// The progress socket, or `None` (an `https://` server, or none answers): then the
@@ -304,7 +215,7 @@ impl ComfyUi {
         let url = format!("ws://{authority}{prefix}/ws?clientId={}", self.client_id);
         use tungstenite::client::IntoClientRequest as _;
         let mut request = url.into_client_request().ok()?;
-        if let Some(a) = &self.auth {
+        if let Some(a) = self.http.auth_header() {
             request
                 .headers_mut()
                 .insert("Authorization", a.parse().ok()?);

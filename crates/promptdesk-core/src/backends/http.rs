@@ -53,6 +53,12 @@ impl Http {
         }
     }
 
+    /// The `Authorization` header value, when the backend has a user (the ComfyUI socket
+    /// sends it too).
+    pub(crate) fn auth_header(&self) -> Option<&str> {
+        self.auth.as_deref()
+    }
+
     pub(crate) fn backend(&self) -> &str {
         &self.backend
     }
@@ -69,18 +75,38 @@ impl Http {
     }
 
     pub(crate) fn get_bytes(&self, path: &str) -> Result<Vec<u8>, BackendError> {
+        self.get_bytes_within(path, SHORT_TIMEOUT)
+    }
+
+    /// [`Http::get_json`] giving up after `timeout` (a progress poll must not hold up a
+    /// cancel or a stall check for the whole short timeout).
+    pub(crate) fn get_json_within(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Value, BackendError> {
+        let url = self.url(path);
+        let bytes = self.get_bytes_within(path, timeout)?;
+        self.parse_json(&url, &bytes)
+    }
+
+    pub(crate) fn get_bytes_within(
+        &self,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, BackendError> {
         let url = self.url(path);
         let mut req = self
             .agent
             .get(&url)
             .config()
-            .timeout_global(Some(SHORT_TIMEOUT))
+            .timeout_global(Some(timeout))
             .build();
         if let Some(a) = &self.auth {
             req = req.header("Authorization", a);
         }
         let resp = req.call().map_err(|e| self.transport(&url, e))?;
-        self.read(&url, resp)
+        self.read(&url, resp, &|_| None)
     }
 
     pub(crate) fn post_json(
@@ -88,6 +114,18 @@ impl Http {
         path: &str,
         body: &Value,
         wait: Wait,
+    ) -> Result<Value, BackendError> {
+        self.post_json_detailed(path, body, wait, &|_| None)
+    }
+
+    /// [`Http::post_json`] where an error answer's message gets `detail(body)` added in
+    /// brackets (ComfyUI's node errors).
+    pub(crate) fn post_json_detailed(
+        &self,
+        path: &str,
+        body: &Value,
+        wait: Wait,
+        detail: &dyn Fn(&[u8]) -> Option<String>,
     ) -> Result<Value, BackendError> {
         let url = self.url(path);
         let payload = serde_json::to_vec(body).expect("JSON values always serialise");
@@ -108,7 +146,7 @@ impl Http {
         let resp = req
             .send(&payload[..])
             .map_err(|e| self.transport(&url, e))?;
-        let bytes = self.read(&url, resp)?;
+        let bytes = self.read(&url, resp, detail)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
@@ -141,6 +179,7 @@ impl Http {
         &self,
         url: &str,
         resp: ureq::http::Response<ureq::Body>,
+        detail: &dyn Fn(&[u8]) -> Option<String>,
     ) -> Result<Vec<u8>, BackendError> {
         let status = resp.status().as_u16();
         let body = resp
@@ -165,7 +204,10 @@ impl Http {
                 url: url.to_owned(),
             });
         }
-        let message = error_message(&body);
+        let mut message = error_message(&body);
+        if let Some(extra) = detail(&body) {
+            message.push_str(&format!(" ({extra})"));
+        }
         if message.to_ascii_lowercase().contains("out of memory") {
             return Err(BackendError::OutOfMemory {
                 backend: self.backend.clone(),

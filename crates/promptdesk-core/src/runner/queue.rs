@@ -153,7 +153,8 @@ pub fn retried(record: &JobRecord) -> JobRecord {
     let mut r = requeued(record);
     r.error_message = None;
     r.result = None;
-    r.queue_order = None;
+    // Queue places are creation times unless moved: now is after every job queued so far.
+    r.queue_order = Some(chrono::Utc::now().timestamp_millis());
     r
 }
 
