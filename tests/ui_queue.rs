@@ -439,14 +439,10 @@ fn re_queue_puts_a_failed_job_back_at_the_end_of_the_queue() {
     assert!(shows(&harness, "Waiting (2)"));
 }
 
-fn type_into(harness: &mut App, label: &str, text: &str) {
-    harness
-        .get_by_role_and_label(Role::TextInput, label)
-        .focus();
+fn type_into(harness: &mut App, role: Role, label: &str, text: &str) {
+    harness.get_by_role_and_label(role, label).focus();
     harness.run();
-    harness
-        .get_by_role_and_label(Role::TextInput, label)
-        .type_text(text);
+    harness.get_by_role_and_label(role, label).type_text(text);
     harness.run();
 }
 
@@ -464,7 +460,7 @@ fn the_backends_window_adds_a_backend_to_backends_json_and_tests_it() {
     harness.run();
     harness.get_by_label("Add backend").click();
     harness.run();
-    type_into(&mut harness, "Name", "forge");
+    type_into(&mut harness, Role::TextInput, "Name", "forge");
     harness
         .get_by_role_and_label(Role::TextInput, "URL")
         .focus();
@@ -475,8 +471,8 @@ fn the_backends_window_adds_a_backend_to_backends_json_and_tests_it() {
         .get_by_role_and_label(Role::TextInput, "URL")
         .type_text("127.0.0.1:7861");
     harness.run();
-    type_into(&mut harness, "User", "me");
-    type_into(&mut harness, "Password", "secret");
+    type_into(&mut harness, Role::TextInput, "User", "me");
+    type_into(&mut harness, Role::PasswordInput, "Password", "secret");
     harness.get_by_label("Save backend").click();
     settle(&mut harness);
 

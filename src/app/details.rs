@@ -402,6 +402,7 @@ impl DetailsState {
             scroll = scroll.vertical_scroll_offset(0.0);
         }
         scroll.show(ui, |ui| {
+            images(ui, &shown.images, ctx.data_dir, commands);
             egui::Grid::new("details_grid")
                 .num_columns(2)
                 .striped(true)
@@ -418,7 +419,6 @@ impl DetailsState {
                     }
                 });
             ui.add_space(6.0);
-            images(ui, &shown.images, ctx.data_dir, commands);
             for (key, positive, negative) in &shown.prompts {
                 egui::Frame::group(ui.style()).show(ui, |ui| {
                     ui.set_width(ui.available_width());

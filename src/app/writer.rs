@@ -48,7 +48,9 @@ use crate::history::{
     import_stablenew, sort_for_export,
 };
 use crate::job_record::{JobRecord, JobStatus};
-use crate::runner::{Change, Check, QueueMove, QueueStore, move_in_queue, retried};
+use crate::runner::{
+    Change, Check, QueueMove, QueueStore, move_in_queue, queue_key, queued_in_order, retried,
+};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -825,10 +827,19 @@ impl Writer {
             }
             WriteRequest::Requeue(job_id) => {
                 let written = self.locked_change(request, |s| {
+                    // At the end of the queue: after every waiting job, whatever its age
+                    // (`retried` alone would put an old job back in its old place).
+                    let last = queued_in_order(s.records()).last().map(|r| queue_key(r));
+                    let order = last.map_or(i64::MIN, |k| k.saturating_add(1));
+                    let order = order.max(chrono::Utc::now().timestamp_millis());
                     s.update_if(
                         job_id,
                         |r| matches!(r.status, JobStatus::Failed | JobStatus::Cancelled),
-                        retried,
+                        |r| {
+                            let mut r = retried(r);
+                            r.queue_order = Some(order);
+                            r
+                        },
                     )
                 })?;
                 Ok(Outcome::Requeued {
