@@ -1112,4 +1112,78 @@ mod tests {
         assert_eq!(on_disk.len(), 1);
         assert!(on_disk.get("new").is_some());
     }
+
+    /// The runner's requests go through the writer: its look at the queue reads other
+    /// processes' jobs, a claim is checked against the job's current state, and a claim made
+    /// while another process holds the history waits for it (kept, then retried) instead of
+    /// failing; the shared store the table reads has every change.
+    #[test]
+    fn the_runners_requests_are_answered_in_turn_and_wait_out_a_busy_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        HistoryStore::open(&path)
+            .unwrap()
+            .append(&record("first"))
+            .unwrap();
+        let mut writer = HistoryWriter::start(path.clone(), &Repaint::default(), Arc::default());
+        let store = match next(&mut writer) {
+            WriteEvent::Opened(store) => store,
+            other => panic!("{other:?}"),
+        };
+        let queue = writer.queue();
+        // Another process queues a job: the runner's look sees it.
+        HistoryStore::open(&path)
+            .unwrap()
+            .append(&record("second"))
+            .unwrap();
+        let ids: Vec<String> = queue
+            .active()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.job_id)
+            .collect();
+        assert_eq!(ids, ["first", "second"]);
+
+        let claim = |queue: &WriterQueue, id: &str| {
+            queue.transition(
+                id,
+                Box::new(|r| r.status == JobStatus::Queued),
+                Box::new(|r| {
+                    let mut r = r.clone();
+                    r.status = JobStatus::Running;
+                    r.runner = Some("me".into());
+                    r
+                }),
+            )
+        };
+        let claimed = claim(&queue, "first").unwrap().expect("claimed");
+        assert_eq!(claimed.status, JobStatus::Running);
+        assert!(claim(&queue, "first").unwrap().is_none(), "claimed once only");
+        assert_eq!(
+            store.read().unwrap().get("first").unwrap().status,
+            JobStatus::Running
+        );
+
+        let holder = std::fs::File::options()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        holder.lock().unwrap();
+        let waiting = std::thread::spawn(move || claim(&queue, "second"));
+        std::thread::sleep(GUI_LOCK_TIMEOUT + Duration::from_millis(300));
+        assert!(!waiting.is_finished(), "the claim waits for the history");
+        holder.unlock().unwrap();
+        let claimed = waiting.join().unwrap().unwrap().expect("claimed");
+        assert_eq!(claimed.runner.as_deref(), Some("me"));
+        let on_disk = HistoryStore::open(&path).unwrap();
+        assert_eq!(on_disk.get("second").unwrap().status, JobStatus::Running);
+        // No event was sent for the runner's requests (the window tracks none of them).
+        while let Some(event) = writer.next_event() {
+            assert!(
+                matches!(event, WriteEvent::Loaded),
+                "unexpected event {event:?}"
+            );
+        }
+    }
 }
