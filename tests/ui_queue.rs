@@ -11,8 +11,8 @@ use egui_kittest::kittest::Queryable;
 use promptdesk::app::PromptDeskApp;
 use promptdesk::app::state::{Command, Message};
 use promptdesk::backends::{
-    Backend, BackendConfig, BackendError, BackendKind, BackendsFile, Catalogues,
-    GenerateRequest, GeneratedImage, Generated, ModelInfo, Progress, RunControl,
+    Backend, BackendConfig, BackendError, BackendKind, BackendsFile, Catalogues, GenerateRequest,
+    Generated, GeneratedImage, ModelInfo, Progress, RunControl,
 };
 use promptdesk::runner::{INTERRUPTED_MESSAGE, queued_in_order};
 use promptdesk::{HistoryStore, JobRecord, JobStatus, build_run_config_for_manual_prompt};
@@ -31,9 +31,7 @@ type App = Harness<'static, PromptDeskApp>;
 fn png(w: u32, h: u32) -> Vec<u8> {
     let image = image::RgbaImage::from_pixel(w, h, image::Rgba([40, 120, 200, 255]));
     let mut bytes = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap();
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
     bytes.into_inner()
 }
 
@@ -291,7 +289,14 @@ fn run_queue_runs_a_submitted_job_to_completed_and_the_details_show_its_image() 
             .is_some_and(|s| s == "Scripted sampler")
     });
     assert_eq!(
-        harness.state().state.composer.suggestions.models.first().map(String::as_str),
+        harness
+            .state()
+            .state
+            .composer
+            .suggestions
+            .models
+            .first()
+            .map(String::as_str),
         Some("scripted_v1.safetensors [abcd1234]")
     );
     stop_runner(&mut harness);
@@ -311,7 +316,10 @@ fn the_queue_view_shows_a_running_jobs_progress_and_preview_and_interrupt_cancel
     step_until(&mut harness, "the preview shows", |h| {
         shows_text(h, "Live preview of job")
     });
-    assert!(shows_text(&harness, "running job job-0"), "the backend's state");
+    assert!(
+        shows_text(&harness, "running job job-0"),
+        "the backend's state"
+    );
 
     harness.get_by_label("Interrupt").click();
     step_until(&mut harness, "the job ended", |h| {
@@ -333,7 +341,10 @@ fn the_queue_view_shows_a_running_jobs_progress_and_preview_and_interrupt_cancel
 #[test]
 fn the_queue_view_lists_waiting_jobs_and_move_to_top_reorders_them_for_good() {
     let setup = setup();
-    seed(&setup, &["first harbour", "second harbour", "third harbour"]);
+    seed(
+        &setup,
+        &["first harbour", "second harbour", "third harbour"],
+    );
     let mut harness = harness(&setup);
     open_queue_view(&mut harness);
     assert!(shows(&harness, "Waiting (3)"));
@@ -354,7 +365,11 @@ fn the_queue_view_lists_waiting_jobs_and_move_to_top_reorders_them_for_good() {
     tops[2].click();
     settle(&mut harness);
     assert_eq!(rows(&harness), ["job-2", "job-0", "job-1"]);
-    assert!(message(&harness).contains("Moved job job-2"), "{}", message(&harness));
+    assert!(
+        message(&harness).contains("Moved job job-2"),
+        "{}",
+        message(&harness)
+    );
 
     // On disk: job-2 has a queue_order ahead of the others, for every runner and the CLI.
     let on_disk = records(&setup);
@@ -491,7 +506,11 @@ fn the_backends_window_adds_a_backend_to_backends_json_and_tests_it() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    assert!(message(&harness).contains("Backends saved"), "{}", message(&harness));
+    assert!(
+        message(&harness).contains("Backends saved"),
+        "{}",
+        message(&harness)
+    );
     // The password is never shown.
     assert!(!shows_text(&harness, "secret"));
 
@@ -502,7 +521,14 @@ fn the_backends_window_adds_a_backend_to_backends_json_and_tests_it() {
         "the test's counts"
     );
     assert_eq!(
-        harness.state().state.composer.suggestions.samplers.first().map(String::as_str),
+        harness
+            .state()
+            .state
+            .composer
+            .suggestions
+            .samplers
+            .first()
+            .map(String::as_str),
         Some("Scripted sampler")
     );
 
@@ -539,11 +565,17 @@ fn run_queue_with_no_backend_says_so_and_offers_the_backends_window() {
     run_queue_switch(&mut harness);
     settle(&mut harness);
     assert!(shows(&harness, "No backend configured"));
-    assert!(!harness.state().state.queue_runner.status.on, "the switch stays off");
+    assert!(
+        !harness.state().state.queue_runner.status.on,
+        "the switch stays off"
+    );
     harness.get_by_label("Open Backends").click();
     settle(&mut harness);
     assert!(!shows(&harness, "No backend configured"));
-    assert!(shows(&harness, "Add backend"), "the Backends window is open");
+    assert!(
+        shows(&harness, "Add backend"),
+        "the Backends window is open"
+    );
 
     // The shortcut does the same.
     harness.state_mut().state.backends_window.open = false;

@@ -149,7 +149,11 @@ impl AppState {
             return;
         }
         let clash = previous.as_deref() != Some(config.name.as_str())
-            && self.backends.configs().iter().any(|b| b.name == config.name);
+            && self
+                .backends
+                .configs()
+                .iter()
+                .any(|b| b.name == config.name);
         if clash {
             self.backends.error = Some(format!(
                 "A backend named {} exists already: choose another name.",
@@ -232,9 +236,8 @@ impl AppState {
                     self.queue_runner.backends_changed();
                 }
                 Err(e) => {
-                    self.message = Some(Message::Error(format!(
-                        "Could not save the backends: {e}"
-                    )));
+                    self.message =
+                        Some(Message::Error(format!("Could not save the backends: {e}")));
                     self.backends.error = Some(e);
                 }
             }

@@ -143,7 +143,11 @@ fn contents(
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
                 ui.strong(&config.name);
-                ui.weak(format!("{} · {}", kind_name(config.kind), config.base_url()));
+                ui.weak(format!(
+                    "{} · {}",
+                    kind_name(config.kind),
+                    config.base_url()
+                ));
             });
             ui.horizontal(|ui| {
                 let testing = matches!(backends.test(&config.name), Some(TestState::Running(_)));
@@ -305,7 +309,7 @@ fn form_ui(
                 Ok(config) => {
                     commands.push(Command::SaveBackend {
                         previous: form.base.as_ref().map(|b| b.name.clone()),
-                        config,
+                        config: Box::new(config),
                     });
                     done = true;
                 }

@@ -24,7 +24,12 @@ pub struct Views<'a> {
 }
 
 /// Draws the central area into `ui`.
-pub fn show(views: Views<'_>, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+pub fn show(
+    views: Views<'_>,
+    ctx: &ViewContext<'_>,
+    ui: &mut egui::Ui,
+    commands: &mut CommandQueue,
+) {
     let Views {
         view,
         composer,

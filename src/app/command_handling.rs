@@ -104,7 +104,7 @@ impl AppState {
                 self.backends_window.no_backend_notice = false;
                 self.backends_window.open = true;
             }
-            Command::SaveBackend { previous, config } => self.save_backend(previous, config),
+            Command::SaveBackend { previous, config } => self.save_backend(previous, *config),
             Command::RemoveBackend(name) => self.remove_backend(name),
             Command::TestBackend(name) => self.test_backend_named(&name),
             Command::MoveInQueue(id, how) => {

@@ -71,7 +71,7 @@ pub enum Command {
     /// Save a backend: a new one (`previous` unset) or the one named `previous`.
     SaveBackend {
         previous: Option<String>,
-        config: BackendConfig,
+        config: Box<BackendConfig>,
     },
     RemoveBackend(String),
     /// Read a backend's catalogues in the background ("Test connection").

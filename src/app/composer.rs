@@ -304,7 +304,11 @@ impl Composer {
     /// when any changed (a few names: no history is read here).
     fn refresh_model_suggestions(&mut self, ctx: &ViewContext<'_>) {
         let s = &mut self.suggestions;
-        let key = (s.history_models_version, ctx.packs_version, s.backend_version);
+        let key = (
+            s.history_models_version,
+            ctx.packs_version,
+            s.backend_version,
+        );
         if s.models_key == Some(key) {
             return;
         }

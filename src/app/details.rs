@@ -437,10 +437,11 @@ impl DetailsState {
     }
 }
 
-const BACKEND_HELP: &str = "The backend that ran the job: its name in the Backends window, its kind and URL.";
-const MODEL_USED_HELP: &str =
-    "The checkpoint the backend reports it used (name and short hash), which may differ from the one asked for.";
-const WARNINGS_HELP: &str = "Things that did not fail the job (the backend used another sampler than asked, for instance).";
+const BACKEND_HELP: &str =
+    "The backend that ran the job: its name in the Backends window, its kind and URL.";
+const MODEL_USED_HELP: &str = "The checkpoint the backend reports it used (name and short hash), which may differ from the one asked for.";
+const WARNINGS_HELP: &str =
+    "Things that did not fail the job (the backend used another sampler than asked, for instance).";
 
 /// The fields of a job that ran: which backend ran it, the model it used, its warnings.
 fn result_fields(record: &JobRecord, fields: &mut Vec<Field>) {
@@ -448,9 +449,16 @@ fn result_fields(record: &JobRecord, fields: &mut Vec<Field>) {
         Some(result) => {
             let mut backend = result.backend.clone();
             if !result.backend_kind.is_empty() || !result.backend_url.is_empty() {
-                backend.push_str(&format!(" ({} {})", result.backend_kind, result.backend_url));
+                backend.push_str(&format!(
+                    " ({} {})",
+                    result.backend_kind, result.backend_url
+                ));
             }
-            fields.push(explained("Backend", backend.trim().to_owned(), BACKEND_HELP));
+            fields.push(explained(
+                "Backend",
+                backend.trim().to_owned(),
+                BACKEND_HELP,
+            ));
             if let Some(name) = &result.model_name {
                 let text = match &result.model_hash {
                     Some(hash) => format!("{name} [{hash}]"),

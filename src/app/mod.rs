@@ -36,10 +36,10 @@ pub mod tasks;
 mod widgets;
 pub mod writer;
 
+pub use backends_window::{BackendForm, BackendsWindow};
 pub use composer::Composer;
 pub use details::DetailsState;
 pub use history_table::HistoryView;
-pub use backends_window::{BackendForm, BackendsWindow};
 pub use pack_browser::PackBrowserState;
 pub use queue_view::{QueueRow, QueueView};
 

@@ -415,9 +415,7 @@ impl QueueStatus {
                 self.running.remove(&record.job_id);
                 Some(RunnerNews::Finished(record))
             }
-            RunnerEvent::Requeued {
-                job_id, reason, ..
-            } => {
+            RunnerEvent::Requeued { job_id, reason, .. } => {
                 self.running.remove(&job_id);
                 Some(RunnerNews::Requeued { job_id, reason })
             }

@@ -151,11 +151,19 @@ impl QueueView {
                 ui.label(RichText::new(format!("{}.", i + 1)).monospace());
                 let id = &row.job_id;
                 let mut action = |ui: &mut egui::Ui, enabled: bool, text: &str, command| {
-                    if ui.add_enabled(enabled, egui::Button::new(text).small()).clicked() {
+                    if ui
+                        .add_enabled(enabled, egui::Button::new(text).small())
+                        .clicked()
+                    {
                         commands.push(command);
                     }
                 };
-                action(ui, i > 0, "Move up", Command::MoveInQueue(id.clone(), QueueMove::Up));
+                action(
+                    ui,
+                    i > 0,
+                    "Move up",
+                    Command::MoveInQueue(id.clone(), QueueMove::Up),
+                );
                 action(
                     ui,
                     i < last,
@@ -197,10 +205,8 @@ impl QueueView {
                 });
                 if let Some(error) = &row.detail {
                     ui.add(
-                        egui::Label::new(
-                            RichText::new(error).color(ui.visuals().error_fg_color),
-                        )
-                        .wrap(),
+                        egui::Label::new(RichText::new(error).color(ui.visuals().error_fg_color))
+                            .wrap(),
                     );
                 }
             });

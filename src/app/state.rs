@@ -501,10 +501,9 @@ impl AppState {
                     )),
                 }
             }
-            RunnerNews::Requeued { job_id, reason } => Message::Info(format!(
-                "{} went back to the queue: {reason}",
-                job(&job_id)
-            )),
+            RunnerNews::Requeued { job_id, reason } => {
+                Message::Info(format!("{} went back to the queue: {reason}", job(&job_id)))
+            }
             RunnerNews::Recovered(job_id) => Message::Error(format!(
                 "{} was left running by a promptdesk that stopped; it is marked failed (Re-queue runs it again).",
                 job(&job_id)

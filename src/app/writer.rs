@@ -182,9 +182,15 @@ pub enum Outcome {
     StatusSet(String),
     Cancelled(String),
     /// A queued job was moved (false: it was not queued any more, or already there).
-    Moved { job_id: String, moved: bool },
+    Moved {
+        job_id: String,
+        moved: bool,
+    },
     /// A failed or cancelled job is queued again (false: it was not failed or cancelled).
-    Requeued { job_id: String, requeued: bool },
+    Requeued {
+        job_id: String,
+        requeued: bool,
+    },
     /// A runner's request was answered on its own channel.
     Answered,
     Deleted(Box<JobRecord>),
@@ -631,13 +637,7 @@ impl Writer {
     }
 
     /// Reports a request that failed for good (a runner's on its own channel).
-    fn finish(
-        &self,
-        id: u64,
-        request: WriteRequest,
-        message: String,
-        error: Option<HistoryError>,
-    ) {
+    fn finish(&self, id: u64, request: WriteRequest, message: String, error: Option<HistoryError>) {
         let error = error.unwrap_or_else(|| unavailable_error(&self.path, &message));
         match Outcome::failure(request, message, error) {
             Outcome::Answered => self.repaint.request(),
@@ -1158,7 +1158,10 @@ mod tests {
         };
         let claimed = claim(&queue, "first").unwrap().expect("claimed");
         assert_eq!(claimed.status, JobStatus::Running);
-        assert!(claim(&queue, "first").unwrap().is_none(), "claimed once only");
+        assert!(
+            claim(&queue, "first").unwrap().is_none(),
+            "claimed once only"
+        );
         assert_eq!(
             store.read().unwrap().get("first").unwrap().status,
             JobStatus::Running
