@@ -438,7 +438,8 @@ impl QueueStatus {
             }
             BackendState::Waiting { error, retry_in } => {
                 let left = retry_in.saturating_sub(shown.since.elapsed());
-                format!("waiting: {error}, retry in {} s", left.as_secs().max(1))
+                let secs = left.as_millis().div_ceil(1000).max(1);
+                format!("waiting: {error}, retry in {secs} s")
             }
             BackendState::Stopped => "stopped".to_owned(),
         }
@@ -583,4 +584,49 @@ pub const COUNTDOWN_REPAINT: Duration = Duration::from_secs(1);
 /// True for a job the Re-queue action applies to.
 pub fn can_requeue(record: &JobRecord) -> bool {
     matches!(record.status, JobStatus::Failed | JobStatus::Cancelled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(format: image::ImageFormat) -> Vec<u8> {
+        let image = image::RgbImage::from_pixel(12, 8, image::Rgb([200, 30, 30]));
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut bytes, format).unwrap();
+        bytes.into_inner()
+    }
+
+    #[test]
+    fn previews_decode_from_png_and_jpeg_and_garbage_is_skipped() {
+        for format in [image::ImageFormat::Png, image::ImageFormat::Jpeg] {
+            let image = decode_preview(&encoded(format)).expect("decoded");
+            assert_eq!(image.size, [12, 8], "{format:?}");
+        }
+        assert!(decode_preview(b"not an image").is_none());
+    }
+
+    #[test]
+    fn a_waiting_backend_says_why_and_counts_down() {
+        let shown = BackendShown {
+            state: BackendState::Waiting {
+                error: "forge: cannot reach http://127.0.0.1:7860: connection refused".into(),
+                retry_in: Duration::from_secs(8),
+            },
+            since: Instant::now(),
+        };
+        let text = QueueStatus::describe(&shown);
+        assert!(
+            text.starts_with("waiting: forge: cannot reach http://127.0.0.1:7860")
+                && text.ends_with("retry in 8 s"),
+            "{text}"
+        );
+        let running = BackendShown {
+            state: BackendState::Running {
+                job_id: "0199aaaa-bbbb-cccc-dddd-eeeeffff0001".into(),
+            },
+            since: Instant::now(),
+        };
+        assert_eq!(QueueStatus::describe(&running), "running job ffff0001");
+    }
 }

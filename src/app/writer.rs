@@ -220,14 +220,13 @@ impl Outcome {
     /// The outcome of `request` failing for good with `message` (a runner's request is
     /// answered with the error on its channel).
     fn failure(request: WriteRequest, message: String, error: HistoryError) -> Outcome {
-        let error = || error;
         match request {
             WriteRequest::Transition { reply, .. } => {
-                let _ = reply.send(Err(error()));
+                let _ = reply.send(Err(error));
                 Outcome::Answered
             }
             WriteRequest::Active { reply } => {
-                let _ = reply.send(Err(error()));
+                let _ = reply.send(Err(error));
                 Outcome::Answered
             }
             WriteRequest::Restore(record) => Outcome::NotRestored {
