@@ -586,3 +586,28 @@ fn run_queue_with_no_backend_says_so_and_offers_the_backends_window() {
     settle(&mut harness);
     assert!(!shows(&harness, "No backend configured"));
 }
+
+/// Closing the window stops the runner first (as `begin_stop` does here): a running job goes
+/// back to the queue, not lost as running.
+#[test]
+fn stopping_the_queue_puts_a_running_job_back_in_the_queue() {
+    let setup = setup_with_backend();
+    let (_go, wait): (Sender<()>, Receiver<()>) = channel();
+    seed(&setup, &["a harbour at closing time"]);
+    let mut harness = scripted_harness(&setup, Script::WaitForGo(Arc::new(Mutex::new(wait))));
+    run_queue_switch(&mut harness);
+    step_until(&mut harness, "the job runs", |h| {
+        h.state()
+            .state
+            .record("job-0")
+            .is_some_and(|r| r.status == JobStatus::Running)
+    });
+    stop_runner(&mut harness);
+    let job = record(&setup, "job-0");
+    assert_eq!(job.status, JobStatus::Queued);
+    assert_eq!(
+        (job.runner, job.backend, job.started_at),
+        (None, None, None)
+    );
+    assert!(!harness.state().state.queue_runner.status.on);
+}

@@ -15,6 +15,8 @@ use egui::RichText;
 
 /// How many failed jobs the view lists (the newest).
 pub const FAILED_SHOWN: usize = 20;
+/// How many waiting jobs the view lists (the next to run; the rest are counted).
+pub const WAITING_SHOWN: usize = 200;
 
 /// One job as the view lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +148,7 @@ impl QueueView {
             return;
         }
         let last = self.waiting.len() - 1;
-        for (i, row) in self.waiting.iter().enumerate() {
+        for (i, row) in self.waiting.iter().enumerate().take(WAITING_SHOWN) {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(format!("{}.", i + 1)).monospace());
                 let id = &row.job_id;
@@ -179,6 +181,12 @@ impl QueueView {
                 action(ui, true, "Cancel", Command::CancelJob(id.clone()));
                 ui.add(egui::Label::new(&row.label).truncate());
             });
+        }
+        if self.waiting.len() > WAITING_SHOWN {
+            ui.weak(format!(
+                "... and {} more after them.",
+                self.waiting.len() - WAITING_SHOWN
+            ));
         }
     }
 
