@@ -7,10 +7,13 @@
 //!   rule: form fields are bound directly; anything touching the disk, the selection or
 //!   another panel is a [`commands::Command`], applied after the frame
 //!   (`command_handling.rs`).
-//! - Every change to the history goes through one thread, the history writer ([`writer`]);
+//! - Every change to the history goes through one thread, the history writer ([`writer`]),
+//!   the queue runner's included (it asks the writer and waits on its own threads);
 //!   other background work runs as [`tasks::Task`]s, and filtering a large history on the
 //!   query worker. The UI thread polls once per frame and never waits for a file lock or an
 //!   fsync.
+//! - The queue runner ([`queue_runner`]) runs queued jobs on the configured backends
+//!   (`backends.rs`, drawn by `backends_window.rs`); the Queue view (`queue_view.rs`) shows it.
 
 mod backends;
 mod backends_window;
