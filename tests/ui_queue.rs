@@ -611,3 +611,39 @@ fn stopping_the_queue_puts_a_running_job_back_in_the_queue() {
     );
     assert!(!harness.state().state.queue_runner.status.on);
 }
+
+/// Editing a backend keeps its password and the fields a newer version wrote; a ComfyUI
+/// backend takes a workflow from `workflows/`.
+#[test]
+fn editing_a_backend_keeps_what_the_form_does_not_show() {
+    let setup = setup();
+    std::fs::write(
+        BackendsFile::path(&setup.data_dir),
+        r#"{"backends":[{"name":"comfy","kind":"comfyui","url":"http://127.0.0.1:8188","password":"pw","gpu":"4090"}]}"#,
+    )
+    .unwrap();
+    let workflows = setup.data_dir.join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join("portrait.json"), "{}").unwrap();
+    let mut harness = harness(&setup);
+    harness.state_mut().push(Command::OpenBackends);
+    settle(&mut harness);
+    harness.get_by_label("Edit").click();
+    harness.run();
+    harness
+        .get_by_role_and_label(Role::ComboBox, "Workflow")
+        .click();
+    harness.run();
+    harness.get_by_label("portrait.json").click();
+    harness.run();
+    harness.get_by_label("Save backend").click();
+    settle(&mut harness);
+    let file = backends_json(&setup.data_dir);
+    let comfy = file.get("comfy").unwrap();
+    assert_eq!(comfy.workflow.as_deref(), Some("portrait.json"));
+    assert_eq!(comfy.password.as_deref(), Some("pw"));
+    assert_eq!(
+        comfy.extra.get("gpu").and_then(|v| v.as_str()),
+        Some("4090")
+    );
+}

@@ -278,7 +278,7 @@ fn form_ui(
             ui.end_row();
 
             if form.kind == BackendKind::ComfyUi {
-                ui.label("Workflow");
+                let label = ui.label("Workflow");
                 let shown = if form.workflow.is_empty() {
                     "built-in txt2img".to_owned()
                 } else {
@@ -293,6 +293,7 @@ fn form_ui(
                         }
                     })
                     .response
+                    .labelled_by(label.id)
                     .on_hover_text(
                         "A workflow in ComfyUI's API format, from the workflows folder in the data folder",
                     );
