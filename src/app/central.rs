@@ -1,6 +1,6 @@
 //! The central area: a switch between views and the view shown. Compose (the composer) is the
-//! default and the only view so far; Queue, Gallery and Insights are shown as disabled tabs
-//! until they exist. The view switch is a form field of the app ([`CentralView`]), bound
+//! default; Queue shows the queue runner (`queue_view.rs`); Gallery and Insights are shown as
+//! disabled tabs until they exist. The view switch is a form field of the app ([`CentralView`]), bound
 //! directly.
 //!
 //! The composer's header (Pack / Manual and the Submit row) stays in view; its body scrolls
@@ -9,20 +9,32 @@
 
 use super::commands::{Command, CommandQueue};
 use super::composer::Composer;
+use super::queue_view::QueueView;
 use super::state::{CentralView, Message, ViewContext};
 use egui::RichText;
 
 /// A message is shown on at most this many lines; the whole text is on hover.
 const MESSAGE_MAX_ROWS: usize = 3;
 
+/// The states of the central area's views.
+pub struct Views<'a> {
+    pub view: &'a mut CentralView,
+    pub composer: &'a mut Composer,
+    pub queue: &'a mut QueueView,
+}
+
 /// Draws the central area into `ui`.
 pub fn show(
-    view: &mut CentralView,
-    composer: &mut Composer,
+    views: Views<'_>,
     ctx: &ViewContext<'_>,
     ui: &mut egui::Ui,
     commands: &mut CommandQueue,
 ) {
+    let Views {
+        view,
+        composer,
+        queue,
+    } = views;
     view_switch(view, ui);
     ui.separator();
     match view {
@@ -38,8 +50,9 @@ pub fn show(
                 .auto_shrink([false, false])
                 .show(ui, |ui| composer.show(ctx, ui, commands));
         }
+        CentralView::Queue => queue.show(ctx, ui, commands),
         // Not available yet: the switch never selects them.
-        CentralView::Queue | CentralView::Gallery | CentralView::Insights => {
+        CentralView::Gallery | CentralView::Insights => {
             ui.weak("Coming soon.");
         }
     }

@@ -94,6 +94,36 @@ impl AppState {
             Command::FocusDetails => self.details.focus_first_action(),
             Command::DropBrackets { token, key } => self.drop_brackets(&token, &key),
             Command::ReadParameters => self.read_parameters(),
+            Command::SetRunQueue(on) => self.set_run_queue(on),
+            Command::ShowView(view) => {
+                if view.is_available() {
+                    self.central = view;
+                }
+            }
+            Command::OpenBackends => {
+                self.backends_window.no_backend_notice = false;
+                self.backends_window.open = true;
+            }
+            Command::SaveBackend { previous, config } => self.save_backend(previous, *config),
+            Command::RemoveBackend(name) => self.remove_backend(name),
+            Command::TestBackend(name) => self.test_backend_named(&name),
+            Command::MoveInQueue(id, how) => {
+                self.write(WriteRequest::MoveInQueue { job_id: id, how });
+            }
+            Command::InterruptJob(id) => {
+                if !self.queue_runner.interrupt(&id) {
+                    self.message = Some(Message::Error(format!(
+                        "Job {} is not running here; nothing was interrupted.",
+                        short_id(&id)
+                    )));
+                }
+            }
+            Command::RequeueJob(id) => self.write(WriteRequest::Requeue(id)),
+            Command::CopyPath(path) => {
+                let full = self.data_dir.join(&path);
+                self.clipboard = Some(full.display().to_string());
+                self.message = Some(Message::Info(format!("Copied {}.", full.display())));
+            }
         }
         self.refresh_rows();
     }
@@ -147,8 +177,35 @@ impl AppState {
                 )));
                 self.view.selected = Some(job_id.clone());
                 self.view.scroll_to = Some(job_id);
+                self.queue_runner.wake();
             }
             Outcome::StatusSet(_) => self.message = Some(Message::Info("Job updated.".into())),
+            Outcome::Moved { job_id, moved } => {
+                self.message = Some(if moved {
+                    self.queue_runner.wake();
+                    Message::Info(format!("Moved job {} in the queue.", short_id(&job_id)))
+                } else {
+                    Message::Info(format!(
+                        "Job {} was not moved: it is not waiting in the queue any more, or is there already.",
+                        short_id(&job_id)
+                    ))
+                });
+            }
+            Outcome::Requeued { job_id, requeued } => {
+                self.message = Some(if requeued {
+                    self.queue_runner.wake();
+                    Message::Info(format!(
+                        "Job {} is queued again, at the end of the queue.",
+                        short_id(&job_id)
+                    ))
+                } else {
+                    Message::Error(format!(
+                        "Job {} was not queued again: only a failed or cancelled job can be.",
+                        short_id(&job_id)
+                    ))
+                });
+            }
+            Outcome::Answered => {}
             Outcome::Cancelled(_) => self.message = Some(Message::Info("Job cancelled.".into())),
             Outcome::Deleted(record) => {
                 if self.view.selected.as_deref() == Some(record.job_id.as_str()) {

@@ -5,9 +5,11 @@
 //! selection or another panel's state is a [`Command`], pushed on the [`CommandQueue`] while
 //! the panel draws and applied after the frame (`command_handling.rs`).
 
-use super::state::ThemeChoice;
+use super::state::{CentralView, ThemeChoice};
+use crate::backends::BackendConfig;
 use crate::history::{ExportFormat, SortColumn};
 use crate::run_config::PromptSource;
+use crate::runner::QueueMove;
 use std::path::PathBuf;
 
 /// Everything a user can do, as data. Panels push these; `AppState::apply` carries them out.
@@ -60,6 +62,28 @@ pub enum Command {
     /// The manual prompt holds an A1111 infotext: fill the prompt, the negative and every
     /// known setting from it (A1111's "Read generation parameters" button).
     ReadParameters,
+    /// The "Run queue" switch: on starts (or resumes) the runner, off pauses it.
+    SetRunQueue(bool),
+    /// Show a view of the central area (the View menu).
+    ShowView(CentralView),
+    /// Open the Backends window.
+    OpenBackends,
+    /// Save a backend: a new one (`previous` unset) or the one named `previous`.
+    SaveBackend {
+        previous: Option<String>,
+        config: Box<BackendConfig>,
+    },
+    RemoveBackend(String),
+    /// Read a backend's catalogues in the background ("Test connection").
+    TestBackend(String),
+    /// Move a queued job in the run order.
+    MoveInQueue(String, QueueMove),
+    /// Interrupt a running job (it ends cancelled).
+    InterruptJob(String),
+    /// Queue a failed or cancelled job again.
+    RequeueJob(String),
+    /// Copy an image's path (absolute) to the clipboard.
+    CopyPath(String),
 }
 
 /// The commands pushed during one frame, in order.

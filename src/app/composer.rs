@@ -110,8 +110,12 @@ testing_pub_struct! {
         history_models: Vec<String>,
         /// Bumped each time `history_models` is replaced.
         history_models_version: u64,
-        /// (history models version, packs version) `models` was made from.
-        models_key: Option<(u64, u64)>,
+        /// The models the tested or connected backends offer (listed first).
+        backend_models: Vec<String>,
+        /// Bumped each time the backends' catalogues are replaced.
+        backend_version: u64,
+        /// (history models version, packs version, backend version) `models` was made from.
+        models_key: Option<(u64, u64, u64)>,
     }
 }
 
@@ -123,6 +127,8 @@ impl Default for Suggestions {
             models: Vec::new(),
             history_models: Vec::new(),
             history_models_version: 0,
+            backend_models: Vec::new(),
+            backend_version: 0,
             models_key: None,
         }
     }
@@ -263,16 +269,57 @@ impl Composer {
         self.suggestions.history_models_version += 1;
     }
 
-    /// Joins the history's models and the packs' into the Model suggestions when either
-    /// changed (a few names: no history is read here).
+    /// Takes the names the backends offer (their catalogues, as "Test connection" or the
+    /// runner's start read them): listed first in the Model, Sampler and Scheduler
+    /// suggestions, before the names promptdesk knows. Typed values stay allowed.
+    pub(crate) fn set_backend_catalogues(
+        &mut self,
+        models: Vec<String>,
+        samplers: Vec<String>,
+        schedulers: Vec<String>,
+    ) {
+        let first_then = |first: Vec<String>, known: Vec<String>| {
+            let mut all = first;
+            for name in known {
+                if !all.contains(&name) {
+                    all.push(name);
+                }
+            }
+            all
+        };
+        let s = &mut self.suggestions;
+        s.samplers = first_then(
+            samplers,
+            combo::joined(combo::A1111_SAMPLERS, combo::COMFYUI_SAMPLERS),
+        );
+        s.schedulers = first_then(
+            schedulers,
+            combo::joined(combo::A1111_SCHEDULERS, combo::COMFYUI_SCHEDULERS),
+        );
+        s.backend_models = models;
+        s.backend_version += 1;
+    }
+
+    /// Joins the backends', the history's and the packs' models into the Model suggestions
+    /// when any changed (a few names: no history is read here).
     fn refresh_model_suggestions(&mut self, ctx: &ViewContext<'_>) {
         let s = &mut self.suggestions;
-        let key = (s.history_models_version, ctx.packs_version);
+        let key = (
+            s.history_models_version,
+            ctx.packs_version,
+            s.backend_version,
+        );
         if s.models_key == Some(key) {
             return;
         }
         let history = s.history_models.iter().map(String::as_str);
-        s.models = combo::models_seen(history, ctx.packs);
+        let mut models = s.backend_models.clone();
+        for model in combo::models_seen(history, ctx.packs) {
+            if !models.contains(&model) {
+                models.push(model);
+            }
+        }
+        s.models = models;
         s.models_key = Some(key);
     }
 }

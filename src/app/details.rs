@@ -53,7 +53,11 @@ struct Shown {
     generation: u64,
     source: PromptSource,
     cancellable: bool,
+    /// Failed or cancelled: Re-queue runs it again.
+    requeueable: bool,
     fields: Vec<Field>,
+    /// The images the job produced (path relative to the data folder, seed, size).
+    images: Vec<crate::outputs::OutputImage>,
     /// (key, positive, negative) per prompt.
     prompts: Vec<(Option<String>, String, String)>,
 }
@@ -251,6 +255,7 @@ impl Shown {
             };
             fields.push(explained(name, e.clone(), NOTE_HELP));
         }
+        result_fields(record, &mut fields);
         let mut prompts: Vec<(Option<String>, String, String)> = record
             .run_config
             .prompt_pairs()
@@ -276,7 +281,13 @@ impl Shown {
             generation,
             source: record.prompt_source,
             cancellable: AppState::can_cancel(record),
+            requeueable: super::queue_runner::can_requeue(record),
             fields,
+            images: record
+                .result
+                .as_ref()
+                .map(|r| r.images.clone())
+                .unwrap_or_default(),
             prompts,
         }
     }
@@ -364,6 +375,14 @@ impl DetailsState {
             if shown.cancellable && ui.button("Cancel job").clicked() {
                 commands.push(Command::CancelJob(id.clone()));
             }
+            if shown.requeueable
+                && ui
+                    .button("Re-queue")
+                    .on_hover_text("Queue this job again, at the end of the queue")
+                    .clicked()
+            {
+                commands.push(Command::RequeueJob(id.clone()));
+            }
             if ui
                 .button(RichText::new("Delete").color(ui.visuals().error_fg_color))
                 .on_hover_text(format!(
@@ -383,6 +402,7 @@ impl DetailsState {
             scroll = scroll.vertical_scroll_offset(0.0);
         }
         scroll.show(ui, |ui| {
+            images(ui, &shown.images, ctx.data_dir, commands);
             egui::Grid::new("details_grid")
                 .num_columns(2)
                 .striped(true)
@@ -415,6 +435,91 @@ impl DetailsState {
             }
         });
     }
+}
+
+const BACKEND_HELP: &str =
+    "The backend that ran the job: its name in the Backends window, its kind and URL.";
+const MODEL_USED_HELP: &str = "The checkpoint the backend reports it used (name and short hash), which may differ from the one asked for.";
+const WARNINGS_HELP: &str =
+    "Things that did not fail the job (the backend used another sampler than asked, for instance).";
+
+/// The fields of a job that ran: which backend ran it, the model it used, its warnings.
+fn result_fields(record: &JobRecord, fields: &mut Vec<Field>) {
+    match &record.result {
+        Some(result) => {
+            let mut backend = result.backend.clone();
+            if !result.backend_kind.is_empty() || !result.backend_url.is_empty() {
+                backend.push_str(&format!(
+                    " ({} {})",
+                    result.backend_kind, result.backend_url
+                ));
+            }
+            fields.push(explained(
+                "Backend",
+                backend.trim().to_owned(),
+                BACKEND_HELP,
+            ));
+            if let Some(name) = &result.model_name {
+                let text = match &result.model_hash {
+                    Some(hash) => format!("{name} [{hash}]"),
+                    None => name.clone(),
+                };
+                fields.push(explained("Model used", text, MODEL_USED_HELP));
+            }
+            if !result.warnings.is_empty() {
+                fields.push(explained(
+                    "Warnings",
+                    result.warnings.join("\n"),
+                    WARNINGS_HELP,
+                ));
+            }
+            fields.push(field(
+                "Images",
+                crate::wording::plural(result.images.len(), "image"),
+            ));
+        }
+        None => {
+            if let Some(backend) = &record.backend {
+                fields.push(explained("Backend", backend.clone(), BACKEND_HELP));
+            }
+        }
+    }
+}
+
+/// The images of a job: path, seed and size; a click copies the full path, Open shows it
+/// in the system's viewer.
+fn images(
+    ui: &mut egui::Ui,
+    images: &[crate::outputs::OutputImage],
+    data_dir: &std::path::Path,
+    commands: &mut CommandQueue,
+) {
+    if images.is_empty() {
+        return;
+    }
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.strong("Images");
+        for image in images {
+            ui.horizontal_wrapped(|ui| {
+                if ui
+                    .link(RichText::new(&image.path).monospace())
+                    .on_hover_text("Copy the image's full path")
+                    .clicked()
+                {
+                    commands.push(Command::CopyPath(image.path.clone()));
+                }
+                ui.weak(format!(
+                    "seed {} · {}×{}",
+                    image.seed, image.width, image.height
+                ));
+                let full = data_dir.join(&image.path);
+                ui.hyperlink_to("Open", format!("file://{}", full.display()))
+                    .on_hover_text("Open with the system's image viewer");
+            });
+        }
+    });
+    ui.add_space(6.0);
 }
 
 /// A timestamp as local time with its offset, to the second.

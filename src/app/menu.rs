@@ -1,9 +1,12 @@
-//! The menu bar: File (folders, imports, export, quit) and View (theme). Every entry is a
-//! command (file dialogs run on their own threads, see `command_handling.rs`).
+//! The menu bar: File (folders, imports, export, quit), View (the central view, theme) and
+//! Run (Run queue, Backends), with the Run queue switch at its right end (the toolbar).
+//! Every entry is a command (file dialogs run on their own threads, see
+//! `command_handling.rs`).
 
 use super::command_handling::export_label;
 use super::commands::{Command, CommandQueue};
-use super::state::{ThemeChoice, ViewContext};
+use super::shortcuts::RUN_QUEUE;
+use super::state::{CentralView, ThemeChoice, ViewContext};
 use crate::history::ExportFormat;
 
 /// Draws the menu bar into `ui`.
@@ -11,6 +14,13 @@ pub fn show(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueu
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| file_menu(ui, commands));
         ui.menu_button("View", |ui| {
+            for view in CentralView::ALL.into_iter().filter(|v| v.is_available()) {
+                if ui.button(format!("{} view", view.title())).clicked() {
+                    commands.push(Command::ShowView(view));
+                    ui.close();
+                }
+            }
+            ui.separator();
             for (theme, label) in [
                 (ThemeChoice::System, "System theme"),
                 (ThemeChoice::Dark, "Dark theme"),
@@ -22,7 +32,61 @@ pub fn show(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueu
                 }
             }
         });
+        ui.menu_button("Run", |ui| {
+            let on = ctx.queue.on;
+            let shortcut = ui.ctx().format_shortcut(&RUN_QUEUE);
+            if ui
+                .add(egui::Button::selectable(on, "Run queue").shortcut_text(shortcut))
+                .on_hover_text(run_queue_help(on))
+                .clicked()
+            {
+                commands.push(Command::SetRunQueue(!on));
+                ui.close();
+            }
+            if ui.button("Backends...").clicked() {
+                commands.push(Command::OpenBackends);
+                ui.close();
+            }
+            if ui.button("Show the queue").clicked() {
+                commands.push(Command::ShowView(CentralView::Queue));
+                ui.close();
+            }
+        });
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            run_queue_switch(ctx, ui, commands);
+        });
     });
+}
+
+/// The toolbar's Run queue switch (a toggle button), with what the runner is doing.
+fn run_queue_switch(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    let on = ctx.queue.on;
+    let text = if on { "⏸ Run queue" } else { "▶ Run queue" };
+    let response = ui
+        .add(egui::Button::selectable(on, text))
+        .on_hover_text(format!(
+            "{} ({})",
+            run_queue_help(on),
+            super::shortcuts::keys_text(&RUN_QUEUE)
+        ));
+    response.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, on, "Run queue"));
+    if response.clicked() {
+        commands.push(Command::SetRunQueue(!on));
+    }
+    let running = ctx.queue.running.len();
+    if ctx.queue.starting {
+        ui.spinner();
+    } else if running > 0 {
+        ui.weak(format!("{} running", running));
+    }
+}
+
+fn run_queue_help(on: bool) -> &'static str {
+    if on {
+        "Pause the queue: no new job starts (a running job goes on to its end)"
+    } else {
+        "Run the queued jobs on the configured backends, oldest first"
+    }
 }
 
 fn file_menu(ui: &mut egui::Ui, commands: &mut CommandQueue) {

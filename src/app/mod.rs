@@ -7,11 +7,16 @@
 //!   rule: form fields are bound directly; anything touching the disk, the selection or
 //!   another panel is a [`commands::Command`], applied after the frame
 //!   (`command_handling.rs`).
-//! - Every change to the history goes through one thread, the history writer ([`writer`]);
+//! - Every change to the history goes through one thread, the history writer ([`writer`]),
+//!   the queue runner's included (it asks the writer and waits on its own threads);
 //!   other background work runs as [`tasks::Task`]s, and filtering a large history on the
 //!   query worker. The UI thread polls once per frame and never waits for a file lock or an
 //!   fsync.
+//! - The queue runner ([`queue_runner`]) runs queued jobs on the configured backends
+//!   (`backends.rs`, drawn by `backends_window.rs`); the Queue view (`queue_view.rs`) shows it.
 
+mod backends;
+mod backends_window;
 mod central;
 mod command_handling;
 pub mod commands;
@@ -26,16 +31,20 @@ mod menu;
 mod pack_browser;
 pub mod pack_import;
 mod persist;
+pub mod queue_runner;
+mod queue_view;
 mod shortcuts;
 pub mod state;
 pub mod tasks;
 mod widgets;
 pub mod writer;
 
+pub use backends_window::{BackendForm, BackendsWindow};
 pub use composer::Composer;
 pub use details::DetailsState;
 pub use history_table::HistoryView;
 pub use pack_browser::PackBrowserState;
+pub use queue_view::{QueueRow, QueueView};
 
 use commands::{Command, CommandQueue};
 use state::{AppState, Persisted, ThemeChoice, testing_pub_struct};
@@ -62,6 +71,8 @@ testing_pub_struct! {
         quit_anyway: bool,
         /// Where the central area (view switch, composer) was drawn last frame.
         central_rect: egui::Rect,
+        /// Closing waits for the queue runner to stop (running jobs go back to the queue).
+        close_after_stop: bool,
     }
 }
 
@@ -97,6 +108,7 @@ impl PromptDeskApp {
             confirm_quit: false,
             quit_anyway: false,
             central_rect: egui::Rect::NOTHING,
+            close_after_stop: false,
         }
     }
 
@@ -104,6 +116,9 @@ impl PromptDeskApp {
     /// history being retried) would lose them: ask first. When they are done meanwhile, the
     /// window closes by itself.
     fn guard_close(&mut self, ctx: &egui::Context) {
+        if self.stop_runner_first(ctx) {
+            return;
+        }
         let pending = self.state.writes_in_flight();
         if ctx.input(|i| i.viewport().close_requested()) && pending > 0 && !self.quit_anyway {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -141,6 +156,35 @@ impl PromptDeskApp {
         });
     }
 
+    /// Closing the window stops the queue runner first, on a background thread: running
+    /// jobs go back to the queue. True while it is stopping (the window closes by itself
+    /// once it has).
+    fn stop_runner_first(&mut self, ctx: &egui::Context) -> bool {
+        let runner = &mut self.state.queue_runner;
+        if ctx.input(|i| i.viewport().close_requested()) && !runner.is_stopped() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            runner.begin_stop();
+            self.close_after_stop = true;
+        }
+        if !self.close_after_stop {
+            return false;
+        }
+        if runner.is_stopped() {
+            self.close_after_stop = false;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            return false;
+        }
+        egui::Modal::new(egui::Id::unique("stopping_queue")).show(ctx, |ui| {
+            ui.set_max_width(420.0);
+            ui.heading("Stopping the queue");
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Running jobs go back to the queue; the window closes by itself.");
+            });
+        });
+        true
+    }
+
     /// Queues a command, applied after the current frame.
     pub fn push(&mut self, command: Command) {
         self.commands.push(command);
@@ -164,6 +208,7 @@ impl PromptDeskApp {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
+        backends_window::show(panels.backends_window, &ctx, ui.ctx(), commands);
         // Always there (a hint when there is no message): a message never moves the panels.
         egui::Panel::bottom("status_bar")
             .resizable(false)
@@ -186,7 +231,16 @@ impl PromptDeskApp {
             });
         }
         let central = egui::CentralPanel::default().show(ui, |ui| {
-            central::show(panels.central, panels.composer, &ctx, ui, commands);
+            central::show(
+                central::Views {
+                    view: panels.central,
+                    composer: panels.composer,
+                    queue: panels.queue_view,
+                },
+                &ctx,
+                ui,
+                commands,
+            );
         });
         self.central_rect = central.response.rect;
     }
@@ -198,7 +252,8 @@ impl eframe::App for PromptDeskApp {
         self.state.repaint.set(&ctx);
         self.apply_theme(&ctx);
         self.state.poll();
-        shortcuts::handle(&ctx, &mut self.commands);
+        self.state.queue_runner.upload_previews(&ctx);
+        shortcuts::handle(&ctx, self.state.queue_runner.status.on, &mut self.commands);
         self.panels(ui);
         dialogs::show(&mut self.state.dialogs, &ctx, &mut self.commands);
         self.guard_close(&ctx);

@@ -1,6 +1,7 @@
 //! The app's keyboard shortcuts outside text fields and tables, as commands: Ctrl+Enter
 //! submits, Ctrl+Z (or Ctrl+Shift+Z) restores the job deleted last when no text field has the
-//! focus (a text field keeps them for its own undo and redo), F5 reloads the packs. On macOS
+//! focus (a text field keeps them for its own undo and redo), F5 reloads the packs, Ctrl+R
+//! switches Run queue on or off ([`RUN_QUEUE`]). On macOS
 //! Cmd takes Ctrl's place, and messages name the keys as the platform does ([`undo_keys`]).
 //! None of them acts while a modal window is open.
 
@@ -10,6 +11,9 @@ use std::path::PathBuf;
 
 /// Undo of a delete: Ctrl+Z (Cmd+Z on macOS).
 pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
+
+/// The Run queue switch: Ctrl+R (Cmd+R on macOS).
+pub const RUN_QUEUE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
 
 /// The undo shortcut as messages name it on this platform: "Ctrl+Z", or "Cmd+Z" on macOS.
 pub fn undo_keys() -> String {
@@ -30,8 +34,9 @@ fn keys_text_on(shortcut: &KeyboardShortcut, is_mac: bool) -> String {
     shortcut.format(&ModifierNames::NAMES, is_mac)
 }
 
-/// Turns this frame's shortcuts (and dropped files) into commands.
-pub fn handle(ctx: &egui::Context, commands: &mut CommandQueue) {
+/// Turns this frame's shortcuts (and dropped files) into commands. `queue_on`: the Run
+/// queue switch as it is.
+pub fn handle(ctx: &egui::Context, queue_on: bool, commands: &mut CommandQueue) {
     let submit = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
     // Shift first: the plain pattern matches Ctrl+Shift+Z too (shift is ignored unless asked).
     let undo_shift = KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
@@ -53,6 +58,9 @@ pub fn handle(ctx: &egui::Context, commands: &mut CommandQueue) {
     }
     if ctx.input_mut(|i| i.consume_shortcut(&reload)) {
         commands.push(Command::ReloadPacks);
+    }
+    if ctx.input_mut(|i| i.consume_shortcut(&RUN_QUEUE)) {
+        commands.push(Command::SetRunQueue(!queue_on));
     }
     let dropped: Vec<PathBuf> = ctx.input(|i| {
         i.raw

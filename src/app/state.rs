@@ -12,7 +12,11 @@
 //!
 //! Fields are crate-internal; with the `testing` feature (tests and benches) they are `pub`.
 
+use super::backends::BackendsState;
+use super::backends_window::BackendsWindow;
 use super::pack_import::ImportReport as PackImportReport;
+use super::queue_runner::{QueueRunner, QueueStatus, RunnerNews};
+use super::queue_view::QueueView;
 use super::tasks::{PackIdScan, PackScan, QueryWorker, Repaint, Task};
 use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
 use crate::history::{HistoryStore, InterruptedImport, interrupted_imports};
@@ -75,8 +79,7 @@ pub enum Message {
     Error(String),
 }
 
-/// The views of the central area. Compose is the only one so far; the others are shown as
-/// disabled tabs.
+/// The views of the central area: Compose and Queue; the others are shown as disabled tabs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum CentralView {
     #[default]
@@ -105,7 +108,7 @@ impl CentralView {
 
     /// True for the views that exist yet.
     pub fn is_available(self) -> bool {
-        self == CentralView::Compose
+        matches!(self, CentralView::Compose | CentralView::Queue)
     }
 }
 
@@ -155,6 +158,11 @@ testing_pub_struct! {
         view: HistoryView,
         details: DetailsState,
         central: CentralView,
+        queue_view: QueueView,
+        backends_window: BackendsWindow,
+        // Backends and the queue runner.
+        backends: BackendsState,
+        queue_runner: QueueRunner,
         // History.
         store: Option<Arc<RwLock<HistoryStore>>>,
         /// Progress while the writer streams the history in.
@@ -213,6 +221,10 @@ testing_pub_struct! {
         /// provisional).
         rows_current: bool,
         interrupted: &'a [InterruptedImport],
+        data_dir: &'a Path,
+        /// The queue runner's state (the Run queue switch, backends, running jobs).
+        queue: &'a QueueStatus,
+        backends: &'a BackendsState,
     }
 }
 
@@ -233,6 +245,14 @@ testing_pub_struct! {
 static NO_WILDCARDS: Wildcards = Wildcards {
     files: std::collections::BTreeMap::new(),
 };
+
+/// The queue of a context with no runner.
+static NO_QUEUE: std::sync::LazyLock<QueueStatus> = std::sync::LazyLock::new(QueueStatus::default);
+thread_local! {
+    /// The backends of a context with none read (one per thread: the state holds tasks,
+    /// which are not `Sync`).
+    static NO_BACKENDS: &'static BackendsState = Box::leak(Box::default());
+}
 
 impl<'a> ViewContext<'a> {
     /// A context with no packs and no history (for panels drawn alone, in tests).
@@ -257,6 +277,9 @@ impl<'a> ViewContext<'a> {
             rows_provisional: false,
             rows_current: true,
             interrupted: &[],
+            data_dir: packs_dir,
+            queue: &NO_QUEUE,
+            backends: NO_BACKENDS.with(|b| *b),
         }
     }
 }
@@ -268,6 +291,8 @@ pub struct Panels<'a> {
     pub view: &'a mut HistoryView,
     pub details: &'a mut DetailsState,
     pub central: &'a mut CentralView,
+    pub queue_view: &'a mut QueueView,
+    pub backends_window: &'a mut BackendsWindow,
 }
 
 impl AppState {
@@ -292,6 +317,8 @@ impl AppState {
         let query_worker = QueryWorker::start(&repaint);
         let pack_id_scan = PackIdScan::new(&repaint);
         let writer = HistoryWriter::start(history_path, &repaint, query_worker.index_cache());
+        let backends = BackendsState::start(data_dir.clone(), &repaint);
+        let queue_runner = QueueRunner::new(data_dir.clone(), &repaint);
         let mut state = AppState {
             data_dir,
             packs_dir: packs_dir.clone(),
@@ -315,6 +342,10 @@ impl AppState {
             },
             details: DetailsState::default(),
             central: CentralView::default(),
+            queue_view: QueueView::default(),
+            backends_window: BackendsWindow::default(),
+            backends,
+            queue_runner,
             store: None,
             history_load: Some(writer.progress().clone()),
             history_error: None,
@@ -363,6 +394,8 @@ impl AppState {
             || self.pack_id_scan.is_running()
             || !self.pack_imports.is_empty()
             || !self.writes.is_empty()
+            || self.backends.is_busy()
+            || self.queue_runner.is_busy()
     }
 
     /// Changes sent to the history writer and not answered yet.
@@ -418,6 +451,8 @@ impl AppState {
         while let Some(event) = self.writer.next_event() {
             self.apply_write_event(event);
         }
+        self.poll_backends();
+        self.poll_queue_runner();
         if self.last_poll.elapsed() >= POLL_INTERVAL {
             self.last_poll = Instant::now();
             self.pack_scan.refresh_if_changed();
@@ -425,6 +460,57 @@ impl AppState {
         self.refresh_interrupted(false);
         self.refresh_rows();
         self.refresh_history_packs();
+    }
+
+    /// Takes what the queue runner reports.
+    pub(crate) fn poll_queue_runner(&mut self) {
+        let (backends, writer) = (&self.backends, &self.writer);
+        let news = self.queue_runner.poll(|| {
+            let configs = backends.configs().to_vec();
+            (!configs.is_empty()).then(|| (configs, writer.queue()))
+        });
+        for news in news {
+            self.apply_runner_news(news);
+        }
+    }
+
+    /// Says what the runner did in the status line.
+    fn apply_runner_news(&mut self, news: RunnerNews) {
+        use crate::job_record::JobStatus;
+        let job = |id: &str| {
+            self.record(id).map_or_else(
+                || format!("job {}", short_id(id)),
+                |r| super::command_handling::job_label(&r),
+            )
+        };
+        self.message = Some(match news {
+            RunnerNews::Finished(record) => {
+                let label = super::command_handling::job_label(&record);
+                match record.status {
+                    JobStatus::Completed => {
+                        let images = record.result.as_ref().map_or(0, |r| r.images.len());
+                        Message::Info(format!(
+                            "Completed {label}: {}.",
+                            crate::wording::plural(images, "image")
+                        ))
+                    }
+                    JobStatus::Cancelled => Message::Info(format!("Interrupted {label}.")),
+                    _ => Message::Error(format!(
+                        "{label} failed: {}",
+                        record.error_message.as_deref().unwrap_or("no reason given")
+                    )),
+                }
+            }
+            RunnerNews::Requeued { job_id, reason } => {
+                Message::Info(format!("{} went back to the queue: {reason}", job(&job_id)))
+            }
+            RunnerNews::Recovered(job_id) => Message::Error(format!(
+                "{} was left running by a promptdesk that stopped; it is marked failed (Re-queue runs it again).",
+                job(&job_id)
+            )),
+            RunnerNews::HistoryError(e) => Message::Error(format!("The queue runner: {e}")),
+            RunnerNews::StartFailed(e) => Message::Error(format!("Run queue could not start: {e}")),
+        });
     }
 
     /// Brings the Pack filter's list of the history's pack ids, and the composer's Model
@@ -690,6 +776,9 @@ impl AppState {
             rows_provisional,
             rows_current,
             interrupted: &self.interrupted.found,
+            data_dir: &self.data_dir,
+            queue: &self.queue_runner.status,
+            backends: &self.backends,
         };
         let panels = Panels {
             pack_browser: &mut self.pack_browser,
@@ -697,6 +786,8 @@ impl AppState {
             view: &mut self.view,
             details: &mut self.details,
             central: &mut self.central,
+            queue_view: &mut self.queue_view,
+            backends_window: &mut self.backends_window,
         };
         (ctx, panels)
     }
@@ -801,6 +892,9 @@ fn waiting_message(kind: RequestKind, err: &crate::history::HistoryError, attemp
         RequestKind::Restore => "restores the job",
         RequestKind::Import => "imports the file",
         RequestKind::Export => "exports the rows",
+        RequestKind::Move => "moves the job",
+        RequestKind::Requeue => "queues the job again",
+        RequestKind::Runner => "records the queue's change",
     };
     format!(
         "The history is busy: {}. promptdesk {what} by itself in {secs} s{tries}; waiting.",

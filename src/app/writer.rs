@@ -35,6 +35,12 @@
 //! [`HistoryError`]) is reported with [`WriteEvent::Waiting`] and retried by itself every
 //! [`RETRY_INTERVAL`], up to [`RETRY_LIMIT`] times; requests behind it wait their turn, so
 //! their order is kept (a delete and its undo).
+//!
+//! The queue runner's changes go through this thread too ([`WriterQueue`], the runner's
+//! [`QueueStore`]): its threads send [`WriteRequest::Transition`] and [`WriteRequest::Active`]
+//! and wait for the answer on a channel of their own (never the UI thread); they take their
+//! turn in the same queue as the window's requests, and each change asks for a repaint so
+//! the table shows it at once.
 
 use super::tasks::{IndexCache, Repaint, spawn_named};
 use crate::history::{
@@ -42,6 +48,9 @@ use crate::history::{
     import_stablenew, sort_for_export,
 };
 use crate::job_record::{JobRecord, JobStatus};
+use crate::runner::{
+    Change, Check, QueueMove, QueueStore, move_in_queue, queue_key, queued_in_order, retried,
+};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -68,8 +77,11 @@ const FIRST_BYTES: u64 = 4 * 1024 * 1024;
 /// few milliseconds), so the UI never waits long for it.
 const STEP_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The answer to a runner's request.
+pub type Reply<T> = Sender<Result<T, HistoryError>>;
+
 /// A change (or an export) for the writer to carry out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum WriteRequest {
     /// Record a new job (Submit); `summary` is what the success message says about it.
     Append { record: JobRecord, summary: String },
@@ -90,6 +102,34 @@ pub enum WriteRequest {
         format: ExportFormat,
         rows: Vec<u32>,
     },
+    /// Move a queued job in the run order (new `queue_order`s, worked out against the
+    /// history as it is on disk when the move is made).
+    MoveInQueue { job_id: String, how: QueueMove },
+    /// Queue a failed or cancelled job again, at the end of the queue (its error and results
+    /// cleared).
+    Requeue(String),
+    /// The runner: change a job if `check` accepts its current state
+    /// ([`HistoryStore::update_if`]); the record written (or `None`) goes to `reply`.
+    Transition {
+        job_id: String,
+        call: RunnerCall,
+        reply: Reply<Option<JobRecord>>,
+    },
+    /// The runner: the queued and running jobs, after reading other processes' changes.
+    Active { reply: Reply<Vec<JobRecord>> },
+}
+
+/// The runner's check and change for a [`WriteRequest::Transition`]. Kept while an attempt
+/// finds the history busy (the store drops them unused then), so the retry can run them.
+pub struct RunnerCall {
+    check: Option<Check>,
+    change: Option<Change>,
+}
+
+impl std::fmt::Debug for RunnerCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunnerCall")
+    }
 }
 
 /// Which kind of request an event answers.
@@ -102,6 +142,10 @@ pub enum RequestKind {
     Restore,
     Import,
     Export,
+    Move,
+    Requeue,
+    /// A runner's request (answered on its own channel, never as an event).
+    Runner,
 }
 
 impl WriteRequest {
@@ -114,6 +158,9 @@ impl WriteRequest {
             WriteRequest::Restore(_) => RequestKind::Restore,
             WriteRequest::ImportStableNew(_) => RequestKind::Import,
             WriteRequest::Export { .. } => RequestKind::Export,
+            WriteRequest::MoveInQueue { .. } => RequestKind::Move,
+            WriteRequest::Requeue(_) => RequestKind::Requeue,
+            WriteRequest::Transition { .. } | WriteRequest::Active { .. } => RequestKind::Runner,
         }
     }
 
@@ -134,6 +181,18 @@ pub enum Outcome {
     },
     StatusSet(String),
     Cancelled(String),
+    /// A queued job was moved (false: it was not queued any more, or already there).
+    Moved {
+        job_id: String,
+        moved: bool,
+    },
+    /// A failed or cancelled job is queued again (false: it was not failed or cancelled).
+    Requeued {
+        job_id: String,
+        requeued: bool,
+    },
+    /// A runner's request was answered on its own channel.
+    Answered,
     Deleted(Box<JobRecord>),
     Restored(String),
     Imported {
@@ -158,9 +217,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The outcome of `request` failing for good with `message`.
-    fn failure(request: WriteRequest, message: String) -> Outcome {
+    /// The outcome of `request` failing for good with `message` (a runner's request is
+    /// answered with the error on its channel).
+    fn failure(request: WriteRequest, message: String, error: HistoryError) -> Outcome {
         match request {
+            WriteRequest::Transition { reply, .. } => {
+                let _ = reply.send(Err(error));
+                Outcome::Answered
+            }
+            WriteRequest::Active { reply } => {
+                let _ = reply.send(Err(error));
+                Outcome::Answered
+            }
             WriteRequest::Restore(record) => Outcome::NotRestored {
                 record: Box::new(record),
                 message,
@@ -231,6 +299,7 @@ pub struct HistoryWriter {
     next_id: u64,
     progress: Arc<LoadProgress>,
     stopped: bool,
+    path: PathBuf,
 }
 
 impl HistoryWriter {
@@ -240,7 +309,7 @@ impl HistoryWriter {
         let (events, rx) = channel();
         let progress = Arc::new(LoadProgress::default());
         let writer = Writer {
-            path,
+            path: path.clone(),
             events,
             repaint: repaint.clone(),
             index_cache,
@@ -258,6 +327,7 @@ impl HistoryWriter {
             next_id: 1,
             progress,
             stopped: false,
+            path,
         }
     }
 
@@ -272,6 +342,14 @@ impl HistoryWriter {
         let id = self.next_id;
         self.next_id += 1;
         self.tx.send((id, request)).ok().map(|()| id)
+    }
+
+    /// The runner's handle on the history (its requests go to this writer).
+    pub fn queue(&self) -> WriterQueue {
+        WriterQueue {
+            tx: self.tx.clone(),
+            path: self.path.clone(),
+        }
     }
 
     /// The next event, if any (never waits).
@@ -470,37 +548,43 @@ impl Writer {
         }
     }
 
+    /// Reads what other processes appended (every [`POLL_INTERVAL`]); a failure is reported.
+    fn reload(&mut self) {
+        if let Err(e) = self.try_reload() {
+            self.send(WriteEvent::ReloadFailed(e.to_string()));
+        }
+    }
+
     /// Reads what other processes appended. A file another process replaced (compacted) is
     /// read again into a fresh store outside every lock, then swapped in, so the UI's readers
-    /// never wait for a whole re-read.
-    fn reload(&mut self) {
+    /// never wait for a whole re-read. Asks for a repaint when anything changed.
+    fn try_reload(&mut self) -> Result<(), HistoryError> {
         let replaced = self
             .shared
             .as_ref()
             .and_then(|shared| shared.read().ok().map(|s| s.needs_full_reread()))
             .unwrap_or(false);
         if replaced {
-            match HistoryStore::open(&self.path) {
-                Ok(mut fresh) => {
-                    fresh.set_lock_timeout(GUI_LOCK_TIMEOUT);
-                    self.with_write(|shared| {
-                        std::mem::swap(shared, &mut fresh);
-                        if let Ok(mut cache) = self.index_cache.lock() {
-                            *cache = None;
-                        }
-                    });
-                    // The old contents are freed here, outside the lock.
-                    drop(fresh);
-                    self.repaint.request();
+            let mut fresh = HistoryStore::open(&self.path)?;
+            fresh.set_lock_timeout(GUI_LOCK_TIMEOUT);
+            self.with_write(|shared| {
+                std::mem::swap(shared, &mut fresh);
+                if let Ok(mut cache) = self.index_cache.lock() {
+                    *cache = None;
                 }
-                Err(e) => self.send(WriteEvent::ReloadFailed(e.to_string())),
-            }
-            return;
+            });
+            // The old contents are freed here, outside the lock.
+            drop(fresh);
+            self.repaint.request();
+            return Ok(());
         }
         match self.with_write(HistoryStore::reload) {
-            Some(Ok(0)) | None => {}
-            Some(Ok(_)) => self.repaint.request(),
-            Some(Err(e)) => self.send(WriteEvent::ReloadFailed(e.to_string())),
+            Some(Ok(0)) | None => Ok(()),
+            Some(Ok(_)) => {
+                self.repaint.request();
+                Ok(())
+            }
+            Some(Err(e)) => Err(e),
         }
     }
 
@@ -518,18 +602,23 @@ impl Writer {
                 return;
             };
             let kind = pending.request.kind();
-            match self.attempt(&pending.request) {
+            match self.attempt(&mut pending.request) {
+                Ok(Outcome::Answered) => self.repaint.request(),
                 Ok(outcome) => self.send(WriteEvent::Done {
                     id: pending.id,
                     outcome,
                 }),
                 Err(Failure::Busy(error)) if pending.attempts < RETRY_LIMIT => {
-                    self.send(WriteEvent::Waiting {
-                        id: pending.id,
-                        kind,
-                        error,
-                        attempts: pending.attempts,
-                    });
+                    // A runner's request waits without a word: the runner reports what it
+                    // could not do once it gives up.
+                    if kind != RequestKind::Runner {
+                        self.send(WriteEvent::Waiting {
+                            id: pending.id,
+                            kind,
+                            error,
+                            attempts: pending.attempts,
+                        });
+                    }
                     pending.attempts += 1;
                     pending.next = Instant::now() + RETRY_INTERVAL;
                     self.queue.push_front(pending);
@@ -537,16 +626,21 @@ impl Writer {
                 }
                 Err(Failure::Busy(error)) => {
                     let message = failure_message(&pending.request, &error.to_string(), true);
-                    self.send(WriteEvent::Done {
-                        id: pending.id,
-                        outcome: Outcome::failure(pending.request, message),
-                    });
+                    self.finish(pending.id, pending.request, message, Some(error));
                 }
-                Err(Failure::Failed(message)) => self.send(WriteEvent::Done {
-                    id: pending.id,
-                    outcome: Outcome::failure(pending.request, message),
-                }),
+                Err(Failure::Failed(message)) => {
+                    self.finish(pending.id, pending.request, message, None);
+                }
             }
+        }
+    }
+
+    /// Reports a request that failed for good (a runner's on its own channel).
+    fn finish(&self, id: u64, request: WriteRequest, message: String, error: Option<HistoryError>) {
+        let error = error.unwrap_or_else(|| unavailable_error(&self.path, &message));
+        match Outcome::failure(request, message, error) {
+            Outcome::Answered => self.repaint.request(),
+            outcome => self.send(WriteEvent::Done { id, outcome }),
         }
     }
 
@@ -569,24 +663,127 @@ impl Writer {
         request: &WriteRequest,
         change: impl FnOnce(&mut HistoryStore) -> Result<T, HistoryError>,
     ) -> Result<T, Failure> {
-        wait_for_file_lock(&self.path, GUI_LOCK_TIMEOUT).map_err(Failure::Busy)?;
-        let result = self
-            .with_write(|s| {
-                s.set_lock_timeout(RACE_LOCK_TIMEOUT);
-                let result = change(s);
-                s.set_lock_timeout(GUI_LOCK_TIMEOUT);
-                result
-            })
-            .ok_or_else(|| Failure::Failed(self.unavailable(request)))?;
-        result.map_err(|e| classify(request, e))
+        match self.locked_raw(change) {
+            Err(busy) => Err(Failure::Busy(busy)),
+            Ok(None) => Err(Failure::Failed(self.unavailable(request))),
+            Ok(Some(result)) => result.map_err(|e| classify(request, e)),
+        }
+    }
+
+    /// As [`Self::locked_change`], with the store's own error: `Err` when another process
+    /// holds the file lock, `Ok(None)` when the history is not open.
+    fn locked_raw<T>(
+        &self,
+        change: impl FnOnce(&mut HistoryStore) -> Result<T, HistoryError>,
+    ) -> Result<Option<Result<T, HistoryError>>, HistoryError> {
+        wait_for_file_lock(&self.path, GUI_LOCK_TIMEOUT)?;
+        Ok(self.with_write(|s| {
+            s.set_lock_timeout(RACE_LOCK_TIMEOUT);
+            let result = change(s);
+            s.set_lock_timeout(GUI_LOCK_TIMEOUT);
+            result
+        }))
+    }
+
+    /// A runner's change: answered on its channel, or busy (the check and change are kept for
+    /// the retry as long as the store did not run them).
+    fn transition(
+        &self,
+        job_id: &str,
+        call: &mut RunnerCall,
+        reply: &Reply<Option<JobRecord>>,
+    ) -> Result<Outcome, Failure> {
+        let (check, change) = (&mut call.check, &mut call.change);
+        if check.is_none() || change.is_none() {
+            let _ = reply.send(Err(unavailable_error(
+                &self.path,
+                "the change was tried once already and could not be finished",
+            )));
+            return Ok(Outcome::Answered);
+        }
+        let result = self.locked_raw(|s| {
+            s.update_if(
+                job_id,
+                |r| check.take().is_some_and(|c| c(r)),
+                |r| change.take().map_or_else(|| r.clone(), |c| c(r)),
+            )
+        });
+        let intact = call.check.is_some();
+        let answer = match result {
+            Err(busy) => return Err(Failure::Busy(busy)),
+            Ok(None) => Err(unavailable_error(&self.path, &self.unavailable_why())),
+            Ok(Some(Err(e))) if e.is_transient() && intact => return Err(Failure::Busy(e)),
+            Ok(Some(answer)) => answer,
+        };
+        let _ = reply.send(answer);
+        Ok(Outcome::Answered)
+    }
+
+    /// The runner's look at the queue: other processes' changes read first.
+    fn active(&mut self, reply: &Reply<Vec<JobRecord>>) -> Result<Outcome, Failure> {
+        let answer = match self.try_reload() {
+            Err(e) if e.is_transient() => return Err(Failure::Busy(e)),
+            Err(e) => Err(e),
+            Ok(()) => self
+                .shared
+                .as_ref()
+                .and_then(|shared| shared.read().ok())
+                .map(|s| {
+                    s.records()
+                        .iter()
+                        .filter(|r| matches!(r.status, JobStatus::Queued | JobStatus::Running))
+                        .cloned()
+                        .collect()
+                })
+                .ok_or_else(|| unavailable_error(&self.path, &self.unavailable_why())),
+        };
+        let _ = reply.send(answer);
+        Ok(Outcome::Answered)
+    }
+
+    /// Moves a queued job: the moves are worked out on the history as it is now, and only
+    /// `queue_order` is written, on jobs still queued.
+    fn move_in_queue(
+        &mut self,
+        request: &WriteRequest,
+        job_id: &str,
+        how: QueueMove,
+    ) -> Result<Outcome, Failure> {
+        if let Err(e) = self.try_reload() {
+            return Err(classify(request, e));
+        }
+        let moved = self.locked_change(request, |s| {
+            let changes = move_in_queue(s.records(), job_id, how);
+            let mut moved = !changes.is_empty();
+            for c in changes {
+                let order = c.queue_order;
+                let written = s.update_if(
+                    &c.job_id,
+                    |r| r.status == JobStatus::Queued,
+                    |r| {
+                        let mut r = r.clone();
+                        r.queue_order = order;
+                        r
+                    },
+                )?;
+                moved &= written.is_some();
+            }
+            Ok(moved)
+        })?;
+        Ok(Outcome::Moved {
+            job_id: job_id.to_owned(),
+            moved,
+        })
+    }
+
+    fn unavailable_why(&self) -> String {
+        self.open_error
+            .clone()
+            .unwrap_or_else(|| "the history is not open".to_owned())
     }
 
     fn unavailable(&self, request: &WriteRequest) -> String {
-        let why = self
-            .open_error
-            .clone()
-            .unwrap_or_else(|| "the history is not open".to_owned());
-        failure_message(request, &why, false)
+        failure_message(request, &self.unavailable_why(), false)
     }
 
     /// Appends `record` through an append-only store of its own, then lets the shared store
@@ -605,11 +802,50 @@ impl Writer {
         Ok(())
     }
 
-    fn attempt(&mut self, request: &WriteRequest) -> Result<Outcome, Failure> {
+    fn attempt(&mut self, request: &mut WriteRequest) -> Result<Outcome, Failure> {
         if request.needs_full_history() && self.shared.is_none() {
             return Err(Failure::Failed(self.unavailable(request)));
         }
         match request {
+            WriteRequest::Transition {
+                job_id,
+                call,
+                reply,
+            } => return self.transition(job_id, call, reply),
+            WriteRequest::Active { reply } => return self.active(reply),
+            _ => {}
+        }
+        let request = &*request;
+        match request {
+            WriteRequest::Transition { .. } | WriteRequest::Active { .. } => {
+                unreachable!("answered above")
+            }
+            WriteRequest::MoveInQueue { job_id, how } => {
+                let (job_id, how) = (job_id.clone(), *how);
+                self.move_in_queue(request, &job_id, how)
+            }
+            WriteRequest::Requeue(job_id) => {
+                let written = self.locked_change(request, |s| {
+                    // At the end of the queue: after every waiting job, whatever its age
+                    // (`retried` alone would put an old job back in its old place).
+                    let last = queued_in_order(s.records()).last().map(|r| queue_key(r));
+                    let order = last.map_or(i64::MIN, |k| k.saturating_add(1));
+                    let order = order.max(chrono::Utc::now().timestamp_millis());
+                    s.update_if(
+                        job_id,
+                        |r| matches!(r.status, JobStatus::Failed | JobStatus::Cancelled),
+                        |r| {
+                            let mut r = retried(r);
+                            r.queue_order = Some(order);
+                            r
+                        },
+                    )
+                })?;
+                Ok(Outcome::Requeued {
+                    job_id: job_id.clone(),
+                    requeued: written.is_some(),
+                })
+            }
             WriteRequest::Append { record, summary } => {
                 self.append(request, record)?;
                 Ok(Outcome::Recorded {
@@ -698,6 +934,63 @@ impl Writer {
         Ok(Outcome::Imported {
             path: file.to_path_buf(),
             report,
+        })
+    }
+}
+
+/// The error a runner's request gets when the history cannot be used (`why` says why).
+fn unavailable_error(path: &Path, why: &str) -> HistoryError {
+    HistoryError::Io {
+        path: path.to_path_buf(),
+        message: why.to_owned(),
+        source: std::io::Error::other(why.to_owned()),
+    }
+}
+
+/// The runner's history: every look and change is a request to the history writer thread,
+/// answered on a channel of its own. Called from the runner's threads only (it waits for the
+/// answer); the writer takes its requests in turn with the window's.
+pub struct WriterQueue {
+    tx: Sender<(u64, WriteRequest)>,
+    path: PathBuf,
+}
+
+/// Requests from the runner carry this id (the window's start at 1); they are never reported
+/// as events.
+const RUNNER_REQUEST_ID: u64 = 0;
+
+const WRITER_GONE: &str = "the history writer has stopped";
+
+impl WriterQueue {
+    fn ask<T>(&self, request: impl FnOnce(Reply<T>) -> WriteRequest) -> Result<T, HistoryError> {
+        let (reply, answer) = channel();
+        self.tx
+            .send((RUNNER_REQUEST_ID, request(reply)))
+            .map_err(|_| unavailable_error(&self.path, WRITER_GONE))?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(unavailable_error(&self.path, WRITER_GONE)))
+    }
+}
+
+impl QueueStore for WriterQueue {
+    fn active(&self) -> Result<Vec<JobRecord>, HistoryError> {
+        self.ask(|reply| WriteRequest::Active { reply })
+    }
+
+    fn transition(
+        &self,
+        job_id: &str,
+        check: Check,
+        change: Change,
+    ) -> Result<Option<JobRecord>, HistoryError> {
+        self.ask(|reply| WriteRequest::Transition {
+            job_id: job_id.to_owned(),
+            call: RunnerCall {
+                check: Some(check),
+                change: Some(change),
+            },
+            reply,
         })
     }
 }
@@ -817,5 +1110,82 @@ mod tests {
         let on_disk = HistoryStore::open(&path).unwrap();
         assert_eq!(on_disk.len(), 1);
         assert!(on_disk.get("new").is_some());
+    }
+
+    /// The runner's requests go through the writer: its look at the queue reads other
+    /// processes' jobs, a claim is checked against the job's current state, and a claim made
+    /// while another process holds the history waits for it (kept, then retried) instead of
+    /// failing; the shared store the table reads has every change.
+    #[test]
+    fn the_runners_requests_are_answered_in_turn_and_wait_out_a_busy_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        HistoryStore::open(&path)
+            .unwrap()
+            .append(&record("first"))
+            .unwrap();
+        let mut writer = HistoryWriter::start(path.clone(), &Repaint::default(), Arc::default());
+        let store = match next(&mut writer) {
+            WriteEvent::Opened(store) => store,
+            other => panic!("{other:?}"),
+        };
+        let queue = writer.queue();
+        // Another process queues a job: the runner's look sees it.
+        HistoryStore::open(&path)
+            .unwrap()
+            .append(&record("second"))
+            .unwrap();
+        let ids: Vec<String> = queue
+            .active()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.job_id)
+            .collect();
+        assert_eq!(ids, ["first", "second"]);
+
+        let claim = |queue: &WriterQueue, id: &str| {
+            queue.transition(
+                id,
+                Box::new(|r| r.status == JobStatus::Queued),
+                Box::new(|r| {
+                    let mut r = r.clone();
+                    r.status = JobStatus::Running;
+                    r.runner = Some("me".into());
+                    r
+                }),
+            )
+        };
+        let claimed = claim(&queue, "first").unwrap().expect("claimed");
+        assert_eq!(claimed.status, JobStatus::Running);
+        assert!(
+            claim(&queue, "first").unwrap().is_none(),
+            "claimed once only"
+        );
+        assert_eq!(
+            store.read().unwrap().get("first").unwrap().status,
+            JobStatus::Running
+        );
+
+        let holder = std::fs::File::options()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        holder.lock().unwrap();
+        let waiting = std::thread::spawn(move || claim(&queue, "second"));
+        std::thread::sleep(GUI_LOCK_TIMEOUT + Duration::from_millis(300));
+        assert!(!waiting.is_finished(), "the claim waits for the history");
+        holder.unlock().unwrap();
+        let claimed = waiting.join().unwrap().unwrap().expect("claimed");
+        assert_eq!(claimed.runner.as_deref(), Some("me"));
+        let on_disk = HistoryStore::open(&path).unwrap();
+        assert_eq!(on_disk.get("second").unwrap().status, JobStatus::Running);
+        // No event was sent for the runner's requests (the window tracks none of them).
+        while let Some(event) = writer.next_event() {
+            assert!(
+                matches!(event, WriteEvent::Loaded),
+                "unexpected event {event:?}"
+            );
+        }
     }
 }
