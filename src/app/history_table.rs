@@ -685,13 +685,28 @@ fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
         });
     });
     row.col(|ui| {
-        ui.label(if !known("seed") {
-            "—".to_owned()
+        // A random seed shows the one the backend drew, once the job has run.
+        let drawn = record
+            .result
+            .as_ref()
+            .and_then(|r| r.images.first())
+            .map(|i| i.seed)
+            .or_else(|| crate::history::seed_used(&record.run_config));
+        if !known("seed") {
+            ui.label("—");
         } else if settings.seed < 0 {
-            "random".to_owned()
+            match drawn {
+                Some(seed) => {
+                    ui.label(seed.to_string())
+                        .on_hover_text("A random seed: this is the one the backend drew");
+                }
+                None => {
+                    ui.label("random");
+                }
+            }
         } else {
-            settings.seed.to_string()
-        });
+            ui.label(settings.seed.to_string());
+        }
     });
     row.col(|ui| {
         status_label(ui, record);

@@ -275,7 +275,9 @@ fn progress(ui: &mut egui::Ui, job_id: &str, job: &RunningJob) {
     });
     if let Some(texture) = &job.preview {
         let size = texture.size_vec2();
-        let scale = (256.0 / size.x.max(size.y)).min(1.0);
+        // Latent previews are small (ComfyUI's and A1111's cheap ones are 1/8 of the image):
+        // shown at 256 px either way.
+        let scale = 256.0 / size.x.max(size.y).max(1.0);
         ui.add(
             egui::Image::new((texture.id(), size * scale))
                 .alt_text(format!("Live preview of job {}", short_id(job_id))),
