@@ -106,6 +106,7 @@ impl Backend for Scripted {
             model_name: Some("scripted_v1".into()),
             model_hash: Some("abcd1234".into()),
             warnings: vec!["the scripted backend used Euler a".into()],
+            ..Default::default()
         })
     }
 }

@@ -614,3 +614,38 @@ fn lists_that_cannot_be_read_do_not_stop_a_request() {
         "whatever_the_user_typed"
     );
 }
+
+#[test]
+fn images_finished_before_a_cancel_are_kept() {
+    let fake = FakeA1111::start(FakeOptions {
+        step_delay: Duration::from_millis(30),
+        ..FakeOptions::default()
+    });
+    let backend = client(&fake.url());
+    let mut s = settings();
+    s.steps = 4;
+    s.batch_size = 1;
+    s.batch_count = 4;
+    s.seed = 500;
+    let control = control();
+    let canceller = control.clone();
+    // Cancel once the second batch is under way (the first one is finished).
+    let result = run_with(&backend, &s, &control, &mut |p| {
+        if p.fraction >= 0.3 {
+            canceller.cancel();
+        }
+    });
+    let generated = result.expect("the finished images come back");
+    assert!(
+        matches!(
+            generated.ended_early,
+            Some(BackendError::Interrupted { .. })
+        ),
+        "{:?}",
+        generated.ended_early
+    );
+    let seeds: Vec<i64> = generated.images.iter().map(|i| i.seed).collect();
+    assert!(!seeds.is_empty() && seeds.len() < 4, "{seeds:?}");
+    assert_eq!(seeds[0], 500);
+    assert_eq!(fake.interrupts(), 1);
+}

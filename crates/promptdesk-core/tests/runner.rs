@@ -60,6 +60,8 @@ fn png(w: u32, h: u32, parameters: &str) -> Vec<u8> {
 enum Step {
     /// Images with these seeds.
     Images(Vec<i64>),
+    /// Images with these seeds, then the request stopped (interrupted, failed mid-batch).
+    Partial(Vec<i64>, BackendError),
     Fail(BackendError),
     /// Waits until cancelled, then ends interrupted.
     Hang,
@@ -130,8 +132,21 @@ impl Backend for Scripted {
             .pop_front()
             .unwrap_or_else(|| self.otherwise.clone());
         std::thread::sleep(self.delay);
-        match step {
-            Step::Images(seeds) => {
+        let (seeds, ended_early) = match step {
+            Step::Images(seeds) => (seeds, None),
+            Step::Partial(seeds, e) => (seeds, Some(e)),
+            Step::Fail(e) => return Err(e),
+            Step::Hang => {
+                while !control.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                return Err(BackendError::Interrupted {
+                    backend: self.config.name.clone(),
+                });
+            }
+        };
+        {
+            {
                 progress(Progress {
                     fraction: 0.5,
                     step: 10,
@@ -156,15 +171,7 @@ impl Backend for Scripted {
                     model_name: Some("sd_xl_base_1.0".into()),
                     model_hash: Some("31e35c80fc".into()),
                     warnings: Vec::new(),
-                })
-            }
-            Step::Fail(e) => Err(e),
-            Step::Hang => {
-                while !control.is_cancelled() {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(BackendError::Interrupted {
-                    backend: self.config.name.clone(),
+                    ended_early,
                 })
             }
         }
@@ -575,5 +582,60 @@ fn a_refused_login_keeps_the_job_queued_until_the_password_is_fixed() {
     assert_eq!(
         reopen(dir.path()).get(&id).unwrap().status,
         JobStatus::Completed
+    );
+}
+
+#[test]
+fn images_made_before_an_interrupt_or_a_failure_are_kept_with_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = reopen(dir.path());
+    let stopped = submit(&mut store, "stopped halfway");
+    let broke = submit(&mut store, "broke halfway");
+    drop(store);
+    let backend = Scripted::new(
+        "gpu1",
+        vec![
+            Step::Partial(
+                vec![1, 2],
+                BackendError::Interrupted {
+                    backend: "gpu1".into(),
+                },
+            ),
+            Step::Partial(
+                vec![3],
+                BackendError::Execution {
+                    backend: "gpu1".into(),
+                    message: "VAE decode failed".into(),
+                },
+            ),
+        ],
+        Step::Images(vec![9]),
+    );
+    run_all(dir.path(), vec![backend.clone()], options(dir.path()));
+    let store = reopen(dir.path());
+    let r = store.get(&stopped).unwrap();
+    assert_eq!(r.status, JobStatus::Cancelled);
+    let seeds: Vec<i64> = r
+        .result
+        .as_ref()
+        .unwrap()
+        .images
+        .iter()
+        .map(|i| i.seed)
+        .collect();
+    assert_eq!(seeds, [1, 2]);
+    let r = store.get(&broke).unwrap();
+    assert_eq!(r.status, JobStatus::Failed);
+    assert!(
+        r.error_message
+            .as_deref()
+            .unwrap()
+            .contains("VAE decode failed")
+    );
+    assert_eq!(r.result.as_ref().unwrap().images.len(), 1);
+    assert!(
+        dir.path()
+            .join(&r.result.as_ref().unwrap().images[0].path)
+            .is_file()
     );
 }

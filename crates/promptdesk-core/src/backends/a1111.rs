@@ -292,9 +292,23 @@ impl Backend for A1111 {
         let answer = loop {
             if control.is_cancelled() {
                 self.interrupt();
-                // A1111 stops at the next step and answers with what it has.
-                let _ = rx.recv_timeout(control.stall_timeout.clamp(STALL_GRACE, CANCEL_WAIT));
-                return Err(BackendError::Interrupted { backend });
+                // A1111 stops at the next step and answers with what it has: those images
+                // are kept.
+                let partial = rx
+                    .recv_timeout(control.stall_timeout.clamp(STALL_GRACE, CANCEL_WAIT))
+                    .ok()
+                    .and_then(Result::ok)
+                    .and_then(|v| parse_txt2img_as(&v, true).ok())
+                    .map(|p| p.generated)
+                    .filter(|g| !g.images.is_empty());
+                let interrupted = BackendError::Interrupted { backend };
+                return match partial {
+                    Some(mut g) => {
+                        g.ended_early = Some(interrupted);
+                        Ok(g)
+                    }
+                    None => Err(interrupted),
+                };
             }
             match rx.recv_timeout(poll_every) {
                 Ok(answer) => break answer,
@@ -453,6 +467,12 @@ struct Parsed {
 
 /// Reads a txt2img answer; the error is the reason it cannot be read.
 fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
+    parse_txt2img_as(value, false)
+}
+
+/// [`parse_txt2img`]; with `partial` (the answer to an interrupted request), fewer images
+/// than seeds are the ones finished, not an incomplete answer.
+fn parse_txt2img_as(value: &Value, partial: bool) -> Result<Parsed, String> {
     let images = value
         .get("images")
         .and_then(Value::as_array)
@@ -488,6 +508,12 @@ fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
         Some(v) => v
             .as_u64()
             .ok_or("\"index_of_first_image\" is not a number")? as usize,
+    };
+    let seeds = if partial {
+        let done = images.len().saturating_sub(first).min(seeds.len());
+        seeds[..done].to_vec()
+    } else {
+        seeds
     };
     if images.len() < first + seeds.len() {
         return Err(format!(
@@ -545,6 +571,7 @@ fn parse_txt2img(value: &Value) -> Result<Parsed, String> {
     };
     Ok(Parsed {
         generated: Generated {
+            ended_early: None,
             images: out,
             model_name: text("sd_model_name"),
             model_hash: text("sd_model_hash"),

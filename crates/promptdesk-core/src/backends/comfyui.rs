@@ -848,7 +848,15 @@ impl Backend for ComfyUi {
             let _ = s.close(None);
             let _ = s.flush();
         }
-        result.map(|()| generated)
+        match result {
+            Ok(()) => Ok(generated),
+            // The prompts that finished before keep their images.
+            Err(e) if !generated.images.is_empty() => {
+                generated.ended_early = Some(e);
+                Ok(generated)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

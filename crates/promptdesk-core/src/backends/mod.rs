@@ -90,6 +90,10 @@ pub struct Generated {
     pub model_hash: Option<String>,
     /// Things that did not fail the request (the backend used another sampler than asked).
     pub warnings: Vec<String>,
+    /// The request stopped before its end (interrupted, or failed after some images): the
+    /// images it did produce are here, and this is why it stopped. The runner saves them and
+    /// then ends the job as this error says.
+    pub ended_early: Option<BackendError>,
 }
 
 /// The runner's hold on a running request: cancel it, and how long a silence is a stall.

@@ -319,6 +319,7 @@ fn run_requests(
             result.model_name = generated.model_name.clone();
             result.model_hash = generated.model_hash.clone();
         }
+        let ended_early = generated.ended_early;
         for w in generated.warnings {
             if !result.warnings.contains(&w) {
                 result.warnings.push(w);
@@ -349,6 +350,9 @@ fn run_requests(
             }
         })?;
         result.images.extend(saved);
+        if let Some(e) = ended_early {
+            return Err(e);
+        }
     }
     Ok(())
 }
