@@ -56,6 +56,12 @@ pub struct OutputImage {
     /// The request's variant (1 when the prompt has no tokens).
     #[serde(default = "one")]
     pub variant: u32,
+    /// The user's rating, 1 to 5 stars (none when unrated). Kept with the image's entry in
+    /// the job's record, so it follows the image's sha256, not its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub favorite: bool,
 }
 
 fn one() -> u32 {
@@ -401,6 +407,8 @@ fn save_one(
             sha256,
             key: image.key.to_owned(),
             variant: image.variant,
+            rating: None,
+            favorite: false,
         },
         dir,
     ))

@@ -456,6 +456,7 @@ fn infotext_of_a_job_promptdesk_ran_writes_each_requests_seed_used() {
         sha256: "0".repeat(64),
         key: key.to_owned(),
         variant: 1,
+        ..Default::default()
     };
     r.result = Some(promptdesk::outputs::JobResult {
         backend: "local".into(),
