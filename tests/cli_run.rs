@@ -248,6 +248,7 @@ fn run_sends_each_job_to_a1111_and_records_every_image_with_its_seed() {
         "sd_xl_base_1.0.safetensors [31e35c80fc]"
     );
     assert_eq!(body["override_settings"]["CLIP_stop_at_last_layers"], 2);
+    assert_eq!(body["override_settings"]["samples_format"], "png");
     assert_eq!(body["override_settings_restore_afterwards"], true);
     assert_eq!(body["send_images"], true);
     assert_eq!(body["save_images"], false);

@@ -424,6 +424,12 @@ impl QueueStatus {
                 self.history_error = Some(e.clone());
                 Some(RunnerNews::HistoryError(e))
             }
+            // The app's runner waits for new jobs, so only an internal error ends a backend:
+            // shown like a history error (the status line and the Queue view).
+            RunnerEvent::BackendFailed { error, .. } => {
+                self.history_error = Some(error.clone());
+                Some(RunnerNews::HistoryError(error))
+            }
             RunnerEvent::Done => None,
         }
     }

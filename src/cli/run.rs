@@ -103,25 +103,27 @@ pub(crate) fn run(
     let mut bar = ProgressBar::new(std::io::stderr().is_terminal());
     let mut ended: Vec<JobStatus> = Vec::new();
     let mut history_errors = 0usize;
+    let mut backend_failures = 0usize;
     install_ctrl_c();
     let mut runner = Some(runner);
+    let mut stopped = false;
     loop {
+        // Checked on every turn: a busy backend sends events faster than the timeout.
+        if CTRL_C.swap(false, Ordering::SeqCst)
+            && let Some(r) = runner.take()
+        {
+            bar.clear(err);
+            writeln!(
+                err,
+                "promptdesk: stopping: interrupting the running jobs and putting them back in the queue (Ctrl+C again quits at once)"
+            )?;
+            stopped = true;
+            // Stopping sends the remaining events (requeues) and then Done.
+            std::thread::spawn(move || r.stop());
+        }
         let event = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(event) => event,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if CTRL_C.swap(false, Ordering::SeqCst)
-                    && let Some(r) = runner.take()
-                {
-                    bar.clear(err);
-                    writeln!(
-                        err,
-                        "promptdesk: stopping: interrupting the running jobs and putting them back in the queue (Ctrl+C again quits at once)"
-                    )?;
-                    // Stopping sends the remaining events (requeues) and then Done.
-                    std::thread::spawn(move || r.stop());
-                }
-                continue;
-            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         };
         match event {
@@ -167,7 +169,7 @@ pub(crate) fn run(
                 bar.clear(err);
                 writeln!(
                     err,
-                    "promptdesk: job {job_id} is back in the queue: {backend} went away ({})",
+                    "promptdesk: job {job_id} is back in the queue ({backend}: {})",
                     one_line(&reason)
                 )?;
             }
@@ -188,6 +190,15 @@ pub(crate) fn run(
                     "promptdesk: job {job_id} was left running by a promptdesk that stopped; it is marked failed (re-queue it with `promptdesk requeue {job_id}`)"
                 )?;
             }
+            RunnerEvent::BackendFailed { backend, error } => {
+                bar.clear(err);
+                backend_failures += 1;
+                writeln!(
+                    err,
+                    "promptdesk: error: {backend} cannot be used: {}",
+                    one_line(&error)
+                )?;
+            }
             RunnerEvent::HistoryError(e) => {
                 bar.clear(err);
                 history_errors += 1;
@@ -202,14 +213,20 @@ pub(crate) fn run(
         r.join();
     }
     let failed = ended.iter().filter(|s| **s != JobStatus::Completed).count();
+    if stopped {
+        writeln!(err, "promptdesk: stopped")?;
+        return Ok(130);
+    }
     if ended.is_empty() && !args.watch {
         writeln!(err, "promptdesk: no queued job to run")?;
     }
-    Ok(if failed > 0 || history_errors > 0 {
-        1
-    } else {
-        0
-    })
+    Ok(
+        if failed > 0 || history_errors > 0 || backend_failures > 0 {
+            1
+        } else {
+            0
+        },
+    )
 }
 
 /// Set by Ctrl+C while `run` runs.

@@ -106,7 +106,8 @@ fn the_request_carries_every_setting_and_the_server_s_model_title() {
             "n_iter": 1,
             "override_settings": {
                 "sd_model_checkpoint": "SDXL/juggernautXL_v9.safetensors [a1b2c3d4e5]",
-                "CLIP_stop_at_last_layers": 2
+                "CLIP_stop_at_last_layers": 2,
+                "samples_format": "png"
             },
             "override_settings_restore_afterwards": true,
             "send_images": true,
@@ -128,13 +129,13 @@ fn the_request_carries_every_setting_and_the_server_s_model_title() {
     };
     assert_eq!(
         txt2img_payload(&request)["override_settings"],
-        json!({"CLIP_stop_at_last_layers": 2})
+        json!({"CLIP_stop_at_last_layers": 2, "samples_format": "png"})
     );
     run(&backend, &s).unwrap();
     let last = fake.txt2img_bodies().pop().unwrap();
     assert_eq!(
         last["override_settings"],
-        json!({"CLIP_stop_at_last_layers": 2})
+        json!({"CLIP_stop_at_last_layers": 2, "samples_format": "png"})
     );
 }
 

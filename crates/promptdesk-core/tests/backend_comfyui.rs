@@ -541,7 +541,11 @@ fn cancelling_a_prompt_still_waiting_deletes_it_from_the_queue() {
     );
     let prompt_id = fake.prompts()[0]["prompt_id"].clone();
     assert_eq!(fake.posts("/queue"), [json!({ "delete": [prompt_id] })]);
-    assert!(fake.posts("/interrupt").is_empty());
+    // The interrupt names our prompt, so it can never stop someone else's.
+    assert_eq!(
+        fake.posts("/interrupt"),
+        [json!({ "prompt_id": prompt_id })]
+    );
 }
 
 #[test]

@@ -48,6 +48,9 @@ pub struct A1111 {
     /// What the server offers, once read (by [`Backend::catalogues`] or lazily before the
     /// first request): used to check the model before sending.
     known: Mutex<Option<Known>>,
+    /// The answer of a request given up on as stalled, still on its way: until it comes (or
+    /// the server shows it idle) the server is busy, and no other job is sent behind it.
+    stalled: Mutex<Option<mpsc::Receiver<Result<Value, BackendError>>>>,
 }
 
 /// The catalogues as read, with what the payload needs beyond the names.
@@ -68,6 +71,7 @@ impl A1111 {
             config,
             http,
             known: Mutex::new(None),
+            stalled: Mutex::new(None),
         }
     }
 
@@ -197,6 +201,9 @@ pub fn txt2img_payload(request: &GenerateRequest<'_>) -> Value {
     if s.clip_skip > 0 {
         overrides.insert("CLIP_stop_at_last_layers".into(), json!(s.clip_skip));
     }
+    // The images come back in the server's "samples format": PNG keeps the `parameters`
+    // chunk promptdesk reads and adds to (JPEG or WebP would carry it in EXIF only).
+    overrides.insert("samples_format".into(), json!("png"));
     body.insert("override_settings".into(), Value::Object(overrides));
     body.insert("override_settings_restore_afterwards".into(), json!(true));
     body.insert("send_images".into(), json!(true));
@@ -210,10 +217,25 @@ impl Backend for A1111 {
     }
 
     fn ping(&self) -> Result<(), BackendError> {
-        self.http
-            .get_json(PING_PATH)
-            .map(|_| ())
-            .map_err(explain_404)
+        let answer = self.http.get_json(PING_PATH).map_err(explain_404)?;
+        let mut stalled = self.stalled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rx) = stalled.as_ref() {
+            let ended = !matches!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+            // `job_count` 0 and no job: the server has nothing running any more.
+            let state = &answer["state"];
+            let idle = state["job_count"].as_i64().unwrap_or(0) == 0
+                && state["job"].as_str().unwrap_or("").is_empty();
+            if ended || idle {
+                *stalled = None;
+            } else {
+                return Err(BackendError::Timeout {
+                    backend: self.backend(),
+                    url: self.http.url(PING_PATH),
+                    reason: "the server is still busy with a request that stalled; nothing more is sent until it ends".into(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn catalogues(&self) -> Result<Catalogues, BackendError> {
@@ -294,12 +316,19 @@ impl Backend for A1111 {
                 self.interrupt();
                 // A1111 stops at the next step and answers with what it has: those images
                 // are kept.
+                // A1111 also decodes the batch it was interrupted in (from its last, noisy
+                // latent): only the batches finished before it are kept.
+                let finished = watch.batches_finished() * settings.batch_size.max(1) as usize;
                 let partial = rx
                     .recv_timeout(control.stall_timeout.clamp(STALL_GRACE, CANCEL_WAIT))
                     .ok()
                     .and_then(Result::ok)
                     .and_then(|v| parse_txt2img_as(&v, true).ok())
-                    .map(|p| p.generated)
+                    .map(|p| {
+                        let mut g = p.generated;
+                        g.images.truncate(finished);
+                        g
+                    })
                     .filter(|g| !g.images.is_empty());
                 let interrupted = BackendError::Interrupted { backend };
                 return match partial {
@@ -335,10 +364,17 @@ impl Backend for A1111 {
             if watch.since_change() >= control.stall_timeout {
                 let secs = watch.since_change().as_secs();
                 self.interrupt();
-                let _ = rx.recv_timeout(control.stall_timeout.min(STALL_GRACE));
+                if rx
+                    .recv_timeout(control.stall_timeout.min(STALL_GRACE))
+                    .is_err()
+                {
+                    // Still hung: remember it, so the next job waits for the server.
+                    *self.stalled.lock().unwrap_or_else(|e| e.into_inner()) = Some(rx);
+                }
                 return Err(BackendError::Stalled { backend, secs });
             }
         };
+        // (A connection that broke after A1111 took the request is `Lost`, not retried.)
         let value = answer.map_err(explain_404)?;
         let mut generated = parse_txt2img(&value).map_err(|r| self.http.malformed(&url, r))?;
         if let Some(used) = generated.sampler_used.take()
@@ -411,6 +447,13 @@ impl Watch {
 
     /// Reads one `/sdapi/v1/progress` answer: the progress to report, or `None` when the
     /// answer is not one.
+    /// The batches (`n_iter` rounds) finished so far: A1111's `job_no` is the round running.
+    fn batches_finished(&self) -> usize {
+        self.last_key
+            .as_ref()
+            .map_or(0, |k| usize::try_from(k.job_no).unwrap_or(0))
+    }
+
     fn update(&mut self, v: &Value) -> Option<Progress> {
         let fraction = v.get("progress")?.as_f64()?;
         let state = v.get("state").cloned().unwrap_or(Value::Null);
@@ -515,7 +558,10 @@ fn parse_txt2img_as(value: &Value, partial: bool) -> Result<Parsed, String> {
     } else {
         seeds
     };
-    if images.len() < first + seeds.len() {
+    if first
+        .checked_add(seeds.len())
+        .is_none_or(|needed| images.len() < needed)
+    {
         return Err(format!(
             "{} image(s) for {} seed(s) (the first at index {first}): the answer is incomplete (was the request interrupted on the server?)",
             images.len(),
@@ -775,7 +821,7 @@ mod tests {
                 "prompt": "a cat", "negative_prompt": "blurry", "seed": 42,
                 "sampler_name": "DPM++ 2M", "scheduler": "Karras", "steps": 30,
                 "cfg_scale": 5.5, "width": 832, "height": 1216, "batch_size": 2, "n_iter": 3,
-                "override_settings": {"sd_model_checkpoint": "juggernautXL_v9", "CLIP_stop_at_last_layers": 2},
+                "override_settings": {"sd_model_checkpoint": "juggernautXL_v9", "CLIP_stop_at_last_layers": 2, "samples_format": "png"},
                 "override_settings_restore_afterwards": true, "send_images": true, "save_images": false,
             })
         );
@@ -787,7 +833,7 @@ mod tests {
         let p = txt2img_payload(&request);
         assert_eq!(
             p["override_settings"],
-            json!({"CLIP_stop_at_last_layers": 1})
+            json!({"CLIP_stop_at_last_layers": 1, "samples_format": "png"})
         );
         assert_eq!(p["seed"], json!(-1));
     }

@@ -277,7 +277,12 @@ impl ComfyUi {
             );
         };
         match state {
-            Ok(Queued::Pending) => delete(),
+            // It may start between the look and the delete: the interrupt names it, so it
+            // stops only that prompt (ComfyUI ignores it when another one runs).
+            Ok(Queued::Pending) => {
+                delete();
+                interrupt();
+            }
             Ok(Queued::Running) => interrupt(),
             Ok(Queued::Absent) => {}
             Err(_) => {
@@ -796,7 +801,11 @@ impl Backend for ComfyUi {
                     generated.model_name = checkpoint.clone();
                 }
                 let ours = uuid::Uuid::new_v4().to_string();
-                let (prompt_id, warnings) = self.submit(graph, &ours)?;
+                // A submission that timed out may have been queued: never "nothing ran".
+                let (prompt_id, warnings) = self.submit(graph, &ours).map_err(|e| match e {
+                    BackendError::Timeout { .. } => e.after_submission(),
+                    other => other,
+                })?;
                 for w in warnings {
                     if !generated.warnings.contains(&w) {
                         generated.warnings.push(w);
@@ -806,24 +815,30 @@ impl Backend for ComfyUi {
                 // Later nodes (an upscaler after the sampler) report their own steps: the
                 // fraction never goes back.
                 let mut within = 0.0f32;
-                let entry = self.wait(
-                    &prompt_id,
-                    &mut socket,
-                    control,
-                    &mut |step, steps, preview| {
-                        if steps > 0 {
-                            within = within.max((step as f32 / steps as f32).min(1.0));
-                        }
-                        progress(Progress {
-                            fraction: (index + within) / total as f32,
-                            step,
-                            steps,
-                            eta_secs: None,
-                            preview,
-                        });
-                    },
-                )?;
-                let images = self.outcome(&prompt_id, &entry)?;
+                let entry = self
+                    .wait(
+                        &prompt_id,
+                        &mut socket,
+                        control,
+                        &mut |step, steps, preview| {
+                            if steps > 0 {
+                                within = within.max((step as f32 / steps as f32).min(1.0));
+                            }
+                            progress(Progress {
+                                fraction: (index + within) / total as f32,
+                                step,
+                                steps,
+                                eta_secs: None,
+                                preview,
+                            });
+                        },
+                    )
+                    // Once ComfyUI has the prompt, a server that stops answering is a lost
+                    // request, not one to send again.
+                    .map_err(BackendError::after_submission)?;
+                let images = self
+                    .outcome(&prompt_id, &entry)
+                    .map_err(BackendError::after_submission)?;
                 let mut used = settings.clone();
                 used.seed = *seed;
                 if let Some(c) = &checkpoint {
@@ -832,7 +847,7 @@ impl Backend for ComfyUi {
                 let parameters = infotext_block(request.prompt, request.negative_prompt, &used);
                 for image in &images {
                     generated.images.push(GeneratedImage {
-                        bytes: self.fetch(image)?,
+                        bytes: self.fetch(image).map_err(BackendError::after_submission)?,
                         seed: *seed,
                         parameters: Some(parameters.clone()),
                     });

@@ -247,7 +247,7 @@ impl Http {
                 ) =>
             {
                 // The server took the request and closed: it may have died mid-request.
-                BackendError::Unreachable {
+                BackendError::Lost {
                     backend,
                     url,
                     reason: format!("the connection was closed ({io})"),

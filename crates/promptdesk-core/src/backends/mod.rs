@@ -146,6 +146,17 @@ pub enum BackendError {
         url: String,
         reason: String,
     },
+    /// The connection broke after the server took the request (it may have crashed, or a
+    /// proxy cut it): the job fails and is not sent again, so a request that crashes the
+    /// server cannot run over and over.
+    #[error(
+        "{backend}: the connection to {url} was lost while the server worked on the request ({reason}); the job is not sent again by itself"
+    )]
+    Lost {
+        backend: String,
+        url: String,
+        reason: String,
+    },
     /// HTTP 401 (A1111 started with `--api-auth`).
     #[error(
         "{backend}: {url} refused the login (HTTP 401): check the user and password set for this backend"
@@ -192,6 +203,34 @@ impl BackendError {
             self,
             BackendError::Unreachable { .. } | BackendError::Timeout { .. }
         )
+    }
+
+    /// True when the server looks down or unusable for now (a ping answered so): wait and
+    /// ask again, rather than give up on it.
+    pub fn is_down(&self) -> bool {
+        self.is_retryable() || matches!(self, BackendError::Lost { .. })
+    }
+
+    /// The same failure, but known to come after the server took the request: a server
+    /// that stopped answering then is [`BackendError::Lost`], never "nothing ran".
+    pub fn after_submission(self) -> BackendError {
+        match self {
+            BackendError::Unreachable {
+                backend,
+                url,
+                reason,
+            }
+            | BackendError::Timeout {
+                backend,
+                url,
+                reason,
+            } => BackendError::Lost {
+                backend,
+                url,
+                reason,
+            },
+            other => other,
+        }
     }
 }
 

@@ -177,7 +177,8 @@ pub fn match_model<'a>(wanted: &str, models: &'a [ModelInfo]) -> Option<&'a Mode
         && let Some(m) = models.iter().find(|m| {
             m.hash.as_deref().is_some_and(|h| {
                 h.eq_ignore_ascii_case(hash)
-                    || (h.len() > hash.len() && h[..hash.len()].eq_ignore_ascii_case(hash))
+                    || h.get(..hash.len())
+                        .is_some_and(|p| p.eq_ignore_ascii_case(hash))
             })
         })
     {

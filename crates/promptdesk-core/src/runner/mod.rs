@@ -117,6 +117,9 @@ pub enum RunnerEvent {
     Recovered { job_id: String },
     /// The history could not be read or written; the message names the file.
     HistoryError(String),
+    /// A backend cannot be used as configured (a refused login, the API turned off) or hit
+    /// an internal error; with `exit_when_idle` its thread ends.
+    BackendFailed { backend: String, error: String },
     /// Every backend's thread has ended.
     Done,
 }

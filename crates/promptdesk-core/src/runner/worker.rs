@@ -4,7 +4,7 @@
 use super::queue::{queued_in_order, requeued};
 use super::{BackendState, RunnerEvent, Shared};
 use crate::backends::{Backend, BackendError, GenerateRequest, RunControl};
-use crate::job_record::{JobRecord, JobStatus};
+use crate::job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus};
 use crate::outputs::{self, ImageToSave, JobResult};
 use chrono::Utc;
 use std::sync::atomic::Ordering;
@@ -14,7 +14,38 @@ use std::time::{Duration, Instant};
 /// queue jobs too).
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
+/// Ends a backend's thread however it ends (a panic included): the runner's count of live
+/// threads goes down and the last one out says `Done`, so a caller waiting for the end
+/// (`promptdesk run`) never waits forever.
+struct ThreadGuard<'a>(&'a Shared);
+
+impl Drop for ThreadGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.live_threads.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.send(RunnerEvent::Done);
+        }
+    }
+}
+
 pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
+    let _guard = ThreadGuard(shared);
+    let name = backend.config().name.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        backend_loop(shared, backend);
+    }));
+    if outcome.is_err() {
+        shared.send(RunnerEvent::BackendFailed {
+            backend: name.clone(),
+            error: format!("{name}: promptdesk hit an internal error and stopped using this backend (the job it ran is failed at the next start; please report this)"),
+        });
+    }
+    shared.send(RunnerEvent::Backend {
+        backend: name,
+        state: BackendState::Stopped,
+    });
+}
+
+fn backend_loop(shared: &Shared, backend: &dyn Backend) {
     let name = backend.config().name.clone();
     let mut state = None::<BackendState>;
     let mut set_state = |s: BackendState| {
@@ -68,26 +99,39 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
             shared.wait(IDLE_CHECK);
             continue;
         }
-        // A server that was down: wait out the backoff, then ask it before taking a job.
-        if let Some(wait) = backoff {
+        // A server that was down: wait out the backoff (looking at the queue now and then).
+        if backoff.is_some() {
             let now = Instant::now();
             if now < retry_at {
-                shared.wait(retry_at - now);
+                shared.wait((retry_at - now).min(IDLE_CHECK));
                 continue;
             }
-            match backend.ping() {
-                Ok(()) => backoff = None,
-                Err(e) => {
-                    let next = (wait * 2).min(shared.options.retry_max);
-                    backoff = Some(next);
-                    retry_at = Instant::now() + next;
-                    set_state(BackendState::Waiting {
-                        error: e.to_string(),
-                        retry_in: next,
-                    });
-                    continue;
-                }
+        }
+        // Ask the server before taking a job: one that is down, refuses our login or is
+        // still busy with a request we gave up on never takes (and hands back) a job.
+        if let Err(e) = backend.ping() {
+            if !e.is_down() && shared.options.exit_when_idle {
+                // Waiting would never end by itself (a wrong password, the API turned off).
+                shared.send(RunnerEvent::BackendFailed {
+                    backend: name.clone(),
+                    error: e.to_string(),
+                });
+                break;
             }
+            let next = backoff.map_or(shared.options.retry_min, |w| {
+                (w * 2).min(shared.options.retry_max)
+            });
+            backoff = Some(next);
+            retry_at = Instant::now() + next;
+            set_state(BackendState::Waiting {
+                error: e.to_string(),
+                retry_in: next,
+            });
+            continue;
+        }
+        backoff = None;
+        if shared.stopping() {
+            break;
         }
         let Some(job) = claim_first(shared, &queue, &name) else {
             // Another backend or process took them all meanwhile.
@@ -103,6 +147,10 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(job.job_id.clone(), control.clone());
+        // A stop that went through the running jobs just before this one was registered.
+        if shared.stopping() {
+            control.cancel();
+        }
         set_state(BackendState::Running {
             job_id: job.job_id.clone(),
         });
@@ -122,10 +170,6 @@ pub(super) fn run_backend(shared: &Shared, backend: &dyn Backend) {
                 });
             }
         }
-    }
-    set_state(BackendState::Stopped);
-    if shared.live_threads.fetch_sub(1, Ordering::SeqCst) == 1 {
-        shared.send(RunnerEvent::Done);
     }
 }
 
@@ -149,6 +193,7 @@ fn claim_first(shared: &Shared, queue: &[String], backend: &str) -> Option<JobRe
             Box::new(|r| r.status == JobStatus::Queued),
             Box::new(move |r| {
                 let mut r = r.clone();
+                r.schema_version = JOB_RECORD_SCHEMA_VERSION;
                 r.status = JobStatus::Running;
                 r.started_at = Some(Utc::now());
                 r.completed_at = None;
@@ -207,7 +252,9 @@ fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunC
             requeue(shared, &job, &config.name, &reason);
             return Outcome::ServerDown(reason);
         }
-        Err(BackendError::Interrupted { .. }) if shared.stopping() && result.images.is_empty() => {
+        // Stopped by promptdesk (quit, Ctrl+C), not by the user's Interrupt: the job runs
+        // again later, whole (images already saved stay on disk).
+        Err(BackendError::Interrupted { .. }) if shared.stopping() => {
             requeue(shared, &job, &config.name, "promptdesk stopped");
             return Outcome::Done;
         }
@@ -219,20 +266,30 @@ fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunC
         || status == JobStatus::Completed
         || !result.warnings.is_empty())
     .then_some(result);
-    let written = shared.store.transition(
-        &job.job_id,
-        Box::new(move |r| r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)),
-        Box::new(move |r| {
-            let mut r = r.clone();
-            let now = Utc::now();
-            r.status = status;
-            r.completed_at = Some(now);
-            r.duration_ms = u64::try_from((now - started).num_milliseconds()).ok();
-            r.error_message = error;
-            r.result = job_result;
-            r
-        }),
-    );
+    let write = || {
+        let runner = runner.clone();
+        let (error, job_result) = (error.clone(), job_result.clone());
+        shared.store.transition(
+            &job.job_id,
+            Box::new(move |r| {
+                r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)
+            }),
+            Box::new(move |r| {
+                let mut r = r.clone();
+                let now = Utc::now();
+                r.schema_version = JOB_RECORD_SCHEMA_VERSION;
+                r.status = status;
+                r.completed_at = Some(now);
+                r.duration_ms = u64::try_from((now - started).num_milliseconds()).ok();
+                r.error_message = error;
+                r.result = job_result;
+                r
+            }),
+        )
+    };
+    // The outcome must reach the history (a busy or full disk passes): retried for a
+    // while before giving up (the job is then failed at the next start).
+    let written = with_retries(shared, write);
     match written {
         Ok(Some(record)) => shared.send(RunnerEvent::Finished {
             record: Box::new(record),
@@ -246,13 +303,37 @@ fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunC
     Outcome::Done
 }
 
+/// Runs a history write, retrying failures (with a pause, about a minute in all).
+fn with_retries<T>(
+    shared: &Shared,
+    mut write: impl FnMut() -> Result<T, crate::history::HistoryError>,
+) -> Result<T, crate::history::HistoryError> {
+    let mut pause = Duration::from_millis(200);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match write() {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() >= deadline => return Err(e),
+            Err(e) => {
+                shared.send(RunnerEvent::HistoryError(format!("{e} (trying again)")));
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
 fn requeue(shared: &Shared, job: &JobRecord, backend: &str, reason: &str) {
-    let runner = shared.runner_id.clone();
-    let written = shared.store.transition(
-        &job.job_id,
-        Box::new(move |r| r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)),
-        Box::new(requeued),
-    );
+    let written = with_retries(shared, || {
+        let runner = shared.runner_id.clone();
+        shared.store.transition(
+            &job.job_id,
+            Box::new(move |r| {
+                r.status == JobStatus::Running && r.runner.as_deref() == Some(&runner)
+            }),
+            Box::new(requeued),
+        )
+    });
     shared.claimed.fetch_sub(1, Ordering::SeqCst);
     match written {
         Ok(_) => shared.send(RunnerEvent::Requeued {

@@ -857,6 +857,12 @@ fn txt2img(shared: &Shared, options: &FakeOptions, rq: &Recorded) -> Reply {
     'batches: for batch in 0..n_iter {
         for step in 1..=steps {
             if sleep_step(shared, options.step_delay) {
+                // As A1111 does: the sampler returns its last latent when interrupted and
+                // that batch is decoded and returned too (unfinished); only the next
+                // iterations are skipped.
+                if step > 1 {
+                    batches_done += 1;
+                }
                 break 'batches;
             }
             let mut s = lock(&shared.state);
