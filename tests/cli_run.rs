@@ -523,3 +523,82 @@ fn a_server_that_is_down_is_waited_for_and_the_job_runs_once_it_is_up() {
     let out = String::from_utf8(output.stdout).unwrap();
     assert!(out.starts_with(&format!("{id}\tcompleted")), "{out}");
 }
+
+#[test]
+fn a_backend_that_refuses_the_login_ends_the_run_with_exit_1_and_the_job_stays_queued() {
+    let (_tmp, data) = data_dir();
+    let fake = FakeA1111::start(FakeOptions {
+        auth: Some(("me".into(), "right".into())),
+        ..FakeOptions::default()
+    });
+    let id = submit(&data, "behind a login", &[]);
+    let run = cli(
+        &data,
+        &[
+            "run",
+            "--url",
+            &fake.url(),
+            "--kind",
+            "a1111",
+            "--user",
+            "me",
+            "--password",
+            "wrong",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.out, run.err);
+    assert!(
+        run.err.contains("check the user and password"),
+        "{}",
+        run.err
+    );
+    assert_eq!(
+        job(&data, &id)["status"],
+        "queued",
+        "nothing ran, nothing is lost"
+    );
+    assert!(fake.txt2img_bodies().is_empty());
+}
+
+#[test]
+fn a_workflow_never_replaces_a_different_one_with_the_same_name() {
+    let (tmp, data) = data_dir();
+    let fake = FakeComfyUi::start(fake_comfyui::FakeOptions::default());
+    let url = fake.url();
+    let original = format!("{WORKFLOWS}/placeholders.json");
+    let add = |name: &str, wf: &str| {
+        cli(
+            &data,
+            &[
+                "backends",
+                "add",
+                name,
+                "--kind",
+                "comfyui",
+                "--url",
+                &url,
+                "--workflow",
+                wf,
+            ],
+        )
+    };
+    assert_eq!(add("one", &original).code, 0);
+    // The same file again is fine.
+    assert_eq!(add("two", &original).code, 0);
+    let other = tmp.path().join("placeholders.json");
+    let mut text = std::fs::read_to_string(&original).unwrap();
+    text = text.replace("\"placeholders\"", "\"other\"");
+    std::fs::write(&other, text).unwrap();
+    let refused = add("three", other.to_str().unwrap());
+    assert_eq!(refused.code, 2, "{}", refused.err);
+    assert!(
+        refused.err.contains("different workflow"),
+        "{}",
+        refused.err
+    );
+    assert_eq!(
+        std::fs::read(data.join("workflows/placeholders.json")).unwrap(),
+        std::fs::read(&original).unwrap(),
+        "the workflow backend one uses is untouched"
+    );
+}

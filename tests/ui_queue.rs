@@ -648,3 +648,33 @@ fn editing_a_backend_keeps_what_the_form_does_not_show() {
         Some("4090")
     );
 }
+
+#[test]
+fn a_job_left_running_by_a_killed_promptdesk_is_failed_when_the_app_opens_and_can_be_requeued() {
+    let setup = setup();
+    seed(&setup, &["killed mid-run"]);
+    {
+        let mut store = HistoryStore::open(history_file(&setup)).unwrap();
+        let mut running = store.get("job-0").unwrap().clone();
+        running.status = JobStatus::Running;
+        running.started_at = Some(chrono::Utc::now());
+        running.backend = Some("forge".into());
+        // A runner id whose lock file nobody holds: that promptdesk is gone.
+        running.runner = Some("0190aaaa-dead-7000-8000-000000000000".into());
+        store.update(&running).unwrap();
+    }
+    // No backend, Run queue off: opening the app is enough.
+    let mut harness = harness(&setup);
+    step_until(&mut harness, "the job to be failed", |_| {
+        record(&setup, "job-0").status == JobStatus::Failed
+    });
+    let r = record(&setup, "job-0");
+    assert_eq!(r.error_message.as_deref(), Some(INTERRUPTED_MESSAGE));
+    harness
+        .state_mut()
+        .push(Command::SelectJob(Some("job-0".into())));
+    settle(&mut harness);
+    harness.get_by_label("Re-queue").click();
+    settle(&mut harness);
+    assert_eq!(record(&setup, "job-0").status, JobStatus::Queued);
+}

@@ -537,7 +537,17 @@ impl AppState {
                 self.store = Some(store);
                 self.history_error = None;
             }
-            WriteEvent::Loaded => self.history_load = None,
+            WriteEvent::Loaded => {
+                self.history_load = None;
+                // Jobs left running by a promptdesk that was killed are failed now (so they
+                // can be re-queued), not only when Run queue is switched on. Off the UI
+                // thread; the changes go through the history writer like any other.
+                let queue = self.writer.queue();
+                let data_dir = self.data_dir.clone();
+                let _ = super::tasks::spawn_named("recover-orphans", move || {
+                    let _ = crate::runner::recover_orphans(&queue, &data_dir);
+                });
+            }
             WriteEvent::LoadFailed(e) => {
                 self.history_load = None;
                 if self.store.is_some() {

@@ -160,8 +160,26 @@ fn install_workflow(data_dir: &Path, given: &str) -> Result<String, CommandError
     let dir = data_dir.join(WORKFLOWS_DIR_NAME);
     let target = dir.join(file_name);
     if crate::fsutil::parent_dir(path) != dir.as_path() && path != target {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CommandError::usage(format!("{}: {e}", path.display())))?;
+        match std::fs::read(&target) {
+            Ok(existing) if existing == bytes => {
+                return Ok(file_name.to_string_lossy().into_owned());
+            }
+            // Another backend may use that one: never replaced behind its back.
+            Ok(_) => {
+                return Err(CommandError::usage(format!(
+                    "{} already holds a different workflow named {}; rename your file (or remove that one) and try again",
+                    dir.display(),
+                    file_name.to_string_lossy()
+                )));
+            }
+            Err(_) => {}
+        }
         crate::fsutil::create_private_dir_all(&dir)
-            .and_then(|()| std::fs::copy(path, &target).map(|_| ()))
+            .and_then(|()| {
+                crate::fsutil::write_atomically(&target, |f| std::io::Write::write_all(f, &bytes))
+            })
             .map_err(|e| {
                 CommandError::failure(format!(
                     "cannot copy {} into {}: {e}",

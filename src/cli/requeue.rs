@@ -19,7 +19,17 @@ pub(crate) fn run(
     args: &RequeueArgs,
     out: &mut dyn Write,
 ) -> Result<i32, CommandError> {
-    let mut store = ctx.open_store()?;
+    // A job left running by a promptdesk that was killed is failed first, so it can be
+    // re-queued here without starting a runner.
+    let queue = crate::runner::StoreQueue::new(ctx.open_store()?);
+    let (recovered, errors) = crate::runner::recover_orphans(&queue, &ctx.data_dir);
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e.into());
+    }
+    for id in &recovered {
+        writeln!(out, "{id}\tfailed\t{}", crate::runner::INTERRUPTED_MESSAGE)?;
+    }
+    let mut store = queue.into_inner();
     for id in &args.jobs {
         let Some(record) = store.get(id) else {
             return Err(CommandError::usage(format!(

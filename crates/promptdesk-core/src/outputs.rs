@@ -164,6 +164,18 @@ pub fn png_text(png: &[u8]) -> Result<Vec<(String, String)>, PngError> {
     Ok(out)
 }
 
+/// True when the PNG has a text chunk with this keyword (nothing is inflated: a hostile file
+/// with many compressed chunks costs no memory here).
+pub fn png_has_text(png: &[u8], keyword: &str) -> Result<bool, PngError> {
+    Ok(chunks(png)?.iter().any(|c| {
+        matches!(&c.kind, b"tEXt" | b"iTXt" | b"zTXt") && {
+            let data = &png[c.data.0..c.data.1];
+            let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+            &data[..end] == keyword.as_bytes()
+        }
+    }))
+}
+
 fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
@@ -486,6 +498,8 @@ mod tests {
         );
         // The image data is untouched and the file is still a valid PNG.
         assert_eq!(png_size(&again).unwrap(), (2, 1));
+        assert!(png_has_text(&again, "parameters").unwrap());
+        assert!(!png_has_text(&png, "parameters").unwrap());
         let idat = |b: &[u8]| {
             chunks(b)
                 .unwrap()

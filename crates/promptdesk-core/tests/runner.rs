@@ -76,6 +76,8 @@ struct Scripted {
     down_pings: AtomicUsize,
     delay: Duration,
     prompts: Mutex<Vec<String>>,
+    /// Holds this backend's first request until that backend has been sent one.
+    wait_for: Mutex<Option<Arc<Scripted>>>,
 }
 
 impl Scripted {
@@ -87,6 +89,7 @@ impl Scripted {
             down_pings: AtomicUsize::new(0),
             delay: Duration::from_millis(5),
             prompts: Mutex::new(Vec::new()),
+            wait_for: Mutex::new(None),
         })
     }
 
@@ -125,6 +128,13 @@ impl Backend for Scripted {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Generated, BackendError> {
         self.prompts.lock().unwrap().push(request.prompt.to_owned());
+        let other = self.wait_for.lock().unwrap().take();
+        if let Some(other) = other {
+            let start = std::time::Instant::now();
+            while other.calls().is_empty() && start.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         let step = self
             .steps
             .lock()
@@ -378,6 +388,9 @@ fn two_backends_share_one_queue_and_no_job_runs_twice() {
     drop(store);
     let a = Scripted::new("gpu-a", vec![], Step::Images(vec![1]));
     let b = Scripted::new("gpu-b", vec![], Step::Images(vec![2]));
+    // Each holds its first job until the other has one: both must take part.
+    *a.wait_for.lock().unwrap() = Some(b.clone());
+    *b.wait_for.lock().unwrap() = Some(a.clone());
     run_all(dir.path(), vec![a.clone(), b.clone()], options(dir.path()));
 
     let mut all = a.calls();
@@ -638,4 +651,32 @@ fn images_made_before_an_interrupt_or_a_failure_are_kept_with_the_job() {
             .join(&r.result.as_ref().unwrap().images[0].path)
             .is_file()
     );
+}
+
+#[test]
+fn stopping_the_runner_puts_the_running_job_back_in_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = reopen(dir.path());
+    let id = submit(&mut store, "long job");
+    drop(store);
+    let backend = Scripted::new("gpu1", vec![Step::Hang], Step::Images(vec![1]));
+    let (tx, rx) = channel();
+    let mut o = options(dir.path());
+    o.exit_when_idle = false;
+    let backends: Vec<Arc<dyn Backend>> = vec![backend.clone()];
+    let runner = Runner::start(
+        Arc::new(StoreQueue::new(reopen(dir.path()))),
+        backends,
+        o,
+        tx,
+    )
+    .unwrap();
+    while backend.calls().is_empty() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    runner.stop();
+    drop(rx);
+    let r = reopen(dir.path()).get(&id).unwrap().clone();
+    assert_eq!(r.status, JobStatus::Queued);
+    assert!(r.runner.is_none() && r.started_at.is_none());
 }

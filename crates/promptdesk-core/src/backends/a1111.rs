@@ -587,9 +587,9 @@ fn parse_txt2img_as(value: &Value, partial: bool) -> Result<Parsed, String> {
             return Err(format!("image {at} is empty"));
         }
         let parameters = if bytes.starts_with(PNG_SIGNATURE) {
-            let texts = crate::outputs::png_text(&bytes)
+            let has = crate::outputs::png_has_text(&bytes, "parameters")
                 .map_err(|e| format!("image {at} is a damaged PNG: {e}"))?;
-            if texts.iter().any(|(k, _)| k == "parameters") {
+            if has {
                 None
             } else {
                 let text = if aligned_with_images {

@@ -198,7 +198,7 @@ impl Runner {
             wake: (Mutex::new(0), Condvar::new()),
             live_threads: AtomicUsize::new(backends.len()),
         });
-        recover_orphans(&shared);
+        recover_at_start(&shared);
         let threads = backends
             .into_iter()
             .map(|backend| {
@@ -305,27 +305,32 @@ impl Drop for Runner {
     }
 }
 
-/// Fails every job left `running` by a runner whose lock nobody holds any more.
-fn recover_orphans(shared: &Shared) {
-    let active = match shared.store.active() {
+/// Fails every job left `running` by a runner whose lock nobody holds any more (promptdesk
+/// was killed while it ran): it ends failed with [`INTERRUPTED_MESSAGE`] and can be
+/// re-queued. Returns the jobs failed so; the errors met on the way (the history could not be
+/// written) are in the second list. The runner does this when it starts; the CLI's `requeue`
+/// and the app do it too, so such a job never stays `running` forever.
+pub fn recover_orphans(
+    store: &dyn QueueStore,
+    data_dir: &std::path::Path,
+) -> (Vec<String>, Vec<crate::history::HistoryError>) {
+    let (mut recovered, mut errors) = (Vec::new(), Vec::new());
+    let active = match store.active() {
         Ok(a) => a,
         Err(e) => {
-            shared.send(RunnerEvent::HistoryError(e.to_string()));
-            return;
+            errors.push(e);
+            return (recovered, errors);
         }
     };
     for record in active {
         let Some(owner) = record.runner.clone() else {
             continue;
         };
-        if record.status != JobStatus::Running
-            || owner == shared.runner_id
-            || liveness::is_alive(&shared.options.data_dir, &owner)
-        {
+        if record.status != JobStatus::Running || liveness::is_alive(data_dir, &owner) {
             continue;
         }
         let check_owner = owner.clone();
-        let result = shared.store.transition(
+        let result = store.transition(
             &record.job_id,
             Box::new(move |r| {
                 r.status == JobStatus::Running && r.runner.as_deref() == Some(&check_owner)
@@ -342,12 +347,21 @@ fn recover_orphans(shared: &Shared) {
             }),
         );
         match result {
-            Ok(Some(_)) => shared.send(RunnerEvent::Recovered {
-                job_id: record.job_id.clone(),
-            }),
+            Ok(Some(_)) => recovered.push(record.job_id.clone()),
             Ok(None) => {}
-            Err(e) => shared.send(RunnerEvent::HistoryError(e.to_string())),
+            Err(e) => errors.push(e),
         }
-        liveness::forget(&shared.options.data_dir, &owner);
+        liveness::forget(data_dir, &owner);
+    }
+    (recovered, errors)
+}
+
+fn recover_at_start(shared: &Shared) {
+    let (recovered, errors) = recover_orphans(shared.store.as_ref(), &shared.options.data_dir);
+    for job_id in recovered {
+        shared.send(RunnerEvent::Recovered { job_id });
+    }
+    for e in errors {
+        shared.send(RunnerEvent::HistoryError(e.to_string()));
     }
 }

@@ -117,21 +117,40 @@ pub fn move_in_queue(records: &[JobRecord], job_id: &str, how: QueueMove) -> Vec
         QueueMove::Bottom if at + 1 < order.len() => {
             vec![with_order(order[at], queue_key(order[order.len() - 1]) + 1)]
         }
-        QueueMove::Up if at > 0 => swap(order[at - 1], order[at]),
-        QueueMove::Down if at + 1 < order.len() => swap(order[at], order[at + 1]),
+        QueueMove::Up if at > 0 => swap(&order, at - 1),
+        QueueMove::Down if at + 1 < order.len() => swap(&order, at),
         _ => Vec::new(),
     }
 }
 
-/// Keys making `second` run before `first` (which runs just before it now).
-fn swap(first: &JobRecord, second: &JobRecord) -> Vec<JobRecord> {
+/// The records that make `order[i + 1]` run just before `order[i]`: their keys swapped when
+/// they differ; when they are equal (jobs created in the same millisecond), every queued job
+/// is numbered again in the new order, so no third job's place changes.
+fn swap(order: &[&JobRecord], i: usize) -> Vec<JobRecord> {
+    let (first, second) = (order[i], order[i + 1]);
     let (a, b) = (queue_key(first), queue_key(second));
-    let (new_second, new_first) = if a < b { (a, b) } else { (a, a + 1) };
-    let mut s = second.clone();
-    s.queue_order = Some(new_second);
-    let mut f = first.clone();
-    f.queue_order = Some(new_first);
-    vec![s, f]
+    if a < b {
+        let mut s = second.clone();
+        s.queue_order = Some(a);
+        let mut f = first.clone();
+        f.queue_order = Some(b);
+        return vec![s, f];
+    }
+    let mut new_order: Vec<&JobRecord> = order.to_vec();
+    new_order.swap(i, i + 1);
+    let base = queue_key(order[0]);
+    new_order
+        .into_iter()
+        .enumerate()
+        .filter_map(|(n, r)| {
+            let key = base + n as i64;
+            (queue_key(r) != key || r.queue_order.is_none()).then(|| {
+                let mut r = r.clone();
+                r.queue_order = Some(key);
+                r
+            })
+        })
+        .collect()
 }
 
 /// `record` put back in the queue (it had not really started: its server was down, or the
@@ -204,6 +223,19 @@ mod tests {
         assert_eq!(ids(&records), ["c", "a", "b"]);
         assert!(move_in_queue(&records, "c", QueueMove::Up).is_empty());
         assert!(move_in_queue(&records, "d", QueueMove::Top).is_empty());
+    }
+
+    #[test]
+    fn swapping_jobs_with_equal_keys_moves_no_third_job() {
+        // A and B created in the same millisecond, C a millisecond later but earlier in the
+        // history file.
+        let mut records = vec![job("c", 1), job("a", 1), job("b", 1)];
+        let t = records[1].created_at.timestamp_millis();
+        records[0].queue_order = Some(t + 1);
+        assert_eq!(ids(&records), ["a", "b", "c"]);
+        let ch = move_in_queue(&records, "b", QueueMove::Up);
+        apply(&mut records, ch);
+        assert_eq!(ids(&records), ["b", "a", "c"]);
     }
 
     #[test]
