@@ -382,6 +382,16 @@ impl UnknownFields {
         out
     }
 
+    /// Forgets what a newer version wrote under the top-level field `name` (and `name`
+    /// itself when it is unknown): for a field this version replaces whole, such as `result`
+    /// when a job runs again, whose old unknown parts must not be merged into the new value.
+    pub fn forget(&mut self, name: &str) {
+        self.tree.fields.retain(|(k, _)| k != name);
+        self.tree
+            .children
+            .retain(|(seg, _)| *seg != Seg::Key(name.to_owned()));
+    }
+
     /// The unknown status as written (`paused`), when the status is not one this version knows.
     pub fn status_text(&self) -> Option<String> {
         let raw = self.status.as_ref()?;

@@ -650,3 +650,26 @@ fn images_finished_before_a_cancel_are_kept() {
     assert_eq!(seeds[0], 500);
     assert_eq!(fake.interrupts(), 1);
 }
+
+#[test]
+fn a_model_with_the_same_name_but_another_hash_runs_with_a_warning() {
+    let fake = FakeA1111::start(FakeOptions::default());
+    let backend = client(&fake.url());
+    let mut s = settings();
+    s.model = "juggernautXL_v9.safetensors [ffff0000]".into();
+    let generated = run(&backend, &s).unwrap();
+    assert_eq!(
+        fake.txt2img_bodies()[0]["override_settings"]["sd_model_checkpoint"],
+        "SDXL/juggernautXL_v9.safetensors [a1b2c3d4e5]"
+    );
+    let warning = generated.warnings.join("\n");
+    assert!(warning.contains("[a1b2c3d4e5]"), "{warning}");
+    // The same hash, shorter or longer, is no warning.
+    s.model = "juggernautXL_v9.safetensors [a1b2c3d4]".into();
+    let generated = run(&backend, &s).unwrap();
+    assert!(
+        generated.warnings.iter().all(|w| !w.contains("hash")),
+        "{:?}",
+        generated.warnings
+    );
+}

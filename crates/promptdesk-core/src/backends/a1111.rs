@@ -260,6 +260,22 @@ impl Backend for A1111 {
         if !settings.model.trim().is_empty()
             && let Some(title) = self.resolve_model(settings.model.trim(), &mut known)?
         {
+            // Same file name, other weights: the job asked for one hash and the server has
+            // another under that name.
+            if let (Some(asked), Some(found)) =
+                (bracket_hash(settings.model.trim()), bracket_hash(&title))
+                && !found
+                    .to_ascii_lowercase()
+                    .starts_with(&asked.to_ascii_lowercase())
+                && !asked
+                    .to_ascii_lowercase()
+                    .starts_with(&found.to_ascii_lowercase())
+            {
+                warnings.push(format!(
+                    "the job asked for the model {:?} but the server's file of that name has the hash [{found}]: other weights may give other images",
+                    settings.model.trim()
+                ));
+            }
             payload["override_settings"]["sd_model_checkpoint"] = json!(title);
         }
 
@@ -361,7 +377,14 @@ impl Backend for A1111 {
             {
                 progress(p);
             }
-            if watch.since_change() >= control.stall_timeout {
+            // Before sampling starts A1111 may be loading (and hashing) a checkpoint for
+            // minutes without a sign: that phase gets three times the stall timeout.
+            let allowed = if watch.sampling_started() {
+                control.stall_timeout
+            } else {
+                control.stall_timeout * 3
+            };
+            if watch.since_change() >= allowed {
                 let secs = watch.since_change().as_secs();
                 self.interrupt();
                 if rx
@@ -439,6 +462,13 @@ impl Watch {
             preview_b64: None,
             preview: None,
         }
+    }
+
+    /// A sampling step has been seen (the model is loaded and sampling runs).
+    fn sampling_started(&self) -> bool {
+        self.last_key
+            .as_ref()
+            .is_some_and(|k| k.step > 0 || k.job_no > 0)
     }
 
     fn since_change(&self) -> Duration {
@@ -945,4 +975,12 @@ mod tests {
         );
         assert!(parse_models(&json!({"x": 1})).is_err());
     }
+}
+
+/// The `[hash]` at the end of a model title, if any.
+fn bracket_hash(title: &str) -> Option<&str> {
+    let t = title.trim();
+    let open = t.rfind(" [")?;
+    let hash = t.strip_suffix(']')?.get(open + 2..)?;
+    (!hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit())).then_some(hash)
 }

@@ -172,6 +172,8 @@ pub fn retried(record: &JobRecord) -> JobRecord {
     let mut r = requeued(record);
     r.error_message = None;
     r.result = None;
+    // A newer version's fields inside the old result belong to its images, not the next ones.
+    r.unknown.forget("result");
     // Queue places are creation times unless moved: now is after every job queued so far.
     r.queue_order = Some(chrono::Utc::now().timestamp_millis());
     r
@@ -236,6 +238,25 @@ mod tests {
         let ch = move_in_queue(&records, "b", QueueMove::Up);
         apply(&mut records, ch);
         assert_eq!(ids(&records), ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn a_retried_job_drops_a_newer_versions_fields_inside_its_old_result_only() {
+        let mut r = job("x", 1);
+        r.status = JobStatus::Failed;
+        r.result = Some(crate::outputs::JobResult {
+            backend: "gpu".into(),
+            images: vec![crate::outputs::OutputImage::default()],
+            ..Default::default()
+        });
+        let mut line: serde_json::Value = serde_json::from_str(&r.to_json_line()).unwrap();
+        line["result"]["images"][0]["thumb"] = "thumbs/ab/cd.jpg".into();
+        line["mood"] = "calm".into();
+        let read = JobRecord::from_json_line(line.to_string().as_bytes()).unwrap();
+        assert_eq!(read.unknown.field_count(), 2);
+        let again = retried(&read).to_json_line();
+        assert!(!again.contains("thumbs/ab"), "{again}");
+        assert!(again.contains("\"mood\":\"calm\""), "{again}");
     }
 
     #[test]

@@ -283,6 +283,7 @@ fn run_job(shared: &Shared, backend: &dyn Backend, job: JobRecord, control: RunC
                 r.duration_ms = u64::try_from((now - started).num_milliseconds()).ok();
                 r.error_message = error;
                 r.result = job_result;
+                r.unknown.forget("result");
                 r
             }),
         )
