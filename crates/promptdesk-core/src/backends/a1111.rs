@@ -784,6 +784,14 @@ fn parse_schedulers(v: &Value) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// The `[hash]` at the end of a model title, if any.
+fn bracket_hash(title: &str) -> Option<&str> {
+    let t = title.trim();
+    let open = t.rfind(" [")?;
+    let hash = t.strip_suffix(']')?.get(open + 2..)?;
+    (!hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit())).then_some(hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -975,12 +983,4 @@ mod tests {
         );
         assert!(parse_models(&json!({"x": 1})).is_err());
     }
-}
-
-/// The `[hash]` at the end of a model title, if any.
-fn bracket_hash(title: &str) -> Option<&str> {
-    let t = title.trim();
-    let open = t.rfind(" [")?;
-    let hash = t.strip_suffix(']')?.get(open + 2..)?;
-    (!hash.is_empty() && hash.chars().all(|c| c.is_ascii_hexdigit())).then_some(hash)
 }
