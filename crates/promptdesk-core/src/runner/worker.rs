@@ -388,7 +388,13 @@ fn run_requests(
             negative_prompt: &request.negative_prompt,
             settings: &cfg.settings,
         };
-        let generated = backend.generate(&generate, control, &mut |progress| {
+        let sent = Instant::now();
+        let generated = backend.generate(&generate, control, &mut |mut progress| {
+            // ComfyUI says no ETA: estimated from the pace so far.
+            if progress.eta_secs.is_none() && progress.fraction > 0.02 {
+                let f = progress.fraction.min(1.0);
+                progress.eta_secs = Some(sent.elapsed().as_secs_f32() * (1.0 - f) / f);
+            }
             shared.send(RunnerEvent::Progress {
                 job_id: job.job_id.clone(),
                 backend: config.name.clone(),
