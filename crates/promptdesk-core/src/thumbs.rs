@@ -125,6 +125,21 @@ pub fn thumbnail_path(data_dir: &Path, sha256: &str) -> PathBuf {
         .join(format!("{key}.jpg"))
 }
 
+/// The cached thumbnail of the image with this SHA-256 when there is one (one `stat`; makes
+/// nothing): for a view that shows what is cached at once and asks a [`ThumbnailPool`] for
+/// the rest.
+pub fn cached_thumbnail(data_dir: &Path, sha256: &str) -> Option<PathBuf> {
+    if !is_sha256(sha256) {
+        return None;
+    }
+    let path = thumbnail_path(data_dir, sha256);
+    is_cached(&path).then_some(path)
+}
+
+fn is_cached(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0)
+}
+
 /// A JPEG (quality [`THUMBNAIL_QUALITY`]) of the image in `image_bytes` (PNG, JPEG or WebP),
 /// scaled down to at most `max_side` pixels on its long side (aspect kept; a smaller image
 /// keeps its size). See the [module docs](self) for the limits.
@@ -229,7 +244,7 @@ pub fn ensure_thumbnail(
         });
     }
     let target = thumbnail_path(data_dir, sha256);
-    if std::fs::metadata(&target).is_ok_and(|m| m.is_file() && m.len() > 0) {
+    if is_cached(&target) {
         return Ok(target);
     }
     let bytes = read_source(source)?;

@@ -6,7 +6,8 @@ extern crate promptdesk_core as promptdesk;
 
 use promptdesk::outputs::sha256_hex;
 use promptdesk::thumbs::{
-    THUMBNAIL_SIDE, ThumbError, ThumbnailPool, ensure_thumbnail, make_thumbnail, thumbnail_path,
+    THUMBNAIL_SIDE, ThumbError, ThumbnailPool, cached_thumbnail, ensure_thumbnail, make_thumbnail,
+    thumbnail_path,
 };
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -131,7 +132,9 @@ fn a_cache_hit_does_not_read_or_decode_the_source_again() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (src, sha) = source(tmp.path(), "a.png", &png(1024, 768, 8));
+    assert_eq!(cached_thumbnail(&data, &sha), None);
     let path = ensure_thumbnail(&data, &sha, &src).unwrap();
+    assert_eq!(cached_thumbnail(&data, &sha), Some(path.clone()));
     assert_eq!(path, thumbnail_path(&data, &sha));
     assert!(path.starts_with(data.join("thumbs").join(&sha[..2])));
     assert_eq!(
