@@ -486,7 +486,7 @@ fn generated(n: usize) -> Vec<JobRecord> {
 /// three images, each unrated or rated 1-5, some favourite.
 fn rated_images(i: usize) -> Option<JobResult> {
     let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
-    if h % 3 == 0 {
+    if h.is_multiple_of(3) {
         return None;
     }
     let images = (0..1 + (h >> 2) % 3)
@@ -499,7 +499,7 @@ fn rated_images(i: usize) -> Option<JobResult> {
                     0..=2 => None,
                     r => Some(r as u8 - 2),
                 },
-                favorite: bits % 11 == 0,
+                favorite: bits.is_multiple_of(11),
                 ..OutputImage::default()
             }
         })
