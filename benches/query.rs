@@ -90,6 +90,7 @@ fn filters() -> Vec<(&'static str, HistoryFilter)> {
                 pack,
                 key: Some("7".into()),
                 status: Some(JobStatus::Completed),
+                ..HistoryFilter::default()
             },
         ),
     ]

@@ -22,6 +22,12 @@ pub(crate) struct FilterArgs {
     /// Only jobs with this status.
     #[arg(long, value_parser = parse_status, value_name = "STATUS")]
     status: Option<JobStatus>,
+    /// Only jobs rated at least N stars (1-5; a job's rating is its best image's).
+    #[arg(long, value_parser = parse_min_rating, value_name = "N")]
+    min_rating: Option<u8>,
+    /// Only jobs with an image marked favourite.
+    #[arg(long)]
+    favorites: bool,
 }
 
 impl FilterArgs {
@@ -32,12 +38,21 @@ impl FilterArgs {
             pack: self.pack.clone(),
             key: self.key.clone(),
             status: self.status,
+            min_rating: self.min_rating,
+            favorites_only: self.favorites,
         }
     }
 }
 
 fn parse_source(text: &str) -> Result<PromptSource, String> {
     PromptSource::parse(text).ok_or_else(|| format!("{text:?} is not manual or pack"))
+}
+
+fn parse_min_rating(text: &str) -> Result<u8, String> {
+    match text.trim().parse::<u8>() {
+        Ok(n) if (1..=crate::history::MAX_STARS).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a rating: give 1 to 5 stars")),
+    }
 }
 
 fn parse_status(text: &str) -> Result<JobStatus, String> {

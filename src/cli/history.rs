@@ -16,7 +16,8 @@ pub(crate) struct HistoryArgs {
     /// Show at most N jobs (the newest).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// One JobRecord (JSON) per line instead of a table.
+    /// One JobRecord (JSON) per line instead of a table, with the job's `rating` and
+    /// `favorite` added at the end of each line.
     #[arg(long)]
     json: bool,
 }
@@ -36,7 +37,7 @@ pub(crate) fn run(
     if args.json {
         let mut w = io::BufWriter::new(out);
         for &i in &rows {
-            w.write_all(records[i as usize].to_json_line().as_bytes())?;
+            w.write_all(json_line(&records[i as usize]).as_bytes())?;
             w.write_all(b"\n")?;
         }
         w.flush()?;
@@ -52,7 +53,7 @@ pub(crate) fn run(
     }
     let mut table = vec![
         [
-            "TIME", "SOURCE", "PACK", "KEYS", "PROMPT", "MODEL", "STEPS", "STATUS", "ID",
+            "TIME", "SOURCE", "PACK", "KEYS", "PROMPT", "MODEL", "STEPS", "STATUS", "RATING", "ID",
         ]
         .map(str::to_owned),
     ];
@@ -62,12 +63,53 @@ pub(crate) fn run(
     write_table(
         out,
         &table,
-        &[false, false, false, false, false, false, true, false, false],
+        &[
+            false, false, false, false, false, false, true, false, false, false,
+        ],
     )?;
     Ok(0)
 }
 
-fn history_row(r: &JobRecord) -> [String; 9] {
+/// The record's JSON line (as stored and as `export --format jsonl` writes it) with two keys
+/// added at its end for scripts: `rating`, the job's rating (its best image's, `null` when
+/// none is rated), and `favorite`, whether any image is a favourite. Each image's own
+/// `rating` and `favorite` are in `result.images`. A key that a newer version already wrote
+/// at the top of the record (kept as an unknown field) is left as it is, never duplicated.
+fn json_line(r: &JobRecord) -> String {
+    let mut line = r.to_json_line();
+    let taken: Vec<String> = if r.unknown.is_empty() {
+        Vec::new()
+    } else {
+        r.unknown.field_names()
+    };
+    let free = |key: &str| !taken.iter().any(|t| t == key);
+    if line.ends_with('}') && line.len() > 2 {
+        line.pop();
+        if free("rating") {
+            match r.rating() {
+                Some(n) => line.push_str(&format!(",\"rating\":{n}")),
+                None => line.push_str(",\"rating\":null"),
+            }
+        }
+        if free("favorite") {
+            line.push_str(&format!(",\"favorite\":{}", r.is_favorite()));
+        }
+        line.push('}');
+    }
+    line
+}
+
+/// The RATING cell: `4`, `4 fav`, `fav` or `-`.
+fn rating_cell(r: &JobRecord) -> String {
+    match (r.rating(), r.is_favorite()) {
+        (Some(n), true) => format!("{n} fav"),
+        (Some(n), false) => n.to_string(),
+        (None, true) => "fav".to_owned(),
+        (None, false) => "-".to_owned(),
+    }
+}
+
+fn history_row(r: &JobRecord) -> [String; 10] {
     let keys: Vec<&str> = r.prompt_keys.iter().map(String::as_str).collect();
     let model = &r.run_config.settings.model;
     let unknown = r.run_config.unknown_settings();
@@ -95,6 +137,7 @@ fn history_row(r: &JobRecord) -> [String; 9] {
             "-".to_owned()
         },
         truncate(&r.status_text(), 16),
+        rating_cell(r),
         clean(&r.job_id),
     ]
 }

@@ -23,6 +23,7 @@ mod import_stablenew;
 mod output;
 mod packs;
 mod prompt_file;
+mod rate;
 mod render;
 mod requeue;
 mod run;
@@ -139,6 +140,8 @@ enum Command {
     Run(run::RunArgs),
     /// Put failed or cancelled jobs back in the queue.
     Requeue(requeue::RequeueArgs),
+    /// Rate an output image of a job (1-5 stars, 0 clears) and mark it favourite or not.
+    Rate(rate::RateArgs),
     /// Check the history file: count records, list damaged lines; exit 1 if any.
     Verify(verify::VerifyArgs),
     /// Rewrite the history with one line per job (drops old snapshots and deleted jobs).
@@ -168,6 +171,7 @@ impl Command {
             Command::Backends(args) => backends::run(ctx, args, out),
             Command::Run(args) => run::run(ctx, args, out, err),
             Command::Requeue(args) => requeue::run(ctx, args, out),
+            Command::Rate(args) => rate::run(ctx, args, out),
             Command::Compact(args) => compact::run(ctx, args, out),
             Command::DebugAppendLoop(args) => debug_append_loop::run(ctx, args, out),
         }
@@ -186,11 +190,20 @@ fn clap_failure(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write) -> Ou
         }
         _ => {
             let text = e.to_string();
+            // The first paragraph: clap lists what is missing on the lines after "the
+            // following required arguments were not provided:".
             let first = text
                 .lines()
                 .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or("invalid arguments");
+                .skip_while(|l| l.is_empty())
+                .take_while(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = if first.is_empty() {
+                "invalid arguments"
+            } else {
+                first.as_str()
+            };
             let first = first.strip_prefix("error: ").unwrap_or(first);
             let e = CommandError::usage(format!("{} (see promptdesk --help)", one_line(first)));
             Outcome::Exit(e.report(err))

@@ -16,6 +16,7 @@ pub mod run_config;
 pub mod runner;
 pub mod settings_override;
 pub mod styles;
+pub mod thumbs;
 pub mod wording;
 
 pub use history::{HistoryError, HistoryStore};

@@ -9,6 +9,7 @@ use promptdesk::history::{
     HistoryFilter, SearchIndex, SortColumn, filter_indices, filter_indices_indexed,
     first_prompt_line, first_prompt_str, query_indices, query_indices_indexed, sort_indices,
 };
+use promptdesk::outputs::{JobResult, OutputImage};
 use promptdesk::{
     GenerationSettings, JobRecord, JobStatus, PromptSource, RunConfig, job_record_from_run_config,
 };
@@ -362,6 +363,19 @@ fn ref_cmp(column: SortColumn, a: &JobRecord, b: &JobRecord) -> Ordering {
         SortColumn::Seed => sa.seed.cmp(&sb.seed),
         SortColumn::Status => a.status.cmp(&b.status),
         SortColumn::ConfigHash => ref_text(&a.config_hash, &b.config_hash),
+        // Directed by `reference_sort` itself (unrated last both ways).
+        SortColumn::Rating => a.rating().cmp(&b.rating()),
+    }
+}
+
+/// Rating order: rated jobs by their rating in the direction asked, unrated ones after them.
+fn ref_rating(a: &JobRecord, b: &JobRecord, desc: bool) -> Ordering {
+    match (a.rating(), b.rating()) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) if desc => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
     }
 }
 
@@ -376,6 +390,9 @@ fn reference_sort(
     let mut out = input.to_vec();
     out.sort_by(|&x, &y| {
         let (a, b) = (&records[x as usize], &records[y as usize]);
+        if column == SortColumn::Rating {
+            return ref_rating(a, b, desc);
+        }
         let mut o = ref_cmp(column, a, b);
         if column == SortColumn::Time {
             o = o.then(x.cmp(&y));
@@ -458,9 +475,39 @@ fn generated(n: usize) -> Vec<JobRecord> {
             s.seed = next(5) as i64 - 1;
             r.config_hash = r.run_config.config_hash();
             r.status = statuses[next(statuses.len() as u64) as usize];
+            // Ratings from the job's number, leaving the sequence above as it was.
+            r.result = rated_images(i);
             r
         })
         .collect()
+}
+
+/// A result for job `i` of a generated history: none for a third of the jobs, else one to
+/// three images, each unrated or rated 1-5, some favourite.
+fn rated_images(i: usize) -> Option<JobResult> {
+    let h = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+    if h.is_multiple_of(3) {
+        return None;
+    }
+    let images = (0..1 + (h >> 2) % 3)
+        .map(|n| {
+            let bits = h >> (4 + 4 * n);
+            OutputImage {
+                path: format!("outputs/x/{i}_{n}.png"),
+                sha256: format!("{i:032x}{n:032x}"),
+                rating: match bits % 8 {
+                    0..=2 => None,
+                    r => Some(r as u8 - 2),
+                },
+                favorite: bits.is_multiple_of(11),
+                ..OutputImage::default()
+            }
+        })
+        .collect();
+    Some(JobResult {
+        images,
+        ..JobResult::default()
+    })
 }
 
 #[test]
@@ -687,6 +734,16 @@ fn the_search_index_gives_the_same_rows_as_the_direct_search() {
         source: Some(PromptSource::Manual),
         ..HistoryFilter::default()
     });
+    filters.push(HistoryFilter {
+        text: "apple".into(),
+        min_rating: Some(4),
+        ..HistoryFilter::default()
+    });
+    filters.push(HistoryFilter {
+        text: "dragon".into(),
+        favorites_only: true,
+        ..HistoryFilter::default()
+    });
     for filter in &filters {
         let want = filter_indices(&records, filter);
         assert_eq!(
@@ -730,4 +787,82 @@ proptest! {
         let expected = naive_text_match(&r, &term);
         prop_assert_eq!(text(&term).matches(&r), expected);
     }
+}
+
+#[test]
+fn rating_and_favourite_filters_follow_the_best_image_and_any_favourite() {
+    let records = generated(40_000);
+    let rated = |min: u8| HistoryFilter {
+        min_rating: Some(min),
+        ..HistoryFilter::default()
+    };
+    assert!(!rated(3).is_empty());
+    assert!(
+        rated(0).is_empty(),
+        "at least 0 stars lets every job through"
+    );
+    assert_eq!(filter_indices(&records, &rated(0)).len(), records.len());
+    for min in 1..=5u8 {
+        let want: Vec<u32> = (0..records.len() as u32)
+            .filter(|&i| {
+                let images = records[i as usize]
+                    .result
+                    .as_ref()
+                    .map_or(&[][..], |r| &r.images[..]);
+                images.iter().any(|im| im.rating.is_some_and(|r| r >= min))
+            })
+            .collect();
+        assert!(!want.is_empty() && want.len() < records.len(), "{min}");
+        assert_eq!(filter_indices(&records, &rated(min)), want, "{min}");
+    }
+    let favourites = HistoryFilter {
+        favorites_only: true,
+        ..HistoryFilter::default()
+    };
+    assert!(!favourites.is_empty());
+    let want: Vec<u32> = (0..records.len() as u32)
+        .filter(|&i| {
+            records[i as usize]
+                .result
+                .as_ref()
+                .is_some_and(|r| r.images.iter().any(|im| im.favorite))
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(filter_indices(&records, &favourites), want);
+    // Both, with other filters: every part must hold.
+    let both = HistoryFilter {
+        min_rating: Some(5),
+        favorites_only: true,
+        status: Some(JobStatus::Completed),
+        ..HistoryFilter::default()
+    };
+    let got = filter_indices(&records, &both);
+    assert!(!got.is_empty());
+    for &i in &got {
+        let r = &records[i as usize];
+        assert!(r.rating() == Some(5) && r.is_favorite() && r.status == JobStatus::Completed);
+    }
+}
+
+#[test]
+fn sorting_by_rating_puts_unrated_jobs_last_both_ways() {
+    let mut records = generated(6);
+    let ratings = [Some(3), None, Some(5), Some(1), None, Some(3)];
+    for (r, stars) in records.iter_mut().zip(ratings) {
+        r.result = Some(JobResult {
+            images: vec![OutputImage {
+                rating: stars,
+                ..OutputImage::default()
+            }],
+            ..JobResult::default()
+        });
+    }
+    let order = |desc| {
+        let mut idx: Vec<u32> = (0..6).collect();
+        sort_indices(&records, &mut idx, SortColumn::Rating, desc);
+        idx
+    };
+    assert_eq!(order(false), [3, 0, 5, 2, 1, 4]);
+    assert_eq!(order(true), [2, 0, 5, 3, 1, 4]);
 }

@@ -6,10 +6,12 @@ pub mod import;
 mod private_fs;
 pub mod quarantine;
 pub mod query;
+pub mod ratings;
 pub mod store;
 
 pub use export::*;
 pub use import::*;
 pub use quarantine::{QuarantineEntry, QuarantineSummary, read_quarantine};
 pub use query::*;
+pub use ratings::{MAX_STARS, RateError, image_rating, rate_image, set_favorite};
 pub use store::*;

@@ -25,6 +25,11 @@ pub struct HistoryFilter {
     /// Exact prompt key (the record's prompt_keys contain it).
     pub key: Option<String>,
     pub status: Option<JobStatus>,
+    /// Only jobs rated at least this many stars (a job's rating is its best image's, see
+    /// [`JobRecord::rating`]); unrated jobs are left out. `Some(0)` matches every job.
+    pub min_rating: Option<u8>,
+    /// Only jobs with a favourite image ([`JobRecord::is_favorite`]).
+    pub favorites_only: bool,
 }
 
 impl HistoryFilter {
@@ -34,6 +39,12 @@ impl HistoryFilter {
             && self.pack.is_none()
             && self.key.is_none()
             && self.status.is_none()
+            && !self.rates()
+    }
+
+    /// True when the filter looks at ratings or favourites.
+    fn rates(&self) -> bool {
+        self.min_rating.is_some_and(|n| n > 0) || self.favorites_only
     }
 
     /// True when `record` passes every part of the filter. Compiles the text matcher on each
@@ -74,6 +85,14 @@ impl CompiledFilter<'_> {
         {
             return false;
         }
+        if let Some(min) = f.min_rating.filter(|&n| n > 0)
+            && record.rating().is_none_or(|r| r < min)
+        {
+            return false;
+        }
+        if f.favorites_only && !record.is_favorite() {
+            return false;
+        }
         let pack_jobs = f.source != Some(PromptSource::Manual);
         if let Some(pack) = f.pack.as_ref().filter(|_| pack_jobs)
             && record.prompt_pack_id.as_deref() != Some(pack.as_str())
@@ -97,6 +116,7 @@ impl CompiledFilter<'_> {
             && self.filter.pack.is_none()
             && self.filter.key.is_none()
             && self.filter.status.is_none()
+            && !self.filter.rates()
     }
 }
 

@@ -28,10 +28,12 @@ pub enum SortColumn {
     Seed,
     Status,
     ConfigHash,
+    /// The job's rating (its best image's); unrated jobs last in either direction.
+    Rating,
 }
 
 impl SortColumn {
-    pub const ALL: [SortColumn; 11] = [
+    pub const ALL: [SortColumn; 12] = [
         SortColumn::Time,
         SortColumn::Source,
         SortColumn::Pack,
@@ -43,6 +45,7 @@ impl SortColumn {
         SortColumn::Seed,
         SortColumn::Status,
         SortColumn::ConfigHash,
+        SortColumn::Rating,
     ];
 }
 
@@ -52,7 +55,9 @@ impl SortColumn {
 /// puts the newest, last-submitted job first; Source manual before pack; Pack, Keys (joined
 /// with ", "), Prompt (the first prompt), Model and ConfigHash as text, ASCII case ignored
 /// first and then exact (records without a pack id before any pack); Steps, Cfg, Seed as
-/// numbers; Status in lifecycle order (queued, running, completed, failed, cancelled).
+/// numbers; Status in lifecycle order (queued, running, completed, failed, cancelled);
+/// Rating by the job's rating ([`JobRecord::rating`]), unrated jobs after the rated ones
+/// whether ascending or descending (in input order).
 /// `descending` reverses the order, but ties still keep their order (except Time, whose job
 /// order tie-break is part of the order and is reversed too).
 pub fn sort_indices(
@@ -96,6 +101,11 @@ pub fn sort_indices(
         }),
         SortColumn::Model => sort_by_text(indices, descending, |i| {
             Some(TextRef::Str(&records[i as usize].run_config.settings.model))
+        }),
+        SortColumn::Rating => sort_by_num_key(indices, descending, |i| {
+            // Unrated sorts past the end in either direction.
+            let unrated = if descending { 0 } else { u8::MAX };
+            records[i as usize].rating().unwrap_or(unrated)
         }),
         SortColumn::ConfigHash => sort_by_text(indices, descending, |i| {
             Some(TextRef::Str(&records[i as usize].config_hash))
