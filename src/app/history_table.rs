@@ -685,13 +685,13 @@ fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
         });
     });
     row.col(|ui| {
-        // A random seed shows the one the backend drew, once the job has run.
+        // A random seed shows the one the backend drew, once promptdesk has run the job
+        // (an imported job's seed used is in its details).
         let drawn = record
             .result
             .as_ref()
             .and_then(|r| r.images.first())
-            .map(|i| i.seed)
-            .or_else(|| crate::history::seed_used(&record.run_config));
+            .map(|i| i.seed);
         if !known("seed") {
             ui.label("—");
         } else if settings.seed < 0 {
