@@ -2,8 +2,9 @@
 //! encoded as JPEG (quality 85), per image on one core, and through the worker pool.
 //!
 //! The images: 1024x1024 RGB PNGs of soft gradients, shapes and fine grain, written by the
-//! `image` crate's PNG encoder (default compression), about 1.5 MB each like a real render
-//! (A1111's PIL PNGs of SD/SDXL output are 1.2-2 MB). Measured side by side in one run:
+//! `image` crate's PNG encoder (default compression), about 2.6 MB each: grainier than a real
+//! render (A1111's PIL PNGs of SD/SDXL output are 1.2-2 MB), so decoding here is, if anything,
+//! slower than for real outputs. Measured side by side in one run:
 //! - `decode`, `scale`, `encode`: the three steps alone (with the `image` crate directly);
 //! - `make_thumbnail`: the three together (what a worker does per image), one core: images/s
 //!   per core is 1 / this time;
