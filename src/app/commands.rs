@@ -9,6 +9,7 @@ use super::state::{CentralView, ThemeChoice};
 use crate::backends::BackendConfig;
 use crate::history::{ExportFormat, SortColumn};
 use crate::run_config::PromptSource;
+use super::writer::RatingChange;
 use crate::runner::QueueMove;
 use std::path::PathBuf;
 
@@ -84,6 +85,17 @@ pub enum Command {
     RequeueJob(String),
     /// Copy an image's path (absolute) to the clipboard.
     CopyPath(String),
+    /// Rate or (un)favourite the image `sha256` of a job (through the history writer).
+    RateImage {
+        job_id: String,
+        sha256: String,
+        change: RatingChange,
+    },
+    /// Copy the A1111 infotext of one image of a job (its own prompt and seed).
+    CopyImageInfotext { job_id: String, sha256: String },
+    /// Load a job into the composer with the seed of one of its images (Undo load brings the
+    /// draft back).
+    RerunWithSeed { job_id: String, seed: i64 },
 }
 
 /// The commands pushed during one frame, in order.
