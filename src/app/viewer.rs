@@ -91,7 +91,7 @@ pub fn decode(path: &Path, max: Option<u32>) -> Result<egui::ColorImage, String>
     let size = [rgba.width() as usize, rgba.height() as usize];
     Ok(egui::ColorImage::from_rgba_unmultiplied(
         size,
-        rgba.as_flat_samples().as_slice(),
+        rgba.as_raw(),
     ))
 }
 
@@ -636,12 +636,9 @@ impl Viewer {
                     }
                 }
                 Slot::Loading => {
-                    ui.allocate_ui(area, |ui| {
-                        ui.horizontal(|ui| {
-                            ui.spinner();
-                            ui.label("Loading the image…");
-                        });
-                    });
+                    // No spinner: it would repaint every frame; the decoder asks for a repaint
+                    // when the image is ready.
+                    ui.allocate_ui(area, |ui| ui.label("Loading the image…"));
                 }
                 Slot::Failed(why) => {
                     ui.allocate_ui(area, |ui| {
