@@ -3,8 +3,8 @@
 //! the rating keys stored through the history writer, and a missing image file shown as its
 //! path. No timing assumptions: every wait is a bounded loop of frames.
 
-use egui_kittest::Harness;
 use egui::Key;
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use promptdesk::app::PromptDeskApp;
 use promptdesk::app::state::Command;
@@ -91,12 +91,18 @@ fn app_with_job(setup: &Setup) -> App {
     harness
         .state_mut()
         .push(Command::SelectJob(Some(JOB.to_owned())));
-    harness.run();
+    // The command is applied after this frame; the details are drawn by the next.
+    harness.step();
+    settle(&mut harness);
     harness
 }
 
 fn has_label(harness: &App, label: &str) -> bool {
-    harness.query_by_label_contains(label).is_some()
+    count_labels(harness, label) > 0
+}
+
+fn count_labels(harness: &App, label: &str) -> usize {
+    harness.query_all_by_label_contains(label).count()
 }
 
 /// The text the last frame handed to the platform's clipboard.
@@ -216,10 +222,13 @@ fn escape_closes_the_viewer_and_keys_rate_a_hovered_thumbnail() {
     wait_for_history(&mut harness, &setup, "rating 5 stored", |i| {
         i.rating == Some(5)
     });
-    // The job's rating (its best image's) shows in the details header.
-    step_until(&mut harness, "the header shows five stars", |h| {
-        has_label(h, "★★★★★")
-    });
+    // The job's rating (its best image's) shows in the details header, beside the
+    // thumbnail's own stars.
+    step_until(
+        &mut harness,
+        "the header and the thumbnail show five stars",
+        |h| count_labels(h, "★★★★★") == 2,
+    );
 }
 
 #[test]

@@ -6,10 +6,10 @@
 //! the panel draws and applied after the frame (`command_handling.rs`).
 
 use super::state::{CentralView, ThemeChoice};
+use super::writer::RatingChange;
 use crate::backends::BackendConfig;
 use crate::history::{ExportFormat, SortColumn};
 use crate::run_config::PromptSource;
-use super::writer::RatingChange;
 use crate::runner::QueueMove;
 use std::path::PathBuf;
 
@@ -92,10 +92,16 @@ pub enum Command {
         change: RatingChange,
     },
     /// Copy the A1111 infotext of one image of a job (its own prompt and seed).
-    CopyImageInfotext { job_id: String, sha256: String },
+    CopyImageInfotext {
+        job_id: String,
+        sha256: String,
+    },
     /// Load a job into the composer with the seed of one of its images (Undo load brings the
     /// draft back).
-    RerunWithSeed { job_id: String, seed: i64 },
+    RerunWithSeed {
+        job_id: String,
+        seed: i64,
+    },
 }
 
 /// The commands pushed during one frame, in order.

@@ -377,7 +377,9 @@ impl DetailsState {
             widgets::source_badge(ui, shown.source);
             let (rating, favorite) = super::viewer::job_rating(&shown.images);
             if rating.is_some() || favorite {
-                let mut text = rating.map(|r| super::viewer::stars_text(Some(r))).unwrap_or_default();
+                let mut text = rating
+                    .map(|r| super::viewer::stars_text(Some(r)))
+                    .unwrap_or_default();
                 if favorite {
                     text.push_str(" ♥");
                 }

@@ -65,7 +65,13 @@ impl Decoder {
         spawn_named("image-decode", move || {
             while let Ok(job) = jobs.recv() {
                 let result = decode(&job.path, job.max);
-                if done.send(Decoded { key: job.key, result }).is_err() {
+                if done
+                    .send(Decoded {
+                        key: job.key,
+                        result,
+                    })
+                    .is_err()
+                {
                     return;
                 }
                 ctx.request_repaint();
@@ -219,7 +225,11 @@ impl ImageCache {
 
     /// The full-size image of `image` (asked for when another one is held).
     fn full(&mut self, ctx: &egui::Context, image: &OutputImage, path: &Path) -> &Slot {
-        if self.full.as_ref().is_none_or(|(sha, _)| sha != &image.sha256) {
+        if self
+            .full
+            .as_ref()
+            .is_none_or(|(sha, _)| sha != &image.sha256)
+        {
             let sent = self.send(
                 ctx,
                 DecodeJob {
@@ -378,7 +388,7 @@ pub fn thumbnail_strip(
                     _ => None,
                 };
                 response.widget_info(|| {
-                    egui::WidgetInfo::labeled(egui::WidgetType::Button, true, &label)
+                    egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
                 });
                 let response = response.on_hover_text(format!(
                     "{} · seed {} · {}×{}\nClick: open the viewer. Keys 1–5 rate, 0 clears, F favourite.",
@@ -582,7 +592,7 @@ impl Viewer {
         }
 
         let screen = ctx.content_rect();
-        let modal = egui::Modal::new(egui::Id::new("image_viewer")).show(ctx, |ui| {
+        let modal = egui::Modal::new(egui::Id::unique("image_viewer")).show(ctx, |ui| {
             ui.set_width((screen.width() - 80.0).max(300.0));
             ui.horizontal(|ui| {
                 ui.heading(format!("Image {} of {count}", index + 1));
@@ -610,10 +620,7 @@ impl Viewer {
                 });
             });
             ui.separator();
-            let area = egui::vec2(
-                ui.available_width(),
-                (screen.height() * 0.55).max(160.0),
-            );
+            let area = egui::vec2(ui.available_width(), (screen.height() * 0.55).max(160.0));
             let mut copy_now = None;
             match cache.full(ctx, image, &path) {
                 Slot::Ready { texture, pixels } => {

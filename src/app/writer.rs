@@ -872,8 +872,7 @@ impl Writer {
                     s.update_if(job_id, has_image, |r| {
                         let mut r = r.clone();
                         if let Some(result) = r.result.as_mut() {
-                            for image in result.images.iter_mut().filter(|i| &i.sha256 == sha256)
-                            {
+                            for image in result.images.iter_mut().filter(|i| &i.sha256 == sha256) {
                                 change.apply(image);
                             }
                         }
