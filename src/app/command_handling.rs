@@ -124,6 +124,34 @@ impl AppState {
                 self.clipboard = Some(full.display().to_string());
                 self.message = Some(Message::Info(format!("Copied {}.", full.display())));
             }
+            Command::RateImage {
+                job_id,
+                sha256,
+                change,
+            } => self.write(WriteRequest::RateImage {
+                job_id,
+                sha256,
+                change,
+            }),
+            Command::CopyImageInfotext { job_id, sha256 } => {
+                if let Some(r) = self.record(&job_id)
+                    && let Some(text) = super::viewer::image_infotext(&r, &sha256)
+                {
+                    self.clipboard = Some(text);
+                    self.message = Some(Message::Info("Image infotext copied.".into()));
+                }
+            }
+            Command::RerunWithSeed { job_id, seed } => {
+                if let Some(mut record) = self.record(&job_id) {
+                    record.run_config.settings.seed = seed;
+                    self.load_record_into_composer(record);
+                    // The load's own words (a pack that is gone, ...), with the seed first.
+                    self.message = self.message.take().map(|m| match m {
+                        Message::Info(t) => Message::Info(format!("Seed {seed}: {t}")),
+                        Message::Error(t) => Message::Error(format!("Seed {seed}: {t}")),
+                    });
+                }
+            }
         }
         self.refresh_rows();
     }
@@ -206,6 +234,19 @@ impl AppState {
                 });
             }
             Outcome::Answered => {}
+            Outcome::Rated { job_id, image } => {
+                self.message = Some(match image {
+                    Some(image) => Message::Info(format!(
+                        "Image of job {}: {}.",
+                        short_id(&job_id),
+                        super::viewer::rating_words(image.rating, image.favorite)
+                    )),
+                    None => Message::Error(format!(
+                        "Job {} or its image is no longer in the history; nothing was rated.",
+                        short_id(&job_id)
+                    )),
+                });
+            }
             Outcome::Cancelled(_) => self.message = Some(Message::Info("Job cancelled.".into())),
             Outcome::Deleted(record) => {
                 if self.view.selected.as_deref() == Some(record.job_id.as_str()) {

@@ -6,6 +6,7 @@
 //! the panel draws and applied after the frame (`command_handling.rs`).
 
 use super::state::{CentralView, ThemeChoice};
+use super::writer::RatingChange;
 use crate::backends::BackendConfig;
 use crate::history::{ExportFormat, SortColumn};
 use crate::run_config::PromptSource;
@@ -84,6 +85,23 @@ pub enum Command {
     RequeueJob(String),
     /// Copy an image's path (absolute) to the clipboard.
     CopyPath(String),
+    /// Rate or (un)favourite the image `sha256` of a job (through the history writer).
+    RateImage {
+        job_id: String,
+        sha256: String,
+        change: RatingChange,
+    },
+    /// Copy the A1111 infotext of one image of a job (its own prompt and seed).
+    CopyImageInfotext {
+        job_id: String,
+        sha256: String,
+    },
+    /// Load a job into the composer with the seed of one of its images (Undo load brings the
+    /// draft back).
+    RerunWithSeed {
+        job_id: String,
+        seed: i64,
+    },
 }
 
 /// The commands pushed during one frame, in order.

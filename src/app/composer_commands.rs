@@ -76,6 +76,12 @@ impl AppState {
         let Some(record) = self.record(id) else {
             return;
         };
+        self.load_record_into_composer(record);
+    }
+
+    /// As [`Self::load_into_composer`], with a record (a copy, possibly changed: Re-run with
+    /// this seed sets an image's seed in it).
+    pub(crate) fn load_record_into_composer(&mut self, record: JobRecord) {
         self.sync_composer();
         let undo = self.composer.undo_snapshot(
             &record.job_id,

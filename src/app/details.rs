@@ -20,6 +20,10 @@ pub struct DetailsState {
     scroll_to_top: bool,
     /// Enter in the table: the next frame gives the keyboard focus to the first action.
     focus_first: bool,
+    /// The thumbnails and the viewer's image.
+    cache: super::viewer::ImageCache,
+    /// The image viewer.
+    viewer: super::viewer::Viewer,
 }
 
 /// One row of the details: a name, its value, and what it means (on hover).
@@ -294,6 +298,34 @@ impl Shown {
 }
 
 impl DetailsState {
+    /// The image the viewer shows: job id and 0-based index.
+    pub fn viewer_open(&self) -> Option<(String, usize)> {
+        self.viewer
+            .open
+            .as_ref()
+            .map(|o| (o.job_id.clone(), o.index))
+    }
+
+    /// Opens the viewer on image `index` of job `job_id`.
+    pub fn open_viewer(&mut self, job_id: &str, index: usize) {
+        self.viewer.open(job_id, index);
+    }
+
+    /// How many thumbnails the cache holds.
+    pub fn thumbnails_held(&self) -> usize {
+        self.cache.thumbnails_held()
+    }
+
+    /// Draws the image viewer when it is open (before the panels: it takes the keys it uses).
+    pub fn show_viewer(
+        &mut self,
+        view: &ViewContext<'_>,
+        ctx: &egui::Context,
+        commands: &mut CommandQueue,
+    ) {
+        self.viewer.show(&mut self.cache, view, ctx, commands);
+    }
+
     /// Shows the next job's details from the top (a new selection, even of the job shown
     /// before the panel was closed).
     pub(crate) fn scroll_to_top(&mut self) {
@@ -343,6 +375,17 @@ impl DetailsState {
         ui.horizontal(|ui| {
             ui.heading("Job");
             widgets::source_badge(ui, shown.source);
+            let (rating, favorite) = super::viewer::job_rating(&shown.images);
+            if rating.is_some() || favorite {
+                let mut text = rating
+                    .map(|r| super::viewer::stars_text(Some(r)))
+                    .unwrap_or_default();
+                if favorite {
+                    text.push_str(" ♥");
+                }
+                ui.label(text.trim())
+                    .on_hover_text("The job's rating: its best image's (♥: it has a favourite)");
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.small_button("×").on_hover_text("Close (Esc)").clicked()
                     || (ui.input(|i| i.key_pressed(egui::Key::Escape))
@@ -402,6 +445,17 @@ impl DetailsState {
             scroll = scroll.vertical_scroll_offset(0.0);
         }
         scroll.show(ui, |ui| {
+            if !shown.images.is_empty() {
+                super::viewer::thumbnail_strip(
+                    ui,
+                    &mut self.cache,
+                    &mut self.viewer,
+                    id,
+                    &shown.images,
+                    ctx.data_dir,
+                    commands,
+                );
+            }
             images(ui, &shown.images, ctx.data_dir, commands);
             egui::Grid::new("details_grid")
                 .num_columns(2)

@@ -36,6 +36,7 @@ mod queue_view;
 mod shortcuts;
 pub mod state;
 pub mod tasks;
+pub mod viewer;
 mod widgets;
 pub mod writer;
 
@@ -208,6 +209,8 @@ impl PromptDeskApp {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
+        // Before the panels: the viewer takes the keys it uses (arrows, ratings, Esc).
+        panels.details.show_viewer(&ctx, ui.ctx(), commands);
         backends_window::show(panels.backends_window, &ctx, ui.ctx(), commands);
         // Always there (a hint when there is no message): a message never moves the panels.
         egui::Panel::bottom("status_bar")

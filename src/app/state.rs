@@ -904,6 +904,7 @@ fn waiting_message(kind: RequestKind, err: &crate::history::HistoryError, attemp
         RequestKind::Export => "exports the rows",
         RequestKind::Move => "moves the job",
         RequestKind::Requeue => "queues the job again",
+        RequestKind::Rate => "records the rating",
         RequestKind::Runner => "records the queue's change",
     };
     format!(

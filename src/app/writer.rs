@@ -117,6 +117,32 @@ pub enum WriteRequest {
     },
     /// The runner: the queued and running jobs, after reading other processes' changes.
     Active { reply: Reply<Vec<JobRecord>> },
+    /// Rate or (un)favourite one image of a job, found by its sha256 (a new snapshot line of
+    /// the job; the file may have moved since).
+    RateImage {
+        job_id: String,
+        sha256: String,
+        change: RatingChange,
+    },
+}
+
+/// What a [`WriteRequest::RateImage`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingChange {
+    /// 1 to 5 stars; `None` clears the rating.
+    Stars(Option<u8>),
+    /// Favourite on or off, from what the history holds when the change is made.
+    ToggleFavorite,
+}
+
+impl RatingChange {
+    /// Applies the change to one image.
+    pub fn apply(self, image: &mut crate::outputs::OutputImage) {
+        match self {
+            RatingChange::Stars(stars) => image.rating = stars.filter(|s| (1..=5).contains(s)),
+            RatingChange::ToggleFavorite => image.favorite = !image.favorite,
+        }
+    }
 }
 
 /// The runner's check and change for a [`WriteRequest::Transition`]. Kept while an attempt
@@ -144,6 +170,7 @@ pub enum RequestKind {
     Export,
     Move,
     Requeue,
+    Rate,
     /// A runner's request (answered on its own channel, never as an event).
     Runner,
 }
@@ -160,6 +187,7 @@ impl WriteRequest {
             WriteRequest::Export { .. } => RequestKind::Export,
             WriteRequest::MoveInQueue { .. } => RequestKind::Move,
             WriteRequest::Requeue(_) => RequestKind::Requeue,
+            WriteRequest::RateImage { .. } => RequestKind::Rate,
             WriteRequest::Transition { .. } | WriteRequest::Active { .. } => RequestKind::Runner,
         }
     }
@@ -190,6 +218,12 @@ pub enum Outcome {
     Requeued {
         job_id: String,
         requeued: bool,
+    },
+    /// An image's rating or favourite was recorded (`image`: the image as written; `None`
+    /// when the job or the image is no longer in the history).
+    Rated {
+        job_id: String,
+        image: Option<Box<crate::outputs::OutputImage>>,
     },
     /// A runner's request was answered on its own channel.
     Answered,
@@ -823,6 +857,36 @@ impl Writer {
             WriteRequest::MoveInQueue { job_id, how } => {
                 let (job_id, how) = (job_id.clone(), *how);
                 self.move_in_queue(request, &job_id, how)
+            }
+            WriteRequest::RateImage {
+                job_id,
+                sha256,
+                change,
+            } => {
+                let has_image = |r: &JobRecord| {
+                    r.result
+                        .as_ref()
+                        .is_some_and(|res| res.images.iter().any(|i| &i.sha256 == sha256))
+                };
+                let written = self.locked_change(request, |s| {
+                    s.update_if(job_id, has_image, |r| {
+                        let mut r = r.clone();
+                        if let Some(result) = r.result.as_mut() {
+                            for image in result.images.iter_mut().filter(|i| &i.sha256 == sha256) {
+                                change.apply(image);
+                            }
+                        }
+                        r
+                    })
+                })?;
+                let image = written.and_then(|r| {
+                    r.result
+                        .and_then(|res| res.images.into_iter().find(|i| &i.sha256 == sha256))
+                });
+                Ok(Outcome::Rated {
+                    job_id: job_id.clone(),
+                    image: image.map(Box::new),
+                })
             }
             WriteRequest::Requeue(job_id) => {
                 let written = self.locked_change(request, |s| {
