@@ -12,9 +12,9 @@ mod image_fixtures;
 use image_fixtures as fx;
 use promptdesk::history::{IMPORTED_FROM_KEY, seed_used};
 use promptdesk::images::{
-    IMAGE_INDEX_FILE_NAME, ImageFormat, ImportImagesError, ImportImagesOptions,
-    ImportImagesPhase, ImportImagesReport, MetadataSource, NO_PARAMETERS, import_images,
-    is_image_import, read_image_metadata,
+    IMAGE_INDEX_FILE_NAME, ImageFormat, ImportImagesError, ImportImagesOptions, ImportImagesPhase,
+    ImportImagesReport, MetadataSource, NO_PARAMETERS, import_images, is_image_import,
+    read_image_metadata,
 };
 use promptdesk::outputs::{JobResult, OutputImage};
 use promptdesk::{HistoryStore, JobRecord, JobStatus, PromptSource, RunSource};
@@ -121,7 +121,10 @@ fn a1111_jpeg_and_webp_read_the_exif_user_comment() {
     assert_eq!(g.settings.model.as_deref(), Some("flux_dev"));
     // Some writers keep JPEG's `Exif\0\0` header in the WebP chunk.
     let with_header = fx::webp(8, 8, [1, 2, 3], Some(fx::A1111_WEBP_TEXT), true);
-    let g = read_image_metadata(&with_header).unwrap().generation.unwrap();
+    let g = read_image_metadata(&with_header)
+        .unwrap()
+        .generation
+        .unwrap();
     assert_eq!(g.prompt, "a red fox, winter forest");
 }
 
@@ -141,7 +144,10 @@ fn comfyui_reads_the_graph_run_with_a1111_names() {
     assert_eq!(s.cfg_scale, Some(7.5));
     assert_eq!(s.sampler.as_deref(), Some("Euler a"));
     assert_eq!(s.scheduler.as_deref(), Some("Karras"));
-    assert_eq!((s.width, s.height, s.batch_size), (Some(512), Some(768), Some(1)));
+    assert_eq!(
+        (s.width, s.height, s.batch_size),
+        (Some(512), Some(768), Some(1))
+    );
     assert_eq!(s.model.as_deref(), Some("dreamshaper_8.safetensors"));
     assert_eq!(s.clip_skip, Some(2));
     // The workflow alone is read when there is no graph.
@@ -149,7 +155,11 @@ fn comfyui_reads_the_graph_run_with_a1111_names() {
         8,
         8,
         [0, 0, 0],
-        &[("workflow", &fx::comfy_workflow().to_string(), fx::Text::Plain)],
+        &[(
+            "workflow",
+            &fx::comfy_workflow().to_string(),
+            fx::Text::Plain,
+        )],
     );
     let g = read_image_metadata(&only).unwrap().generation.unwrap();
     assert_eq!(g.prompt, "from the workflow");
@@ -203,7 +213,10 @@ fn promptdesk_chunk_is_a_link_beside_the_parameters() {
     let meta = read_image_metadata(&fixture("promptdesk.png")).unwrap();
     let link = meta.link.unwrap();
     assert_eq!(link.job_id, fx::PROMPTDESK_JOB_ID);
-    assert_eq!((link.key.as_str(), link.variant, link.seed), ("3", 2, Some(77)));
+    assert_eq!(
+        (link.key.as_str(), link.variant, link.seed),
+        ("3", 2, Some(77))
+    );
     assert_eq!(meta.generation.unwrap().prompt, "a harbour at night");
 }
 
@@ -347,7 +360,11 @@ fn a_folder_of_fixtures_becomes_completed_jobs_referencing_the_files() {
     assert_eq!(report.by_source["comfyui"], 1);
     assert_eq!(report.by_source["invokeai"], 1);
     assert_eq!(report.by_source["swarmui"], 1);
-    assert!(report.summary().starts_with("13 images found: 11 imported, 0 already in the history"));
+    assert!(
+        report
+            .summary()
+            .starts_with("13 images found: 11 imported, 0 already in the history")
+    );
 
     let store = env.store();
     let records = store.records();
@@ -361,7 +378,11 @@ fn a_folder_of_fixtures_becomes_completed_jobs_referencing_the_files() {
         assert_eq!(res.backend, "import");
         let img = image_of(r);
         let path = Path::new(&img.path);
-        assert!(path.is_absolute() && path.starts_with(&env.pics), "{}", img.path);
+        assert!(
+            path.is_absolute() && path.starts_with(&env.pics),
+            "{}",
+            img.path
+        );
         let bytes = std::fs::read(path).unwrap();
         assert_eq!(img.sha256, promptdesk::outputs::sha256_hex(&bytes));
         assert_eq!((img.width, img.height), (fx::W, fx::H));
@@ -377,7 +398,10 @@ fn a_folder_of_fixtures_becomes_completed_jobs_referencing_the_files() {
     assert_eq!(a1111.prompt_source, PromptSource::Manual);
     assert_eq!(a1111.first_prompt(), "a lighthouse at dusk, oil painting");
     let s = &a1111.run_config.settings;
-    assert_eq!((s.steps, s.seed, s.width, s.height), (28, 1234567, 832, 1216));
+    assert_eq!(
+        (s.steps, s.seed, s.width, s.height),
+        (28, 1234567, 832, 1216)
+    );
     assert_eq!(s.model, "sdxl_base");
     // What A1111's infotext does not hold is unknown.
     assert_eq!(
@@ -408,7 +432,10 @@ fn a_folder_of_fixtures_becomes_completed_jobs_referencing_the_files() {
     assert!(!unknown.contains(&"width".to_owned()) && unknown.contains(&"seed".to_owned()));
     assert_eq!(unknown.len(), 9, "{unknown:?}");
     assert_eq!(
-        (plain.run_config.settings.width, plain.run_config.settings.height),
+        (
+            plain.run_config.settings.width,
+            plain.run_config.settings.height
+        ),
         (fx::W, fx::H)
     );
     assert_eq!(image_of(plain).seed, -1);
@@ -434,29 +461,61 @@ fn a_second_scan_adds_nothing_and_reads_nothing() {
     assert_eq!(again.unreadable.len(), 2);
     // Known from the hash index: only the unreadable files are read again.
     assert_eq!(again.hashed, 2);
-    assert_eq!(std::fs::read(env.data.join("history.jsonl")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(env.data.join("history.jsonl")).unwrap(),
+        before
+    );
     assert!(env.data.join(IMAGE_INDEX_FILE_NAME).exists());
 
     // Without the index every file is hashed, and still nothing is added.
     std::fs::remove_file(env.data.join(IMAGE_INDEX_FILE_NAME)).unwrap();
     let rehashed = env.import(false);
-    assert_eq!((rehashed.imported, rehashed.already_known, rehashed.hashed), (0, 11, 13));
+    assert_eq!(
+        (rehashed.imported, rehashed.already_known, rehashed.hashed),
+        (0, 11, 13)
+    );
 
     // A new file is the only one imported; a copy of a known one is not.
     std::fs::write(
         env.pics.join("new.png"),
-        fx::png(8, 8, [1, 1, 1], &[("parameters", "a new one\nSteps: 1, Sampler: Euler, Seed: 3", fx::Text::Plain)]),
+        fx::png(
+            8,
+            8,
+            [1, 1, 1],
+            &[(
+                "parameters",
+                "a new one\nSteps: 1, Sampler: Euler, Seed: 3",
+                fx::Text::Plain,
+            )],
+        ),
     )
     .unwrap();
-    std::fs::copy(env.pics.join("a1111.png"), env.pics.join("copy of a1111.png")).unwrap();
+    std::fs::copy(
+        env.pics.join("a1111.png"),
+        env.pics.join("copy of a1111.png"),
+    )
+    .unwrap();
     let third = env.import(false);
-    assert_eq!((third.imported, third.already_known, third.linked), (1, 12, 0), "{third:?}");
+    assert_eq!(
+        (third.imported, third.already_known, third.linked),
+        (1, 12, 0),
+        "{third:?}"
+    );
     assert_eq!(env.store().len(), 12);
 
     // A file changed in place (same name, new content) is hashed again and imported.
     std::fs::write(
         env.pics.join("new.png"),
-        fx::png(8, 8, [2, 2, 2], &[("parameters", "changed\nSteps: 1, Sampler: Euler, Seed: 4", fx::Text::Plain)]),
+        fx::png(
+            8,
+            8,
+            [2, 2, 2],
+            &[(
+                "parameters",
+                "changed\nSteps: 1, Sampler: Euler, Seed: 4",
+                fx::Text::Plain,
+            )],
+        ),
     )
     .unwrap();
     let fourth = env.import(false);
@@ -473,11 +532,15 @@ fn a_moved_file_keeps_its_job_and_rating() {
     // Rate it, as the app will.
     let mut store = env.store();
     store
-        .update_if(&job_id, |_| true, |r| {
-            let mut new = r.clone();
-            new.result.as_mut().unwrap().images[0].rating = Some(5);
-            new
-        })
+        .update_if(
+            &job_id,
+            |_| true,
+            |r| {
+                let mut new = r.clone();
+                new.result.as_mut().unwrap().images[0].rating = Some(5);
+                new
+            },
+        )
         .unwrap();
     drop(store);
 
@@ -495,7 +558,10 @@ fn a_moved_file_keeps_its_job_and_rating() {
     assert_eq!(img.rating, Some(5));
     // Nothing to do the next time.
     let again = env.import(true);
-    assert_eq!((again.imported, again.linked, again.already_known), (0, 0, 11));
+    assert_eq!(
+        (again.imported, again.linked, again.already_known),
+        (0, 0, 11)
+    );
 }
 
 #[test]
@@ -532,14 +598,29 @@ fn promptdesks_own_image_links_back_to_its_job() {
     assert_eq!((report.imported, report.linked), (0, 1), "{report:?}");
     let store = env.store();
     assert_eq!(store.len(), 1);
-    let images = &store.get(fx::PROMPTDESK_JOB_ID).unwrap().result.as_ref().unwrap().images;
+    let images = &store
+        .get(fx::PROMPTDESK_JOB_ID)
+        .unwrap()
+        .result
+        .as_ref()
+        .unwrap()
+        .images;
     assert_eq!(images.len(), 2);
     let linked = &images[1];
-    assert_eq!(linked.path, env.pics.join("promptdesk.png").to_str().unwrap());
-    assert_eq!((linked.key.as_str(), linked.variant, linked.seed), ("3", 2, 77));
+    assert_eq!(
+        linked.path,
+        env.pics.join("promptdesk.png").to_str().unwrap()
+    );
+    assert_eq!(
+        (linked.key.as_str(), linked.variant, linked.seed),
+        ("3", 2, 77)
+    );
     // Linked once: the next scan knows it.
     let again = env.import(false);
-    assert_eq!((again.imported, again.linked, again.already_known), (0, 0, 1));
+    assert_eq!(
+        (again.imported, again.linked, again.already_known),
+        (0, 0, 1)
+    );
 }
 
 #[test]
@@ -572,7 +653,15 @@ fn promptdesks_saved_outputs_are_already_known() {
     drop(store);
     // The data folder's outputs, recorded relative to it: the same files.
     let report = env.import_dir(&env.data.join("outputs"), true);
-    assert_eq!((report.scanned, report.imported, report.linked, report.already_known), (1, 0, 0, 1));
+    assert_eq!(
+        (
+            report.scanned,
+            report.imported,
+            report.linked,
+            report.already_known
+        ),
+        (1, 0, 0, 1)
+    );
 }
 
 #[test]
@@ -583,13 +672,25 @@ fn subfolders_only_when_recursive_and_hidden_ones_never() {
     std::fs::create_dir_all(env.pics.join(".thumbnails")).unwrap();
     std::fs::copy(fixtures_dir().join("a1111.png"), env.pics.join("top.PNG")).unwrap();
     std::fs::copy(fixtures_dir().join("a1111.jpg"), nested.join("deep.jpg")).unwrap();
-    std::fs::copy(fixtures_dir().join("plain.png"), env.pics.join(".thumbnails/t.png")).unwrap();
-    std::fs::copy(fixtures_dir().join("plain.webp"), env.pics.join(".hidden.webp")).unwrap();
+    std::fs::copy(
+        fixtures_dir().join("plain.png"),
+        env.pics.join(".thumbnails/t.png"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures_dir().join("plain.webp"),
+        env.pics.join(".hidden.webp"),
+    )
+    .unwrap();
     std::fs::write(env.pics.join("notes.txt"), "not an image").unwrap();
     let flat = env.import(false);
     assert_eq!((flat.scanned, flat.imported), (1, 1), "{flat:?}");
     let deep = env.import(true);
-    assert_eq!((deep.scanned, deep.imported, deep.already_known), (2, 1, 1), "{deep:?}");
+    assert_eq!(
+        (deep.scanned, deep.imported, deep.already_known),
+        (2, 1, 1),
+        "{deep:?}"
+    );
     job_with_file(env.store().records(), &nested.join("deep.jpg"));
 }
 
@@ -607,7 +708,10 @@ fn a_missing_folder_or_a_file_is_refused() {
         )
     };
     let e = run(&mut store, &env.pics.join("nope")).unwrap_err();
-    assert!(matches!(e, ImportImagesError::NotFound { .. }) && e.is_bad_input(), "{e}");
+    assert!(
+        matches!(e, ImportImagesError::NotFound { .. }) && e.is_bad_input(),
+        "{e}"
+    );
     std::fs::write(env.pics.join("f.png"), b"x").unwrap();
     let e = run(&mut store, &env.pics.join("f.png")).unwrap_err();
     assert!(matches!(e, ImportImagesError::NotAFolder { .. }), "{e}");

@@ -722,8 +722,8 @@ pub fn read_graph(graph: &Value) -> Option<GraphReading> {
         .filter(|f| f.is_finite());
     out.sampler = sampler_input("sampler_name")
         .and_then(|v| text_through(nodes, v, &["sampler_name", "sampler", "value"]));
-    out.scheduler = sampler_input("scheduler")
-        .and_then(|v| text_through(nodes, v, &["scheduler", "value"]));
+    out.scheduler =
+        sampler_input("scheduler").and_then(|v| text_through(nodes, v, &["scheduler", "value"]));
     let encoder = |input_name: &str| -> Option<String> {
         let start = link(nodes, &sampler, input_name)?;
         upstream(nodes, &start, &[input_name, "conditioning"], &|n| {
@@ -731,21 +731,26 @@ pub fn read_graph(graph: &Value) -> Option<GraphReading> {
         })
     };
     let prompt_of = |id: &str| -> Option<String> {
-        ["text", "text_g", "prompt", "text_l"].iter().find_map(|key| {
-            input(graph, id, key).and_then(|v| text_through(nodes, v, &TEXT_KEYS))
-        })
+        ["text", "text_g", "prompt", "text_l"]
+            .iter()
+            .find_map(|key| input(graph, id, key).and_then(|v| text_through(nodes, v, &TEXT_KEYS)))
     };
     let positive = encoder("positive");
     out.prompt = positive.as_deref().and_then(prompt_of);
     let negative = encoder("negative").filter(|n| Some(n) != positive.as_ref());
     out.negative_prompt = negative.as_deref().and_then(prompt_of);
     if let Some(latent) = link(nodes, &sampler, "latent_image").and_then(|start| {
-        upstream(nodes, &start, &["samples", "latent", "latent_image"], &|n| {
-            let inputs = &n["inputs"];
-            class_of(n).contains("Latent")
-                && inputs.get("width").is_some()
-                && inputs.get("height").is_some()
-        })
+        upstream(
+            nodes,
+            &start,
+            &["samples", "latent", "latent_image"],
+            &|n| {
+                let inputs = &n["inputs"];
+                class_of(n).contains("Latent")
+                    && inputs.get("width").is_some()
+                    && inputs.get("height").is_some()
+            },
+        )
     }) {
         let dim = |key: &str| {
             input(graph, &latent, key)
@@ -792,7 +797,11 @@ const TEXT_KEYS: [&str; 6] = ["text", "string", "value", "prompt", "text_g", "St
 
 /// A number given in place, or through up to [`VALUE_HOPS`] links (the linked node's first
 /// number among `keys`).
-fn number_through(nodes: &Map<String, Value>, v: &Value, keys: &[&str]) -> Option<serde_json::Number> {
+fn number_through(
+    nodes: &Map<String, Value>,
+    v: &Value,
+    keys: &[&str],
+) -> Option<serde_json::Number> {
     let mut here = v.clone();
     for _ in 0..VALUE_HOPS {
         match &here {
@@ -800,9 +809,11 @@ fn number_through(nodes: &Map<String, Value>, v: &Value, keys: &[&str]) -> Optio
             Value::String(s) => {
                 // Integers stay integral (`"42"` reads as 42, not 42.0).
                 let s = s.trim();
-                return s.parse::<i64>().map(serde_json::Number::from).ok().or_else(|| {
-                    s.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
-                });
+                return s
+                    .parse::<i64>()
+                    .map(serde_json::Number::from)
+                    .ok()
+                    .or_else(|| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64));
             }
             _ => {}
         }
@@ -811,7 +822,11 @@ fn number_through(nodes: &Map<String, Value>, v: &Value, keys: &[&str]) -> Optio
         here = keys
             .iter()
             .find_map(|k| inputs.get(*k))
-            .or_else(|| inputs.values().find(|v| v.is_number() || link_target(v).is_some()))?
+            .or_else(|| {
+                inputs
+                    .values()
+                    .find(|v| v.is_number() || link_target(v).is_some())
+            })?
             .clone();
     }
     None
@@ -827,10 +842,11 @@ fn text_through(nodes: &Map<String, Value>, v: &Value, keys: &[&str]) -> Option<
         }
         let id = link_target(here)?;
         let inputs = nodes.get(&id)?.get("inputs")?.as_object()?;
-        here = keys
-            .iter()
-            .find_map(|k| inputs.get(*k))
-            .or_else(|| inputs.values().find(|v| v.is_string() || link_target(v).is_some()))?;
+        here = keys.iter().find_map(|k| inputs.get(*k)).or_else(|| {
+            inputs
+                .values()
+                .find(|v| v.is_string() || link_target(v).is_some())
+        })?;
     }
     None
 }

@@ -160,7 +160,10 @@ fn read_jpeg(bytes: &[u8]) -> Result<Container, ContainerError> {
             0xd9 => break,
             _ => {}
         }
-        let len = usize::from(be16(bytes, at).ok_or(ContainerError::Truncated(J, "a segment header runs past the end"))?);
+        let len = usize::from(be16(bytes, at).ok_or(ContainerError::Truncated(
+            J,
+            "a segment header runs past the end",
+        ))?);
         if len < 2 {
             return Err(ContainerError::Damaged(
                 J,
@@ -185,7 +188,9 @@ fn read_jpeg(bytes: &[u8]) -> Result<Container, ContainerError> {
                 }
             }
             0xfe => {
-                let text = String::from_utf8_lossy(segment).trim_end_matches('\0').to_owned();
+                let text = String::from_utf8_lossy(segment)
+                    .trim_end_matches('\0')
+                    .to_owned();
                 if !text.trim().is_empty() {
                     texts.push(("comment".to_owned(), text));
                 }
@@ -209,7 +214,10 @@ fn read_jpeg(bytes: &[u8]) -> Result<Container, ContainerError> {
     };
     // The image data ends with an end-of-image marker (tools may append data after it).
     if memchr::memmem::rfind(&bytes[scan_start.min(bytes.len())..], &[0xff, 0xd9]).is_none() {
-        return Err(ContainerError::Truncated(J, "the image data has no end marker"));
+        return Err(ContainerError::Truncated(
+            J,
+            "the image data has no end marker",
+        ));
     }
     Ok(Container {
         format: ImageFormat::Jpeg,
@@ -224,7 +232,10 @@ fn read_webp(bytes: &[u8]) -> Result<Container, ContainerError> {
     let riff_len = le32(bytes, 4).ok_or(ContainerError::Truncated(W, "no RIFF header"))?;
     let end = 8usize.saturating_add(riff_len as usize);
     if end > bytes.len() {
-        return Err(ContainerError::Truncated(W, "the file is shorter than its RIFF header says"));
+        return Err(ContainerError::Truncated(
+            W,
+            "the file is shorter than its RIFF header says",
+        ));
     }
     let mut texts = Vec::new();
     let mut canvas = None;
@@ -382,13 +393,18 @@ pub(crate) fn exif_texts(tiff: &[u8], out: &mut Vec<(String, String)>) {
     for e in &entries {
         match e.tag {
             TAG_EXIF_IFD => {
-                let Some(offset) = t.u32_at(e.field) else { continue };
+                let Some(offset) = t.u32_at(e.field) else {
+                    continue;
+                };
                 if offset as usize == ifd0 as usize {
                     continue;
                 }
                 for x in t.ifd(offset) {
                     if x.tag == TAG_USER_COMMENT {
-                        push("UserComment", t.value(&x).map(|v| user_comment(v, t.big_endian)));
+                        push(
+                            "UserComment",
+                            t.value(&x).map(|v| user_comment(v, t.big_endian)),
+                        );
                     }
                 }
             }
@@ -428,7 +444,12 @@ fn utf16(body: &[u8], big_endian: bool) -> String {
         _ => {
             let sample = &body[..body.len().min(4096)];
             let zeros_even = sample.iter().step_by(2).filter(|b| **b == 0).count();
-            let zeros_odd = sample.iter().skip(1).step_by(2).filter(|b| **b == 0).count();
+            let zeros_odd = sample
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .filter(|b| **b == 0)
+                .count();
             let be = match zeros_even.cmp(&zeros_odd) {
                 std::cmp::Ordering::Greater => true,
                 std::cmp::Ordering::Less => false,
@@ -486,7 +507,10 @@ mod tests {
         let mut out = Vec::new();
         exif_texts(b"MM\x00\x2a\xff\xff\xff\xff", &mut out);
         exif_texts(b"II\x2a\x00\x08\x00\x00\x00\xff\xff", &mut out);
-        exif_texts(b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x87\x69\x00\x04\x00\x00\x00\x01\x00\x00\x00\x08", &mut out);
+        exif_texts(
+            b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x87\x69\x00\x04\x00\x00\x00\x01\x00\x00\x00\x08",
+            &mut out,
+        );
         assert!(out.is_empty());
     }
 }

@@ -210,7 +210,10 @@ struct Known {
 /// What reading a file gave.
 enum Examined {
     /// Its hash (from the index, or read and hashed) is the history's already.
-    Known { sha: String, hashed: bool },
+    Known {
+        sha: String,
+        hashed: bool,
+    },
     /// Read and hashed; its metadata (or why it is not an image).
     New {
         sha: String,
@@ -365,7 +368,9 @@ fn list(
             let meta = match fs::metadata(&path) {
                 Ok(meta) => meta,
                 Err(e) => {
-                    report.unreadable.push((path, format!("cannot be read: {e}")));
+                    report
+                        .unreadable
+                        .push((path, format!("cannot be read: {e}")));
                     continue;
                 }
             };
@@ -373,7 +378,9 @@ fn list(
                 continue;
             }
             if let Some(what) = crate::fsutil::describe_non_regular(&meta) {
-                report.unreadable.push((path, format!("{what}, not a file")));
+                report
+                    .unreadable
+                    .push((path, format!("{what}, not a file")));
                 continue;
             }
             let Some(text) = path.to_str().map(str::to_owned) else {
@@ -737,9 +744,7 @@ fn unknown_setting_names(known: &SettingsOverride) -> Vec<String> {
 /// The completed job an image becomes.
 fn job_for_image(f: &Found, sha: &str, meta: &ImageMetadata, source: RunSource) -> JobRecord {
     let generation = meta.generation.as_ref();
-    let mut known = generation
-        .map(|g| g.settings.clone())
-        .unwrap_or_default();
+    let mut known = generation.map(|g| g.settings.clone()).unwrap_or_default();
     // The image's own size stands in for a size the metadata does not give.
     if meta.width > 0 && meta.height > 0 && known.width.is_none() && known.height.is_none() {
         known.width = Some(meta.width);
@@ -747,10 +752,9 @@ fn job_for_image(f: &Found, sha: &str, meta: &ImageMetadata, source: RunSource) 
     }
     let mut settings = GenerationSettings::default();
     known.apply_to(&mut settings);
-    let (prompt, negative) =
-        generation.map_or((String::new(), String::new()), |g| {
-            (g.prompt.clone(), g.negative_prompt.clone())
-        });
+    let (prompt, negative) = generation.map_or((String::new(), String::new()), |g| {
+        (g.prompt.clone(), g.negative_prompt.clone())
+    });
     let pair = || {
         let mut m = Map::new();
         m.insert("prompt".to_owned(), Value::String(prompt.clone()));

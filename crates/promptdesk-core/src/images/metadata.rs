@@ -124,9 +124,18 @@ const PARAMETER_KEYS: [&str; 5] = [
 
 fn interpret(
     texts: &[(String, String)],
-) -> (Option<GenerationMetadata>, Option<PromptdeskLink>, Vec<String>) {
+) -> (
+    Option<GenerationMetadata>,
+    Option<PromptdeskLink>,
+    Vec<String>,
+) {
     let mut problems = Vec::new();
-    let text = |key: &str| texts.iter().find(|(k, _)| k == key).map(|(_, t)| t.as_str());
+    let text = |key: &str| {
+        texts
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, t)| t.as_str())
+    };
     let link = text("promptdesk").and_then(|t| match read_link(t) {
         Ok(link) => Some(link),
         Err(e) => {
@@ -179,7 +188,9 @@ fn interpret(
                 None
             }
             Err(e) => {
-                problems.push(format!("its invokeai_metadata chunk is not valid JSON ({e})"));
+                problems.push(format!(
+                    "its invokeai_metadata chunk is not valid JSON ({e})"
+                ));
                 None
             }
         }
@@ -209,7 +220,9 @@ fn interpret(
     });
     // Last: a `parameters` text that is not an infotext nor JSON: the prompt alone.
     let generation = generation.or_else(|| {
-        let t = text("parameters").map(str::trim).filter(|t| !t.is_empty())?;
+        let t = text("parameters")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())?;
         if t.starts_with('{') && serde_json::from_str::<Value>(t).is_ok() {
             problems.push(
                 "its parameters chunk holds JSON that no tool promptdesk knows writes".to_owned(),
@@ -474,7 +487,12 @@ fn ui_to_api(workflow: &Value) -> Option<Value> {
     let nodes = workflow.get("nodes")?.as_array()?;
     // link id -> (from node, from slot); a link is `[id, from, from_slot, to, to_slot, type]`.
     let mut links = std::collections::HashMap::new();
-    for l in workflow.get("links").and_then(Value::as_array).into_iter().flatten() {
+    for l in workflow
+        .get("links")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some([id, from, slot, ..]) = l.as_array().map(Vec::as_slice)
             && let (Some(id), Some(from), Some(slot)) = (id.as_i64(), from.as_i64(), slot.as_i64())
         {
@@ -510,7 +528,12 @@ fn ui_to_api(workflow: &Value) -> Option<Value> {
                 }
             }
         }
-        for input in node.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+        for input in node
+            .get("inputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let (Some(name), Some(link)) = (
                 input.get("name").and_then(Value::as_str),
                 input.get("link").and_then(Value::as_i64),
@@ -578,8 +601,7 @@ mod tests {
                       [4, 6, 0, 3, 1, "CONDITIONING"], [5, 4, 1, 7, 0, "CLIP"],
                       [6, 7, 0, 3, 2, "CONDITIONING"], [7, 3, 0, 8, 0, "LATENT"], [9, 8, 0, 9, 0, "IMAGE"]]
         });
-        let (g, link, problems) =
-            interpret(&texts(&[("workflow", &workflow.to_string())]));
+        let (g, link, problems) = interpret(&texts(&[("workflow", &workflow.to_string())]));
         assert!(problems.is_empty(), "{problems:?}");
         assert!(link.is_none());
         let g = g.unwrap();
@@ -591,7 +613,10 @@ mod tests {
         assert_eq!(g.settings.cfg_scale, Some(6.5));
         assert_eq!(g.settings.sampler.as_deref(), Some("DPM++ 2M"));
         assert_eq!(g.settings.scheduler.as_deref(), Some("Karras"));
-        assert_eq!((g.settings.width, g.settings.height), (Some(832), Some(1216)));
+        assert_eq!(
+            (g.settings.width, g.settings.height),
+            (Some(832), Some(1216))
+        );
         assert_eq!(g.settings.model.as_deref(), Some("sdxl.safetensors"));
     }
 

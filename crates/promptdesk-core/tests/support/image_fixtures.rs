@@ -254,7 +254,12 @@ pub fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
     let invoke = invokeai_metadata().to_string();
     let swarm = serde_json::to_string_pretty(&swarm_parameters()).unwrap();
     let link = promptdesk_link();
-    let a1111 = png(W, H, [10, 20, 30], &[("parameters", A1111_TEXT, Text::Plain)]);
+    let a1111 = png(
+        W,
+        H,
+        [10, 20, 30],
+        &[("parameters", A1111_TEXT, Text::Plain)],
+    );
     let mut damaged = a1111.clone();
     damaged.truncate(damaged.len() - 40);
     vec![
@@ -268,12 +273,18 @@ pub fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
                 &[("parameters", A1111_ITXT_TEXT, Text::International)],
             ),
         ),
-        ("a1111.jpg", jpeg(W, H, [12, 20, 30], Some(A1111_JPEG_TEXT), true)),
+        (
+            "a1111.jpg",
+            jpeg(W, H, [12, 20, 30], Some(A1111_JPEG_TEXT), true),
+        ),
         (
             "a1111_little_endian.jpeg",
             jpeg(W, H, [13, 20, 30], Some(A1111_JPEG_TEXT), false),
         ),
-        ("a1111.webp", webp(W, H, [14, 20, 30], Some(A1111_WEBP_TEXT), false)),
+        (
+            "a1111.webp",
+            webp(W, H, [14, 20, 30], Some(A1111_WEBP_TEXT), false),
+        ),
         (
             "comfyui.png",
             png(
@@ -323,6 +334,9 @@ pub fn fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("plain.png", png(W, H, [19, 20, 30], &[])),
         ("plain.webp", webp(W, H, [20, 20, 30], None, false)),
         ("damaged.png", damaged),
-        ("not_an_image.jpg", b"this is a text file with a .jpg name\n".to_vec()),
+        (
+            "not_an_image.jpg",
+            b"this is a text file with a .jpg name\n".to_vec(),
+        ),
     ]
 }
