@@ -241,6 +241,33 @@ fn no_metadata_and_damaged_files() {
     assert!(read_image_metadata(&lying).is_err());
 }
 
+#[test]
+fn compressed_text_bombs_are_bounded_all_together() {
+    use std::io::Write;
+    // 40 zTXt chunks of 16 MiB of zeros each (16 KiB compressed): 640 MiB if all inflated.
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&vec![b'a'; 16 << 20]).unwrap();
+    let bomb = z.finish().unwrap();
+    let plain = fx::png(8, 8, [0, 0, 0], &[]);
+    let mut png = plain[..33].to_vec();
+    for i in 0..40 {
+        let mut data = format!("bomb{i}").into_bytes();
+        data.extend_from_slice(&[0, 0]);
+        data.extend_from_slice(&bomb);
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut chunk = b"zTXt".to_vec();
+        chunk.extend_from_slice(&data);
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
+    }
+    png.extend_from_slice(&plain[33..]);
+    let texts = promptdesk::outputs::png_text(&png).unwrap();
+    let total: usize = texts.iter().map(|(_, t)| t.len()).sum();
+    assert!(total <= 64 << 20, "{total} bytes of text inflated");
+    let meta = read_image_metadata(&png).unwrap();
+    assert!(meta.generation.is_none());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
 

@@ -491,6 +491,27 @@ mod tests {
     }
 
     #[test]
+    fn a_lossy_webp_gives_its_size_from_the_frame_header() {
+        let mut vp8 = vec![0x50, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+        vp8.extend_from_slice(&(832u16 | 0x4000).to_le_bytes()); // scale bits set
+        vp8.extend_from_slice(&1216u16.to_le_bytes());
+        vp8.extend_from_slice(&[0; 6]);
+        let mut body = b"WEBPVP8 ".to_vec();
+        body.extend_from_slice(&(vp8.len() as u32).to_le_bytes());
+        body.extend_from_slice(&vp8);
+        let mut webp = b"RIFF".to_vec();
+        webp.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        webp.extend_from_slice(&body);
+        let c = read_container(&webp).unwrap();
+        assert_eq!(
+            (c.format, c.width, c.height),
+            (ImageFormat::Webp, 832, 1216)
+        );
+        // Cut: the chunk runs past the end.
+        assert!(read_container(&webp[..webp.len() - 4]).is_err());
+    }
+
+    #[test]
     fn hostile_bytes_are_errors_or_nothing_never_panics() {
         for bytes in [
             &b""[..],

@@ -202,7 +202,9 @@ fn interpret(
             let doc: Value = match serde_json::from_str(t) {
                 Ok(doc) => doc,
                 Err(e) => {
-                    problems.push(format!("its ComfyUI {key} chunk is not valid JSON ({e})"));
+                    problems.push(format!(
+                        "its {key} chunk is not a ComfyUI graph (not valid JSON: {e})"
+                    ));
                     return None;
                 }
             };
