@@ -8,6 +8,7 @@
 //! exactly one stderr line. A closed output pipe is reported by its exit code alone.
 
 use crate::history::{ExportError, HistoryError, ImportError};
+use crate::images::ImportImagesError;
 use std::error::Error;
 use std::fmt;
 use std::io::{self, Write};
@@ -165,6 +166,19 @@ impl From<ExportError> for CommandError {
 /// failure.
 impl From<ImportError> for CommandError {
     fn from(e: ImportError) -> CommandError {
+        let kind = if e.is_bad_input() {
+            CommandErrorKind::Usage
+        } else {
+            CommandErrorKind::Failure
+        };
+        CommandError::new(kind, e.to_string()).with_source(e)
+    }
+}
+
+/// A missing folder, or one that is no folder or cannot be read, is bad input; a history error
+/// is a failure.
+impl From<ImportImagesError> for CommandError {
+    fn from(e: ImportImagesError) -> CommandError {
         let kind = if e.is_bad_input() {
             CommandErrorKind::Usage
         } else {

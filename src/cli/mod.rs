@@ -19,6 +19,7 @@ mod debug_append_loop;
 mod export;
 mod filter_args;
 mod history;
+mod import_images;
 mod import_stablenew;
 mod output;
 mod packs;
@@ -133,6 +134,11 @@ enum Command {
     /// Import a StableNew job_history.jsonl (importing it again adds nothing).
     #[command(name = "import-stablenew")]
     ImportStablenew(import_stablenew::ImportStablenewArgs),
+    /// Import a folder of PNG, JPEG and WebP images as completed jobs, reading the prompts and
+    /// settings A1111/Forge, ComfyUI, InvokeAI and SwarmUI wrote into them (images are
+    /// referenced where they are; importing again adds only new files).
+    #[command(name = "import-images")]
+    ImportImages(import_images::ImportImagesArgs),
     /// Configure the servers jobs run on: add, list, remove, test (AUTOMATIC1111/Forge or
     /// ComfyUI).
     Backends(backends::BackendsArgs),
@@ -167,6 +173,7 @@ impl Command {
             Command::History(args) => history::run(ctx, args, out),
             Command::Export(args) => export::run(ctx, args, out),
             Command::ImportStablenew(args) => import_stablenew::run(ctx, args, out),
+            Command::ImportImages(args) => import_images::run(ctx, args, out, err),
             Command::Verify(args) => verify::run(ctx, args, out),
             Command::Backends(args) => backends::run(ctx, args, out),
             Command::Run(args) => run::run(ctx, args, out, err),

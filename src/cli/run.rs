@@ -230,14 +230,15 @@ pub(crate) fn run(
 }
 
 /// Set by Ctrl+C while `run` runs.
-static CTRL_C: AtomicBool = AtomicBool::new(false);
+pub(super) static CTRL_C: AtomicBool = AtomicBool::new(false);
 /// Ctrl+C seen once already: the second quits at once.
 static CTRL_C_TWICE: AtomicBool = AtomicBool::new(false);
 
 /// The first Ctrl+C stops the runner cleanly (the backends are interrupted, their jobs go back
 /// to the queue); the second exits at once (the jobs are then failed as interrupted at the
-/// next start). Installed once per process.
-fn install_ctrl_c() {
+/// next start). Installed once per process; `import-images` uses it too (the first Ctrl+C
+/// stops the import between batches, keeping what it imported).
+pub(super) fn install_ctrl_c() {
     CTRL_C.store(false, Ordering::SeqCst);
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -5,6 +5,7 @@
 pub mod backends;
 pub mod fsutil;
 pub mod history;
+pub mod images;
 pub mod infotext;
 pub mod job_record;
 pub mod outputs;

@@ -155,9 +155,10 @@ pub fn png_size(png: &[u8]) -> Result<(u32, u32), PngError> {
 /// are read; compressed ones only when they inflate), keyword and text, in file order.
 pub fn png_text(png: &[u8]) -> Result<Vec<(String, String)>, PngError> {
     let mut out = Vec::new();
+    let mut budget = MAX_INFLATED_TEXT;
     for c in chunks(png)? {
         let data = &png[c.data.0..c.data.1];
-        if let Some(kv) = text_chunk(&c.kind, data) {
+        if let Some(kv) = text_chunk(&c.kind, data, &mut budget) {
             out.push(kv);
         }
     }
@@ -176,11 +177,15 @@ pub fn png_has_text(png: &[u8], keyword: &str) -> Result<bool, PngError> {
     }))
 }
 
+/// At most this much text is inflated from one PNG's compressed text chunks, all of them
+/// together (so that many small "zip bombs" in a hostile file cannot add up).
+const MAX_INFLATED_TEXT: u64 = 64 << 20;
+
 fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
+fn text_chunk(kind: &[u8; 4], data: &[u8], budget: &mut u64) -> Option<(String, String)> {
     let nul = data.iter().position(|&b| b == 0)?;
     let keyword = latin1(&data[..nul]);
     let rest = &data[nul + 1..];
@@ -188,7 +193,7 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
         b"tEXt" => Some((keyword, latin1(rest))),
         b"zTXt" => {
             let body = rest.get(1..)?;
-            Some((keyword, latin1(&inflate(body)?)))
+            Some((keyword, latin1(&inflate(body, budget)?)))
         }
         b"iTXt" => {
             let (&compressed, rest) = rest.split_first()?;
@@ -198,7 +203,7 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
             let tkw_end = rest.iter().position(|&b| b == 0)?;
             let text = &rest[tkw_end + 1..];
             let text = if compressed == 1 {
-                inflate(text)?
+                inflate(text, budget)?
             } else {
                 text.to_vec()
             };
@@ -208,13 +213,15 @@ fn text_chunk(kind: &[u8; 4], data: &[u8]) -> Option<(String, String)> {
     }
 }
 
-fn inflate(data: &[u8]) -> Option<Vec<u8>> {
+/// Inflates at most `budget` bytes (what is left of it after).
+fn inflate(data: &[u8], budget: &mut u64) -> Option<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(data)
-        .take(64 << 20)
+        .take(*budget)
         .read_to_end(&mut out)
         .ok()?;
+    *budget = budget.saturating_sub(out.len() as u64);
     Some(out)
 }
 

@@ -647,6 +647,210 @@ fn replace_braced(text: &str, name: &str, replacement: &str) -> String {
     out
 }
 
+/// What a finished graph (ComfyUI's `prompt` PNG chunk, in API format) says it made: the
+/// values read back from its nodes. Every field is `None` when the graph does not give it.
+/// Sampler and scheduler are in ComfyUI's names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GraphReading {
+    pub prompt: Option<String>,
+    pub negative_prompt: Option<String>,
+    pub seed: Option<i64>,
+    pub steps: Option<u32>,
+    pub cfg: Option<f64>,
+    pub sampler: Option<String>,
+    pub scheduler: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub batch_size: Option<u32>,
+    pub model: Option<String>,
+    pub clip_skip: Option<u32>,
+}
+
+/// How many links a value is followed through (a seed from a primitive node, a prompt from a
+/// string node) before giving up.
+const VALUE_HOPS: usize = 8;
+
+/// Reads a finished graph the way [`Workflow::fill`] walks one, but leniently: from the
+/// `SaveImage` node (else `PreviewImage`, else any node with "Save" in its class) back to the
+/// nearest sampler (`KSampler`, `KSamplerAdvanced`, else any node with "Sampler" in its class
+/// that takes a `positive` input), its prompts from the nearest `CLIPTextEncode…` upstream of
+/// `positive` / `negative` (`text`, else SDXL's `text_g`), the size from the latent upstream
+/// of `latent_image`, the checkpoint from the loader upstream of `model` (`ckpt_name`, else
+/// `unet_name`) and the CLIP skip from a `CLIPSetLastLayer`. A value given by a link (a seed
+/// from a primitive node, a prompt from a text node) is followed a few nodes back. `None`
+/// when the graph is not an object of nodes or has no sampler.
+pub fn read_graph(graph: &Value) -> Option<GraphReading> {
+    let nodes = graph.as_object()?;
+    let is_sampler = |n: &Value| matches!(class_of(n), "KSampler" | "KSamplerAdvanced");
+    let is_other_sampler = |n: &Value| {
+        class_of(n).contains("Sampler") && n.get("inputs").and_then(|i| i.get("positive")).is_some()
+    };
+    let output = OUTPUT_CLASSES
+        .iter()
+        .find_map(|class| nodes.iter().find(|(_, n)| class_of(n) == *class))
+        .or_else(|| nodes.iter().find(|(_, n)| class_of(n).contains("Save")))
+        .map(|(id, _)| id.clone());
+    let sampler = output
+        .as_deref()
+        .and_then(|out| {
+            upstream(nodes, out, &[], &is_sampler)
+                .or_else(|| upstream(nodes, out, &[], &is_other_sampler))
+        })
+        .or_else(|| {
+            // No output node, or none fed by a sampler: the graph's only (or first) sampler.
+            let mut ids: Vec<&String> = nodes
+                .iter()
+                .filter(|(_, n)| is_sampler(n) || is_other_sampler(n))
+                .map(|(id, _)| id)
+                .collect();
+            ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), (*id).clone()));
+            ids.first().map(|id| (*id).clone())
+        })?;
+    let mut out = GraphReading::default();
+    let sampler_input = |key: &str| input(graph, &sampler, key);
+    out.seed = sampler_input("seed")
+        .or_else(|| sampler_input("noise_seed"))
+        .and_then(|v| number_through(nodes, v, &["seed", "noise_seed", "value", "int"]))
+        .and_then(|n| n.as_i64());
+    out.steps = sampler_input("steps")
+        .and_then(|v| number_through(nodes, v, &["steps", "value", "int"]))
+        .and_then(|n| n.as_u64())
+        .and_then(|n| u32::try_from(n).ok());
+    out.cfg = sampler_input("cfg")
+        .and_then(|v| number_through(nodes, v, &["cfg", "value", "float"]))
+        .and_then(|n| n.as_f64())
+        .filter(|f| f.is_finite());
+    out.sampler = sampler_input("sampler_name")
+        .and_then(|v| text_through(nodes, v, &["sampler_name", "sampler", "value"]));
+    out.scheduler =
+        sampler_input("scheduler").and_then(|v| text_through(nodes, v, &["scheduler", "value"]));
+    let encoder = |input_name: &str| -> Option<String> {
+        let start = link(nodes, &sampler, input_name)?;
+        upstream(nodes, &start, &[input_name, "conditioning"], &|n| {
+            class_of(n).starts_with("CLIPTextEncode")
+        })
+    };
+    let prompt_of = |id: &str| -> Option<String> {
+        ["text", "text_g", "prompt", "text_l"]
+            .iter()
+            .find_map(|key| input(graph, id, key).and_then(|v| text_through(nodes, v, &TEXT_KEYS)))
+    };
+    let positive = encoder("positive");
+    out.prompt = positive.as_deref().and_then(prompt_of);
+    let negative = encoder("negative").filter(|n| Some(n) != positive.as_ref());
+    out.negative_prompt = negative.as_deref().and_then(prompt_of);
+    if let Some(latent) = link(nodes, &sampler, "latent_image").and_then(|start| {
+        upstream(
+            nodes,
+            &start,
+            &["samples", "latent", "latent_image"],
+            &|n| {
+                let inputs = &n["inputs"];
+                class_of(n).contains("Latent")
+                    && inputs.get("width").is_some()
+                    && inputs.get("height").is_some()
+            },
+        )
+    }) {
+        let dim = |key: &str| {
+            input(graph, &latent, key)
+                .and_then(|v| number_through(nodes, v, &[key, "value", "int"]))
+                .and_then(|n| n.as_u64())
+                .and_then(|n| u32::try_from(n).ok())
+        };
+        out.width = dim("width");
+        out.height = dim("height");
+        out.batch_size = dim("batch_size");
+    }
+    if let Some(loader) = link(nodes, &sampler, "model").and_then(|start| {
+        upstream(nodes, &start, &["model"], &|n| {
+            let inputs = &n["inputs"];
+            inputs.get("ckpt_name").is_some() || inputs.get("unet_name").is_some()
+        })
+    }) {
+        out.model = ["ckpt_name", "unet_name"].iter().find_map(|key| {
+            input(graph, &loader, key)
+                .and_then(|v| text_through(nodes, v, &[key, "value", "ckpt_name"]))
+                .filter(|s| !s.trim().is_empty())
+        });
+    }
+    if let Some(layer) = positive
+        .as_deref()
+        .and_then(|p| link(nodes, p, "clip"))
+        .and_then(|start| {
+            upstream(nodes, &start, &["clip"], &|n| {
+                class_of(n) == "CLIPSetLastLayer"
+            })
+        })
+    {
+        out.clip_skip = input(graph, &layer, "stop_at_clip_layer")
+            .and_then(|v| number_through(nodes, v, &["stop_at_clip_layer", "value", "int"]))
+            .and_then(|n| n.as_i64())
+            .filter(|n| *n < 0)
+            .and_then(|n| u32::try_from(-n).ok());
+    }
+    Some(out)
+}
+
+/// The input names a text value is looked for under in a node a prompt is linked from.
+const TEXT_KEYS: [&str; 6] = ["text", "string", "value", "prompt", "text_g", "String"];
+
+/// A number given in place, or through up to [`VALUE_HOPS`] links (the linked node's first
+/// number among `keys`).
+fn number_through(
+    nodes: &Map<String, Value>,
+    v: &Value,
+    keys: &[&str],
+) -> Option<serde_json::Number> {
+    let mut here = v.clone();
+    for _ in 0..VALUE_HOPS {
+        match &here {
+            Value::Number(n) => return Some(n.clone()),
+            Value::String(s) => {
+                // Integers stay integral (`"42"` reads as 42, not 42.0).
+                let s = s.trim();
+                return s
+                    .parse::<i64>()
+                    .map(serde_json::Number::from)
+                    .ok()
+                    .or_else(|| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64));
+            }
+            _ => {}
+        }
+        let id = link_target(&here)?;
+        let inputs = nodes.get(&id)?.get("inputs")?.as_object()?;
+        here = keys
+            .iter()
+            .find_map(|k| inputs.get(*k))
+            .or_else(|| {
+                inputs
+                    .values()
+                    .find(|v| v.is_number() || link_target(v).is_some())
+            })?
+            .clone();
+    }
+    None
+}
+
+/// A text given in place, or through up to [`VALUE_HOPS`] links (the linked node's first
+/// text among `keys`).
+fn text_through(nodes: &Map<String, Value>, v: &Value, keys: &[&str]) -> Option<String> {
+    let mut here = v;
+    for _ in 0..VALUE_HOPS {
+        if let Value::String(s) = here {
+            return Some(s.clone());
+        }
+        let id = link_target(here)?;
+        let inputs = nodes.get(&id)?.get("inputs")?.as_object()?;
+        here = keys.iter().find_map(|k| inputs.get(*k)).or_else(|| {
+            inputs
+                .values()
+                .find(|v| v.is_string() || link_target(v).is_some())
+        })?;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
