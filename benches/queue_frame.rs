@@ -231,6 +231,7 @@ impl Backend for Scripted {
             model_name: Some("scripted_v1".into()),
             model_hash: Some("abcd1234".into()),
             warnings: Vec::new(),
+            ended_early: None,
         })
     }
 }
