@@ -9,8 +9,11 @@
 
 use super::commands::{Command, CommandQueue};
 use super::composer::Composer;
+use super::gallery::GalleryView;
+use super::history_table::HistoryView;
 use super::queue_view::QueueView;
 use super::state::{CentralView, Message, ViewContext};
+use super::thumb_textures::ThumbTextures;
 use egui::RichText;
 
 /// A message is shown on at most this many lines; the whole text is on hover.
@@ -21,6 +24,10 @@ pub struct Views<'a> {
     pub view: &'a mut CentralView,
     pub composer: &'a mut Composer,
     pub queue: &'a mut QueueView,
+    pub gallery: &'a mut GalleryView,
+    /// The history table's rows (the Gallery shows their images).
+    pub history: &'a HistoryView,
+    pub thumbs: &'a mut ThumbTextures,
 }
 
 /// Draws the central area into `ui`.
@@ -34,6 +41,9 @@ pub fn show(
         view,
         composer,
         queue,
+        gallery,
+        history,
+        thumbs,
     } = views;
     view_switch(view, ui);
     ui.separator();
@@ -51,8 +61,9 @@ pub fn show(
                 .show(ui, |ui| composer.show(ctx, ui, commands));
         }
         CentralView::Queue => queue.show(ctx, ui, commands),
-        // Not available yet: the switch never selects them.
-        CentralView::Gallery | CentralView::Insights => {
+        CentralView::Gallery => gallery.show(history, thumbs, ctx, ui, commands),
+        // Not available yet: the switch never selects it.
+        CentralView::Insights => {
             ui.weak("Coming soon.");
         }
     }

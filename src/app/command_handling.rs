@@ -35,6 +35,19 @@ impl AppState {
             Command::CheckNoKeys => self.checked_keys.clear(),
             Command::SetMode(mode) => self.composer.mode = mode,
             Command::Submit => self.submit(),
+            Command::OpenImage { job_id, index } => {
+                if self.view.selected.as_deref() != Some(job_id.as_str()) {
+                    self.view.selected = Some(job_id.clone());
+                    self.details.scroll_to_top();
+                }
+                self.details.open_viewer(&job_id, index);
+            }
+            Command::CompareImages(images) => {
+                self.message = Some(Message::Info(format!(
+                    "{} images marked for Compare.",
+                    images.len()
+                )));
+            }
             Command::SelectJob(id) => {
                 self.view.selected = id;
                 self.details.scroll_to_top();

@@ -102,6 +102,13 @@ pub enum Command {
         job_id: String,
         seed: i64,
     },
+    /// Select a job and open the viewer on its image `index` (the Gallery).
+    OpenImage {
+        job_id: String,
+        index: usize,
+    },
+    /// Compare these images side by side (the Gallery's marked images).
+    CompareImages(Vec<super::gallery::ImageRef>),
 }
 
 /// The commands pushed during one frame, in order.

@@ -25,6 +25,7 @@ mod composer_commands;
 mod details;
 pub mod dialogs;
 mod fonts;
+pub mod gallery;
 mod history_table;
 pub mod layout;
 mod menu;
@@ -36,6 +37,7 @@ mod queue_view;
 mod shortcuts;
 pub mod state;
 pub mod tasks;
+pub mod thumb_textures;
 pub mod viewer;
 mod widgets;
 pub mod writer;
@@ -239,6 +241,9 @@ impl PromptDeskApp {
                     view: panels.central,
                     composer: panels.composer,
                     queue: panels.queue_view,
+                    gallery: panels.gallery,
+                    history: panels.view,
+                    thumbs: panels.thumbs,
                 },
                 &ctx,
                 ui,

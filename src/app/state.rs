@@ -14,10 +14,12 @@
 
 use super::backends::BackendsState;
 use super::backends_window::BackendsWindow;
+use super::gallery::GalleryView;
 use super::pack_import::ImportReport as PackImportReport;
 use super::queue_runner::{QueueRunner, QueueStatus, RunnerNews};
 use super::queue_view::QueueView;
 use super::tasks::{PackIdScan, PackScan, QueryWorker, Repaint, Task};
+use super::thumb_textures::ThumbTextures;
 use super::writer::{HistoryWriter, LoadProgress, RequestKind, WriteEvent};
 use crate::history::{HistoryStore, InterruptedImport, interrupted_imports};
 use crate::job_record::JobRecord;
@@ -108,7 +110,10 @@ impl CentralView {
 
     /// True for the views that exist yet.
     pub fn is_available(self) -> bool {
-        matches!(self, CentralView::Compose | CentralView::Queue)
+        matches!(
+            self,
+            CentralView::Compose | CentralView::Queue | CentralView::Gallery
+        )
     }
 }
 
@@ -159,6 +164,9 @@ testing_pub_struct! {
         details: DetailsState,
         central: CentralView,
         queue_view: QueueView,
+        gallery: GalleryView,
+        /// Thumbnail textures (the Gallery and the table's thumbnail column).
+        thumbs: ThumbTextures,
         backends_window: BackendsWindow,
         // Backends and the queue runner.
         backends: BackendsState,
@@ -292,6 +300,8 @@ pub struct Panels<'a> {
     pub details: &'a mut DetailsState,
     pub central: &'a mut CentralView,
     pub queue_view: &'a mut QueueView,
+    pub gallery: &'a mut GalleryView,
+    pub thumbs: &'a mut ThumbTextures,
     pub backends_window: &'a mut BackendsWindow,
 }
 
@@ -343,6 +353,8 @@ impl AppState {
             details: DetailsState::default(),
             central: CentralView::default(),
             queue_view: QueueView::default(),
+            gallery: GalleryView::default(),
+            thumbs: ThumbTextures::default(),
             backends_window: BackendsWindow::default(),
             backends,
             queue_runner,
@@ -797,6 +809,8 @@ impl AppState {
             details: &mut self.details,
             central: &mut self.central,
             queue_view: &mut self.queue_view,
+            gallery: &mut self.gallery,
+            thumbs: &mut self.thumbs,
             backends_window: &mut self.backends_window,
         };
         (ctx, panels)

@@ -287,8 +287,8 @@ pub fn job_rating(images: &[OutputImage]) -> (Option<u8>, bool) {
 
 /// The rating key pressed this frame (1–5, 0, F), consumed; none while a text field has the
 /// keyboard.
-fn rating_key(ctx: &egui::Context) -> Option<RatingChange> {
-    if ctx.egui_wants_keyboard_input() {
+pub(crate) fn rating_key(ctx: &egui::Context) -> Option<RatingChange> {
+    if ctx.text_edit_focused() {
         return None;
     }
     let keys = [
@@ -572,7 +572,7 @@ impl Viewer {
 
         // Keys first: the panels behind the viewer must not see them.
         let mut go = 0isize;
-        if !ctx.egui_wants_keyboard_input() {
+        if !ctx.text_edit_focused() {
             ctx.input_mut(|i| {
                 if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
                     go += 1;
