@@ -329,3 +329,48 @@ fn a_long_gallery_keeps_a_bounded_number_of_textures() {
         "the cursor's image ({job}) is on screen"
     );
 }
+
+#[test]
+fn the_history_table_shows_thumbnails_when_switched_on_and_remembers_it() {
+    let setup = setup();
+    seed_jobs(&setup, 3, 2, false);
+    let mut harness = harness(&setup);
+    assert_eq!(harness.state().state.thumbs.textures(), 0);
+    harness.get_by_label("Thumbnails").click();
+    step_until(&mut harness, "a thumbnail per row", |h| {
+        h.state().state.thumbs.textures() == 3 && !h.state().state.thumbs.is_busy()
+    });
+    assert!(harness.state().state.persisted().history_thumbnails);
+    // Off again: no more textures asked for.
+    harness.get_by_label("Thumbnails").click();
+    harness.run();
+    assert!(!harness.state().state.persisted().history_thumbnails);
+}
+
+#[test]
+fn the_rating_column_sorts_the_best_rated_jobs_first() {
+    let setup = setup();
+    seed_jobs(&setup, 3, 1, false);
+    let mut harness = harness(&setup);
+    let sha = image_in_history(&setup, "job-000", 0).sha256;
+    harness.state_mut().push(Command::RateImage {
+        job_id: "job-000".into(),
+        sha256: sha,
+        change: promptdesk::app::writer::RatingChange::Stars(Some(5)),
+    });
+    step_until(&mut harness, "5 stars stored", |_| {
+        image_in_history(&setup, "job-000", 0).rating == Some(5)
+    });
+    // One click: best first.
+    harness.get_by_label("Rating").click();
+    step_until(&mut harness, "sorted by rating", |h| {
+        let state = &h.state().state;
+        let store = state.store.as_ref().unwrap().read().unwrap();
+        state
+            .view
+            .rows
+            .first()
+            .map(|&i| store.records()[i as usize].job_id.clone())
+            == Some("job-000".to_owned())
+    });
+}

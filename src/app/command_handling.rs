@@ -80,7 +80,9 @@ impl AppState {
                     self.view.sort_descending = !self.view.sort_descending;
                 } else {
                     self.view.sort_column = column;
-                    self.view.sort_descending = matches!(column, SortColumn::Time);
+                    // Newest and best rated first.
+                    self.view.sort_descending =
+                        matches!(column, SortColumn::Time | SortColumn::Rating);
                 }
             }
             Command::ReloadPacks => self.pack_scan.restart(self.packs_dir.clone()),

@@ -6,7 +6,8 @@
 //!   the list of images ([`GalleryView::items`]: two small numbers per image) is rebuilt only
 //!   when the table's rows, the history or the gallery's own filters change. Thumbnails come
 //!   from the thumbnail cache through [`ThumbTextures`] (decoded off the UI thread, an LRU of
-//!   textures); a full-size image is never drawn in the grid.
+//!   textures, started and ended once per frame by the app); a full-size image is never drawn
+//!   in the grid.
 //! * **Mouse.** A click selects the image (and its job: the details show it); Ctrl+click
 //!   (Cmd on macOS) marks it for Compare; a double click opens the viewer.
 //! * **Keyboard** (once the grid has the focus: a click, or Tab): arrows move, Home/End,
@@ -138,6 +139,16 @@ pub fn item_label(record: &JobRecord, index: usize, image: &OutputImage) -> Stri
 }
 
 impl GalleryView {
+    /// A gallery with thumbnails of `size` points (the default when unset), within the
+    /// slider's range.
+    pub fn with_thumb_size(size: Option<f32>) -> GalleryView {
+        let size = size.filter(|s| s.is_finite()).unwrap_or(DEFAULT_THUMB);
+        GalleryView {
+            thumb_size: size.clamp(MIN_THUMB, MAX_THUMB),
+            ..GalleryView::default()
+        }
+    }
+
     /// The images shown now, in order.
     pub fn items(&self) -> &[Item] {
         &self.items
@@ -232,7 +243,6 @@ impl GalleryView {
             ui.weak(self.empty_text(history));
             return;
         }
-        thumbs.begin_frame(ui.ctx(), ctx.data_dir);
         self.handle_keys(ui, &store, commands);
         self.grid(ui, &store, thumbs, ctx, commands);
     }
@@ -397,12 +407,11 @@ impl GalleryView {
         // Prefetch the rows just above and below the screen.
         let first = self.visible_rows.start.saturating_sub(PREFETCH_ROWS) * columns;
         let last = ((self.visible_rows.end + PREFETCH_ROWS) * columns).min(self.items.len());
-        let data_dir = ctx.data_dir;
-        let prefetch = self.items[first..last].iter().filter_map(|item| {
-            let image = image_of(records, *item)?;
-            Some((image.sha256.as_str(), image_path(data_dir, image)))
-        });
-        thumbs.end_frame(ui.ctx(), prefetch);
+        for item in &self.items[first..last] {
+            if let Some(image) = image_of(records, *item) {
+                thumbs.prefetch(&image.sha256, image_path(ctx.data_dir, image));
+            }
+        }
     }
 
     /// Draws one cell; true when it was clicked.

@@ -11,6 +11,7 @@ mod keys;
 
 use super::commands::{Command, CommandQueue};
 use super::state::{Damage, ViewContext, short_id, testing_pub_struct};
+use super::thumb_textures::{ThumbState, ThumbTextures};
 use super::widgets::{self, plural};
 use crate::history::{HistoryFilter, SortColumn, first_prompt_line};
 use crate::job_record::{JobRecord, JobStatus};
@@ -58,6 +59,8 @@ testing_pub_struct! {
         /// How many times the rows were searched for a job to scroll to (tests check that an
         /// unchanged set of rows is searched once).
         follow_searches: usize,
+        /// The thumbnail column is shown (the footer's switch).
+        show_thumbs: bool,
     }
 }
 
@@ -82,8 +85,14 @@ const COLUMNS: &[(SortColumn, &str)] = &[
     (SortColumn::Cfg, "CFG"),
     (SortColumn::Seed, "Seed"),
     (SortColumn::Status, "Status"),
+    (SortColumn::Rating, "Rating"),
     (SortColumn::ConfigHash, "Config hash"),
 ];
+
+/// The number of columns (the thumbnail column, when shown, comes before them).
+const NCOLS: usize = 12;
+/// The thumbnail column's size (and the row height while it is shown).
+pub const ROW_THUMB: f32 = 44.0;
 
 /// The table keeps at least its header and this many rows when the panel has room for them;
 /// the banners above it scroll rather than push them out.
@@ -96,6 +105,18 @@ impl HistoryView {
     /// the rest, scrolling when they need more. So the panel's size changes only when the user
     /// drags its edge, and nothing is drawn below the window.
     pub fn show(&mut self, ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+        self.show_with(ctx, ui, commands, None);
+    }
+
+    /// [`HistoryView::show`], with the textures for the thumbnail column (without them, the
+    /// column is not drawn even when switched on).
+    pub fn show_with(
+        &mut self,
+        ctx: &ViewContext<'_>,
+        ui: &mut egui::Ui,
+        commands: &mut CommandQueue,
+        thumbs: Option<&mut ThumbTextures>,
+    ) {
         let panel = ui.available_rect_before_wrap();
         ui.add_space(4.0);
         let banner_room = (ui.available_height() - below_banners_height(ui)).max(0.0);
@@ -117,7 +138,7 @@ impl HistoryView {
                 .layout(egui::Layout::top_down(egui::Align::Min)),
         );
         table_ui.shrink_clip_rect(table_rect);
-        let row_clicked = table_area(self, ctx, &mut table_ui, commands);
+        let row_clicked = table_area(self, ctx, &mut table_ui, commands, thumbs);
         keys::focus_target(&mut table_ui, table_rect);
         if row_clicked {
             // After the focus target is registered: a click elsewhere than on a widget
@@ -353,6 +374,7 @@ fn table_area(
     ctx: &ViewContext<'_>,
     ui: &mut egui::Ui,
     commands: &mut CommandQueue,
+    thumbs: Option<&mut ThumbTextures>,
 ) -> bool {
     let Some(store) = ctx.store else {
         return false;
@@ -366,7 +388,10 @@ fn table_area(
         return false;
     }
     scroll = keys::handle(view, ui, records, commands).or(scroll);
-    table(view, ui, records, scroll, commands)
+    let thumbs = thumbs
+        .filter(|_| view.show_thumbs)
+        .map(|t| (t, ctx.data_dir));
+    table(view, ui, records, scroll, commands, thumbs)
 }
 
 /// Says why there are no rows (no jobs yet, or filters that match none) and returns true;
@@ -472,7 +497,7 @@ fn text_width(ui: &egui::Ui, text: &str) -> f32 {
 
 /// The columns: (width when there is room, can be cut with "…"). Prompt (0 here) takes
 /// what the others leave; see [`column_widths`].
-const WIDTHS: [(f32, bool); 11] = [
+const WIDTHS: [(f32, bool); NCOLS] = [
     (110.0, true), // Time
     (64.0, false), // Source
     (100.0, true), // Pack
@@ -483,6 +508,7 @@ const WIDTHS: [(f32, bool); 11] = [
     (40.0, false), // CFG
     (64.0, true),  // Seed
     (70.0, false), // Status
+    (56.0, false), // Rating
     (90.0, true),  // Config hash
 ];
 
@@ -499,10 +525,10 @@ const PROMPT_SHARE: f32 = 0.35;
 /// minimum), down to their minimum; Prompt gets the rest. When the others are at their
 /// minimum, Prompt's share gives way down to [`PROMPT_MIN`] before the table gets wider than
 /// `available` (then it scrolls sideways).
-pub fn column_widths(available: f32, least: &[f32; 11]) -> [f32; 11] {
+pub fn column_widths(available: f32, least: &[f32; NCOLS]) -> [f32; NCOLS] {
     let prompt_min = least[PROMPT_COLUMN].max(PROMPT_MIN);
     let prompt_floor = prompt_min.max(available * PROMPT_SHARE);
-    let mut widths = [0.0; 11];
+    let mut widths = [0.0; NCOLS];
     for (i, ((ideal, _), min)) in WIDTHS.iter().zip(least).enumerate() {
         widths[i] = if i == PROMPT_COLUMN {
             0.0
@@ -540,30 +566,43 @@ fn table(
     records: &[JobRecord],
     scroll: Option<usize>,
     commands: &mut CommandQueue,
+    mut thumbs: Option<(&mut ThumbTextures, &std::path::Path)>,
 ) -> bool {
     let selected = view.selected.as_deref();
     let (sort_column, descending) = (view.sort_column, view.sort_descending);
-    let row_height = row_height(ui);
+    let header_height = row_height(ui);
+    let row_height = if thumbs.is_some() {
+        header_height.max(ROW_THUMB + 4.0)
+    } else {
+        header_height
+    };
+    let thumb_width = if thumbs.is_some() { ROW_THUMB } else { 0.0 };
     view.page_rows = ((ui.available_height() / row_height) as usize)
         .saturating_sub(2)
         .max(1);
     // Clicks anywhere on a row select it, so the cells' labels must not take them.
     ui.style_mut().interaction.selectable_labels = false;
-    let mut least: [f32; 11] = std::array::from_fn(|i| header_width(ui, COLUMNS[i].1));
+    let mut least: [f32; NCOLS] = std::array::from_fn(|i| header_width(ui, COLUMNS[i].1));
     // A time cut to "2026-…" says nothing: Time keeps the width of its text.
     least[0] = least[0].max(text_width(ui, "0000-00-00 00:00") + 4.0);
     // Status is not cut: it keeps the width of the longest status.
     let status = JobStatus::ALL.iter().map(|s| text_width(ui, s.as_str()));
     least[9] = least[9].max(status.fold(0.0, f32::max) + 4.0);
-    let spacing = ui.spacing().item_spacing.x * COLUMNS.len() as f32;
-    let widths = column_widths(ui.available_width() - spacing, &least);
+    let ncols = COLUMNS.len() + usize::from(thumbs.is_some());
+    let spacing = ui.spacing().item_spacing.x * ncols as f32;
+    let widths = column_widths(ui.available_width() - spacing - thumb_width, &least);
     // Fitted to the panel each frame (so they follow the window), not dragged.
-    let columns: Vec<Column> = widths
-        .iter()
-        .zip(WIDTHS)
-        .map(|(&width, (_, clip))| Column::exact(width).clip(clip))
+    let thumb_column = thumbs.is_some().then(|| Column::exact(thumb_width));
+    let columns: Vec<Column> = thumb_column
+        .into_iter()
+        .chain(
+            widths
+                .iter()
+                .zip(WIDTHS)
+                .map(|(&width, (_, clip))| Column::exact(width).clip(clip)),
+        )
         .collect();
-    let table_width = widths.iter().sum::<f32>() + spacing;
+    let table_width = widths.iter().sum::<f32>() + spacing + thumb_width;
     let mut clicked = None;
     // Narrower than its columns (a small window): the table scrolls sideways.
     egui::ScrollArea::horizontal()
@@ -590,7 +629,10 @@ fn table(
             }
             let rows = &view.rows;
             builder
-                .header(row_height + 2.0, |mut header| {
+                .header(header_height + 2.0, |mut header| {
+                    if thumb_width > 0.0 {
+                        header.col(|_| {});
+                    }
                     headers(&mut header, sort_column, descending, commands);
                 })
                 .body(|body| {
@@ -601,6 +643,9 @@ fn table(
                             return;
                         };
                         row.set_selected(selected == Some(record.job_id.as_str()));
+                        if let Some((thumbs, data_dir)) = thumbs.as_mut() {
+                            row.col(|ui| thumbnail_cell(ui, record, thumbs, data_dir));
+                        }
                         cells(&mut row, record);
                         if row.response().clicked() {
                             clicked = Some((index, record.job_id.clone()));
@@ -614,6 +659,62 @@ fn table(
     commands.push(Command::SelectJob(Some(job_id)));
     view.cursor_row = Some(index);
     true
+}
+
+/// The thumbnail column's cell: the job's first image (a placeholder while it loads, a warning
+/// sign when its file is missing), with the number of images when there are more.
+fn thumbnail_cell(
+    ui: &mut egui::Ui,
+    record: &JobRecord,
+    thumbs: &mut ThumbTextures,
+    data_dir: &std::path::Path,
+) {
+    let Some(images) = record.result.as_ref().map(|r| &r.images) else {
+        return;
+    };
+    let Some(image) = images.first() else { return };
+    let path = super::viewer::image_path(data_dir, image);
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(ROW_THUMB, ROW_THUMB), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    match thumbs.get(&image.sha256, &path) {
+        ThumbState::Ready { texture, .. } => {
+            let size = texture.size_vec2();
+            let scale = (rect.width() / size.x).min(rect.height() / size.y);
+            painter.image(
+                texture.id(),
+                egui::Rect::from_center_size(rect.center(), size * scale),
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            );
+        }
+        ThumbState::Loading => {
+            painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        }
+        ThumbState::Failed(_) => {
+            painter.text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "⚠",
+                egui::TextStyle::Body.resolve(ui.style()),
+                ui.visuals().warn_fg_color,
+            );
+        }
+    }
+    if images.len() > 1 {
+        let text = format!("{}", images.len());
+        let font = egui::TextStyle::Small.resolve(ui.style());
+        let galley = ui.fonts_mut(|f| f.layout_no_wrap(text, font, egui::Color32::WHITE));
+        let badge = egui::Rect::from_min_size(
+            rect.right_bottom() - galley.size() - egui::vec2(4.0, 2.0),
+            galley.size() + egui::vec2(4.0, 2.0),
+        );
+        painter.rect_filled(badge, 2.0, egui::Color32::from_black_alpha(170));
+        painter.galley(
+            badge.min + egui::vec2(2.0, 1.0),
+            galley,
+            egui::Color32::WHITE,
+        );
+    }
 }
 
 /// The header row: one sort button per column, the sorted one with its arrow.
@@ -712,6 +813,17 @@ fn cells(row: &mut egui_extras::TableRow<'_, '_>, record: &JobRecord) {
         status_label(ui, record);
     });
     row.col(|ui| {
+        let (stars, favorite) = (record.rating(), record.is_favorite());
+        let mut text = stars.map_or(String::new(), |n| "★".repeat(n as usize));
+        if favorite {
+            text.push('♥');
+        }
+        if !text.is_empty() {
+            ui.label(RichText::new(text).color(egui::Color32::from_rgb(230, 170, 40)))
+                .on_hover_text(super::viewer::rating_words(stars, favorite));
+        }
+    });
+    row.col(|ui| {
         ui.label(RichText::new(hash_prefix(&record.config_hash)).monospace())
             .on_hover_text(&record.config_hash);
     });
@@ -741,7 +853,9 @@ pub fn format_cfg(cfg: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
-fn footer(view: &HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+fn footer(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) {
+    ui.checkbox(&mut view.show_thumbs, "Thumbnails")
+        .on_hover_text("Show each job's first image in the table");
     if let Some(load) = ctx.history.loading {
         // Counts mean little until everything is read.
         let read = load.records.load(std::sync::atomic::Ordering::Relaxed);
@@ -774,11 +888,11 @@ fn hash_prefix(hash: &str) -> &str {
 mod tests {
     use super::*;
 
-    const LEAST: [f32; 11] = [
-        40.0, 60.0, 40.0, 45.0, 60.0, 50.0, 50.0, 40.0, 40.0, 55.0, 95.0,
+    const LEAST: [f32; NCOLS] = [
+        40.0, 60.0, 40.0, 45.0, 60.0, 50.0, 50.0, 40.0, 40.0, 55.0, 50.0, 95.0,
     ];
 
-    fn others(widths: &[f32; 11]) -> f32 {
+    fn others(widths: &[f32; NCOLS]) -> f32 {
         widths.iter().sum::<f32>() - widths[PROMPT_COLUMN]
     }
 
@@ -786,7 +900,7 @@ mod tests {
     fn with_room_the_columns_get_their_width_and_prompt_the_rest() {
         let widths = column_widths(1400.0, &LEAST);
         assert_eq!(widths[0], 110.0);
-        assert_eq!(widths[10], 95.0, "never below its header");
+        assert_eq!(widths[11], 95.0, "never below its header");
         assert!((widths.iter().sum::<f32>() - 1400.0).abs() < 0.01);
         assert!(widths[PROMPT_COLUMN] > 600.0);
     }

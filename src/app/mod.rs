@@ -208,6 +208,14 @@ impl PromptDeskApp {
     /// status bar is at the bottom of the window; the side panels are fitted to the window
     /// ([`layout`]) so the central area, with Submit, always has room.
     fn panels(&mut self, ui: &mut egui::Ui) {
+        self.state
+            .thumbs
+            .begin_frame(ui.ctx(), &self.state.data_dir);
+        self.draw_panels(ui);
+        self.state.thumbs.end_frame(ui.ctx());
+    }
+
+    fn draw_panels(&mut self, ui: &mut egui::Ui) {
         let (ctx, panels) = self.state.split();
         let commands = &mut self.commands;
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
@@ -228,7 +236,9 @@ impl PromptDeskApp {
             panels.pack_browser.show(&ctx, ui, commands);
         });
         layout::HISTORY.show(ui, fit.history, fit.history_max, |ui| {
-            panels.view.show(&ctx, ui, commands);
+            panels
+                .view
+                .show_with(&ctx, ui, commands, Some(&mut *panels.thumbs));
         });
         if let (Some(id), Some(right)) = (details_id.as_deref(), fit.right) {
             layout::JOB_DETAILS.show(ui, right, fit.right_max, |ui| {

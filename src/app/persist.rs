@@ -37,4 +37,8 @@ pub struct Persisted {
     pub styles: Vec<crate::run_config::StyleRef>,
     /// The composer's draw seed (wildcards, `{a|b}`, random matrix).
     pub wildcard_seed: Option<u64>,
+    /// The history table's thumbnail column is shown.
+    pub history_thumbnails: bool,
+    /// The Gallery's thumbnail size, in points.
+    pub gallery_thumb_size: Option<f32>,
 }

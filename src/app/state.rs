@@ -348,12 +348,13 @@ impl AppState {
                 filter: persisted.filter,
                 sort_column: persisted.sort_column,
                 sort_descending: persisted.sort_descending.unwrap_or(true),
+                show_thumbs: persisted.history_thumbnails,
                 ..HistoryView::default()
             },
             details: DetailsState::default(),
             central: CentralView::default(),
             queue_view: QueueView::default(),
-            gallery: GalleryView::default(),
+            gallery: GalleryView::with_thumb_size(persisted.gallery_thumb_size),
             thumbs: ThumbTextures::default(),
             backends_window: BackendsWindow::default(),
             backends,
@@ -386,6 +387,8 @@ impl AppState {
             sort_column: self.view.sort_column,
             sort_descending: Some(self.view.sort_descending),
             theme: self.theme,
+            history_thumbnails: self.view.show_thumbs,
+            gallery_thumb_size: Some(self.gallery.thumb_size),
             ..Persisted::default()
         };
         self.composer.save(&mut persisted);

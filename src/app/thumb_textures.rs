@@ -121,6 +121,8 @@ pub struct ThumbTextures {
     frame: u64,
     /// Drawn this frame and not ready, in drawing order.
     wanted: Vec<Want>,
+    /// Wanted soon (just off screen), in order.
+    prefetch: Vec<Want>,
     /// Asked of the pool (not in the cache): not decoded until the pool has written them.
     making: HashSet<String>,
     /// Drawn this frame and being made by the pool.
@@ -157,6 +159,7 @@ impl ThumbTextures {
         self.drawn = 0;
         self.wanted.clear();
         self.wanted_making.clear();
+        self.prefetch.clear();
         let Some(workers) = &self.workers else { return };
         // "Being made" first: the pool's answer for it may be in this very poll.
         while let Ok(done) = workers.rx.try_recv() {
@@ -268,23 +271,23 @@ impl ThumbTextures {
         &self.entries[sha256].state
     }
 
-    /// Ends a frame: the work queues become what was drawn and not ready (first) and then the
-    /// `prefetch` images not loaded yet (the rows just off screen); everything else queued is
-    /// dropped. Then the least recently drawn textures beyond the LRU's size are freed.
-    pub fn end_frame<'a>(
-        &mut self,
-        ctx: &egui::Context,
-        prefetch: impl IntoIterator<Item = (&'a str, PathBuf)>,
-    ) {
-        let mut wants = std::mem::take(&mut self.wanted);
-        for (sha, source) in prefetch {
-            if !self.entries.contains_key(sha) {
-                wants.push(Want {
-                    sha256: sha.to_owned(),
-                    source,
-                });
-            }
+    /// Asks for the thumbnail of an image about to be drawn (the rows just off screen), after
+    /// everything drawn this frame.
+    pub fn prefetch(&mut self, sha256: &str, source: PathBuf) {
+        if !self.entries.contains_key(sha256) {
+            self.prefetch.push(Want {
+                sha256: sha256.to_owned(),
+                source,
+            });
         }
+    }
+
+    /// Ends a frame: the work queues become what was drawn and not ready (first) and then the
+    /// prefetched images; everything else queued is dropped. Then the least recently drawn
+    /// textures beyond the LRU's size are freed.
+    pub fn end_frame(&mut self, ctx: &egui::Context) {
+        let mut wants = std::mem::take(&mut self.wanted);
+        wants.append(&mut self.prefetch);
         let idle = wants.is_empty() && self.workers.is_none();
         if !idle && self.workers.is_none() {
             self.workers = self
