@@ -222,12 +222,12 @@ fn escape_closes_the_viewer_and_keys_rate_a_hovered_thumbnail() {
     wait_for_history(&mut harness, &setup, "rating 5 stored", |i| {
         i.rating == Some(5)
     });
-    // The job's rating (its best image's) shows in the details header, beside the
-    // thumbnail's own stars.
+    // The job's rating (its best image's) shows in the details header and the table's
+    // Rating column, beside the thumbnail's own stars.
     step_until(
         &mut harness,
-        "the header and the thumbnail show five stars",
-        |h| count_labels(h, "★★★★★") == 2,
+        "the header, the table and the thumbnail show five stars",
+        |h| count_labels(h, "★★★★★") == 3,
     );
 }
 
