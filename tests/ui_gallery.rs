@@ -374,3 +374,47 @@ fn the_rating_column_sorts_the_best_rated_jobs_first() {
             == Some("job-000".to_owned())
     });
 }
+
+#[test]
+fn ctrl_3_shows_the_gallery_and_ctrl_1_the_composer() {
+    let setup = setup();
+    seed_jobs(&setup, 1, 1, false);
+    let mut harness = harness(&setup);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, Key::Num3);
+    harness.run();
+    assert_eq!(harness.state().state.central, CentralView::Gallery);
+    step_until(&mut harness, "its image is shown", |h| {
+        has_label(h, "1 image of 1 job")
+    });
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, Key::Num1);
+    harness.run();
+    assert_eq!(harness.state().state.central, CentralView::Compose);
+}
+
+/// Files in the thumbnail cache.
+fn cached_thumbnails(setup: &Setup) -> usize {
+    let dir = setup.data_dir.join("thumbs");
+    let Ok(shards) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    shards
+        .flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .map(|files| files.flatten().count())
+        .sum()
+}
+
+#[test]
+fn thumbnails_are_made_for_the_screen_not_for_the_whole_history() {
+    let setup = setup();
+    seed_jobs(&setup, 250, 2, false);
+    assert_eq!(cached_thumbnails(&setup), 0);
+    let harness = gallery(&setup);
+    let shown = harness.state().state.thumbs.textures();
+    let made = cached_thumbnails(&setup);
+    assert!(shown >= 8, "the first screen is shown: {shown}");
+    assert!(
+        made >= shown && made < 200,
+        "{made} thumbnails made for {shown} on screen (500 images in the history)"
+    );
+}

@@ -12,7 +12,7 @@
 //!   (Cmd on macOS) marks it for Compare; a double click opens the viewer.
 //! * **Keyboard** (once the grid has the focus: a click, or Tab): arrows move, Home/End,
 //!   PageUp/PageDown, Enter opens the viewer, 1–5 rate, 0 clears, F toggles the favourite,
-//!   Space marks for Compare, Esc clears the marks.
+//!   Space marks for Compare, C compares the marked images, Esc clears the marks.
 //! * A missing file keeps its place: a placeholder naming the path (or its thumbnail with a
 //!   warning when the thumbnail was made before the file went).
 
@@ -295,7 +295,7 @@ impl GalleryView {
                 let n = self.marked.len();
                 if ui
                     .add_enabled(n >= 2, egui::Button::new(format!("Compare {n}")))
-                    .on_hover_text("Compare the marked images side by side")
+                    .on_hover_text("Compare the marked images side by side (C)")
                     .on_disabled_hover_text("Mark at least two images (Ctrl+click or Space)")
                     .clicked()
                 {
@@ -663,13 +663,17 @@ impl GalleryView {
         let Some(this) = item_ref(records, item) else {
             return;
         };
-        let (enter, space, escape) = ui.input_mut(|i| {
+        let (enter, space, escape, compare) = ui.input_mut(|i| {
             (
                 i.consume_key(Modifiers::NONE, Key::Enter),
                 i.consume_key(Modifiers::NONE, Key::Space),
                 i.consume_key(Modifiers::NONE, Key::Escape),
+                i.consume_key(Modifiers::NONE, Key::C),
             )
         });
+        if compare && self.marked.len() >= 2 {
+            commands.push(Command::CompareImages(self.marked.clone()));
+        }
         if enter {
             commands.push(Command::OpenImage {
                 job_id: this.job_id.clone(),

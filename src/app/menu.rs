@@ -15,7 +15,11 @@ pub fn show(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueu
         ui.menu_button("File", |ui| file_menu(ui, commands));
         ui.menu_button("View", |ui| {
             for view in CentralView::ALL.into_iter().filter(|v| v.is_available()) {
-                if ui.button(format!("{} view", view.title())).clicked() {
+                let mut button = egui::Button::new(format!("{} view", view.title()));
+                if let Some(keys) = super::shortcuts::view_shortcut(view) {
+                    button = button.shortcut_text(ui.ctx().format_shortcut(&keys));
+                }
+                if ui.add(button).clicked() {
                     commands.push(Command::ShowView(view));
                     ui.close();
                 }

@@ -1,7 +1,8 @@
 //! The app's keyboard shortcuts outside text fields and tables, as commands: Ctrl+Enter
 //! submits, Ctrl+Z (or Ctrl+Shift+Z) restores the job deleted last when no text field has the
 //! focus (a text field keeps them for its own undo and redo), F5 reloads the packs, Ctrl+R
-//! switches Run queue on or off ([`RUN_QUEUE`]). On macOS
+//! switches Run queue on or off ([`RUN_QUEUE`]), Ctrl+1/2/3 show Compose, Queue and Gallery
+//! ([`VIEW_KEYS`]). On macOS
 //! Cmd takes Ctrl's place, and messages name the keys as the platform does ([`undo_keys`]).
 //! None of them acts while a modal window is open.
 
@@ -14,6 +15,27 @@ pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key
 
 /// The Run queue switch: Ctrl+R (Cmd+R on macOS).
 pub const RUN_QUEUE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
+
+/// The central views' shortcuts: Ctrl+1 Compose, Ctrl+2 Queue, Ctrl+3 Gallery (Cmd on macOS).
+pub const VIEW_KEYS: [(super::state::CentralView, KeyboardShortcut); 3] = [
+    (
+        super::state::CentralView::Compose,
+        KeyboardShortcut::new(Modifiers::COMMAND, Key::Num1),
+    ),
+    (
+        super::state::CentralView::Queue,
+        KeyboardShortcut::new(Modifiers::COMMAND, Key::Num2),
+    ),
+    (
+        super::state::CentralView::Gallery,
+        KeyboardShortcut::new(Modifiers::COMMAND, Key::Num3),
+    ),
+];
+
+/// The shortcut of a central view, if it has one.
+pub fn view_shortcut(view: super::state::CentralView) -> Option<KeyboardShortcut> {
+    VIEW_KEYS.iter().find(|(v, _)| *v == view).map(|(_, k)| *k)
+}
 
 /// The undo shortcut as messages name it on this platform: "Ctrl+Z", or "Cmd+Z" on macOS.
 pub fn undo_keys() -> String {
@@ -61,6 +83,11 @@ pub fn handle(ctx: &egui::Context, queue_on: bool, commands: &mut CommandQueue) 
     }
     if ctx.input_mut(|i| i.consume_shortcut(&RUN_QUEUE)) {
         commands.push(Command::SetRunQueue(!queue_on));
+    }
+    for (view, keys) in VIEW_KEYS {
+        if ctx.input_mut(|i| i.consume_shortcut(&keys)) {
+            commands.push(Command::ShowView(view));
+        }
     }
     let dropped: Vec<PathBuf> = ctx.input(|i| {
         i.raw

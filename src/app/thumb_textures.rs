@@ -7,8 +7,9 @@
 //! * two `thumb-decode` threads read a cached thumbnail and decode it (a 256 px JPEG: about a
 //!   millisecond), checking on the way that the image's own file is still there;
 //! * a thumbnail not in the cache yet is asked of a [`ThumbnailPool`] (its workers decode the
-//!   full image, scale it and write the thumbnail, off the UI thread; the most recently asked
-//!   first), then decoded as above once it is written;
+//!   full image, scale it and write the thumbnail, off the UI thread), re-ordered every frame
+//!   so that the images on screen come first, in reading order, then the rows just off
+//!   screen; then it is decoded as above once it is written;
 //! * the UI uploads at most [`UPLOADS_PER_FRAME`] decoded thumbnails per frame as textures and
 //!   keeps them in an LRU: what is on screen plus a margin, at least [`MIN_TEXTURES`].
 //!
@@ -123,10 +124,12 @@ pub struct ThumbTextures {
     wanted: Vec<Want>,
     /// Wanted soon (just off screen), in order.
     prefetch: Vec<Want>,
-    /// Asked of the pool (not in the cache): not decoded until the pool has written them.
+    /// Not in the cache: made by the pool, decoded once it has written them.
     making: HashSet<String>,
-    /// Drawn this frame and being made by the pool.
-    wanted_making: Vec<String>,
+    /// Drawn this frame and to be made by the pool, in drawing order.
+    to_make: Vec<Want>,
+    /// Wanted soon and to be made by the pool.
+    prefetch_make: Vec<Want>,
     workers: Option<Workers>,
     /// Decoded, waiting for their upload.
     pending: VecDeque<Decoded>,
@@ -158,7 +161,8 @@ impl ThumbTextures {
         self.drawn_last = self.drawn;
         self.drawn = 0;
         self.wanted.clear();
-        self.wanted_making.clear();
+        self.to_make.clear();
+        self.prefetch_make.clear();
         self.prefetch.clear();
         let Some(workers) = &self.workers else { return };
         // "Being made" first: the pool's answer for it may be in this very poll.
@@ -166,6 +170,12 @@ impl ThumbTextures {
             match done {
                 Decoded::Making { sha256 } => {
                     self.stats.made += 1;
+                    // A prefetched image gets its entry now (so it is not decoded again).
+                    let frame = self.frame;
+                    self.entries.entry(sha256.clone()).or_insert(Entry {
+                        state: ThumbState::Loading,
+                        used: frame,
+                    });
                     self.making.insert(sha256);
                 }
                 done => self.pending.push_back(done),
@@ -259,13 +269,14 @@ impl ThumbTextures {
         let entry = self.entries.get_mut(sha256).expect("inserted above");
         entry.used = frame;
         if matches!(entry.state, ThumbState::Loading) {
+            let want = Want {
+                sha256: sha256.to_owned(),
+                source: source.to_path_buf(),
+            };
             if self.making.contains(sha256) {
-                self.wanted_making.push(sha256.to_owned());
+                self.to_make.push(want);
             } else {
-                self.wanted.push(Want {
-                    sha256: sha256.to_owned(),
-                    source: source.to_path_buf(),
-                });
+                self.wanted.push(want);
             }
         }
         &self.entries[sha256].state
@@ -274,21 +285,29 @@ impl ThumbTextures {
     /// Asks for the thumbnail of an image about to be drawn (the rows just off screen), after
     /// everything drawn this frame.
     pub fn prefetch(&mut self, sha256: &str, source: PathBuf) {
-        if !self.entries.contains_key(sha256) {
-            self.prefetch.push(Want {
-                sha256: sha256.to_owned(),
-                source,
-            });
+        let want = Want {
+            sha256: sha256.to_owned(),
+            source,
+        };
+        match self.entries.get(sha256) {
+            None => self.prefetch.push(want),
+            Some(e) if self.making.contains(sha256) && matches!(e.state, ThumbState::Loading) => {
+                self.prefetch_make.push(want);
+            }
+            Some(_) => {}
         }
     }
 
     /// Ends a frame: the work queues become what was drawn and not ready (first) and then the
-    /// prefetched images; everything else queued is dropped. Then the least recently drawn
-    /// textures beyond the LRU's size are freed.
+    /// prefetched images, for the decoders and for the pool (thumbnails not in the cache; the
+    /// pool makes the first of its batch first); everything else queued is dropped. Then the
+    /// least recently drawn textures beyond the LRU's size are freed.
     pub fn end_frame(&mut self, ctx: &egui::Context) {
         let mut wants = std::mem::take(&mut self.wanted);
         wants.append(&mut self.prefetch);
-        let idle = wants.is_empty() && self.workers.is_none();
+        let mut make = std::mem::take(&mut self.to_make);
+        make.append(&mut self.prefetch_make);
+        let idle = wants.is_empty() && make.is_empty() && self.workers.is_none();
         if !idle && self.workers.is_none() {
             self.workers = self
                 .data_dir
@@ -297,8 +316,14 @@ impl ThumbTextures {
         }
         if !idle && let Some(workers) = &self.workers {
             let mut keep: HashSet<&str> = wants.iter().map(|w| w.sha256.as_str()).collect();
-            keep.extend(self.wanted_making.iter().map(String::as_str));
-            workers.pool.retain(|sha| keep.contains(sha));
+            let making: HashSet<&str> = make.iter().map(|w| w.sha256.as_str()).collect();
+            workers.pool.retain(|sha| making.contains(sha));
+            if !make.is_empty() {
+                workers
+                    .pool
+                    .request_many(make.iter().map(|w| (w.sha256.as_str(), &w.source)));
+            }
+            keep.extend(making);
             if let Ok(mut q) = workers.shared.queue.lock() {
                 q.wants = wants.iter().cloned().collect();
             }
@@ -373,25 +398,16 @@ fn start_workers(ctx: &egui::Context, data_dir: &Path) -> Option<Workers> {
     let (tx, rx) = channel();
     for i in 0..DECODE_THREADS {
         let shared = Arc::clone(&shared);
-        let pool = Arc::clone(&pool);
         let tx: Sender<Decoded> = tx.clone();
         let ctx = ctx.clone();
         let data_dir = data_dir.to_path_buf();
         let name = format!("thumb-decode-{i}");
-        spawn_named(&name, move || {
-            decode_loop(&shared, &pool, &tx, &ctx, &data_dir)
-        })?;
+        spawn_named(&name, move || decode_loop(&shared, &tx, &ctx, &data_dir))?;
     }
     Some(Workers { shared, pool, rx })
 }
 
-fn decode_loop(
-    shared: &Shared,
-    pool: &ThumbnailPool,
-    tx: &Sender<Decoded>,
-    ctx: &egui::Context,
-    data_dir: &Path,
-) {
+fn decode_loop(shared: &Shared, tx: &Sender<Decoded>, ctx: &egui::Context, data_dir: &Path) {
     loop {
         let want = {
             let Ok(mut q) = shared.queue.lock() else {
@@ -410,7 +426,7 @@ fn decode_loop(
                 };
             }
         };
-        let answer = decode_one(pool, data_dir, want);
+        let answer = decode_one(data_dir, want);
         if tx.send(answer).is_err() {
             return;
         }
@@ -418,8 +434,8 @@ fn decode_loop(
     }
 }
 
-/// Decodes one cached thumbnail, or asks the pool to make it.
-fn decode_one(pool: &ThumbnailPool, data_dir: &Path, want: Want) -> Decoded {
+/// Decodes one cached thumbnail, or says it is not in the cache.
+fn decode_one(data_dir: &Path, want: Want) -> Decoded {
     let Want { sha256, source } = want;
     if !crate::thumbs::is_sha256(&sha256) {
         return Decoded::Failed {
@@ -430,10 +446,8 @@ fn decode_one(pool: &ThumbnailPool, data_dir: &Path, want: Want) -> Decoded {
     let cached = thumbnail_path(data_dir, &sha256);
     let bytes = match std::fs::read(&cached) {
         Ok(bytes) => bytes,
-        Err(_) => {
-            pool.request(&sha256, &source);
-            return Decoded::Making { sha256 };
-        }
+        // The UI asks the pool (it orders the requests by what is on screen).
+        Err(_) => return Decoded::Making { sha256 },
     };
     match decode_jpeg(&bytes) {
         Ok(image) => Decoded::Image {
@@ -441,11 +455,9 @@ fn decode_one(pool: &ThumbnailPool, data_dir: &Path, want: Want) -> Decoded {
             image,
             source_missing: !source.exists(),
         },
-        Err(e) => {
-            // A damaged cache file: make it again.
+        Err(_) => {
+            // A damaged cache file: made again.
             let _ = std::fs::remove_file(&cached);
-            pool.request(&sha256, &source);
-            let _ = e;
             Decoded::Making { sha256 }
         }
     }
