@@ -241,6 +241,7 @@ fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Duration>, u64) {
                 delta: egui::vec2(0.0, -wheel),
                 phase: egui::TouchPhase::Move,
                 modifiers: egui::Modifiers::NONE,
+                source: egui::MouseWheelSource::Wheel,
             });
         }
         let t0 = support::thread_cpu();
