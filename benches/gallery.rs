@@ -139,8 +139,8 @@ fn data_dir(
                     sha256: sha,
                     key: String::new(),
                     variant: 1,
-                    rating: (n % 7 == 0).then_some((n % 5) as u8 + 1),
-                    favorite: n % 11 == 0,
+                    rating: n.is_multiple_of(7).then_some((n % 5) as u8 + 1),
+                    favorite: n.is_multiple_of(11),
                 }
             })
             .collect();
