@@ -174,6 +174,8 @@ fn arrow_keys_move_and_number_keys_rate_the_image_under_the_cursor() {
         harness.state().state.view.selected.as_deref(),
         Some("job-001")
     );
+    // The table scrolled to its row (the second, newest first).
+    assert_eq!(harness.state().state.view.cursor_row, Some(1));
 
     // 4 rates it, F makes it a favourite: both in the history file.
     press(&mut harness, Key::Num4);

@@ -42,6 +42,7 @@ impl AppState {
                 }
                 self.details.open_viewer(&job_id, index);
             }
+            Command::ShowInTable(id) => self.view.scroll_to = Some(id),
             Command::CompareImages(images) => {
                 self.message = Some(Message::Info(format!(
                     "{} images marked for Compare.",

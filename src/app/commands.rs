@@ -107,6 +107,8 @@ pub enum Command {
         job_id: String,
         index: usize,
     },
+    /// Scroll the history table to this job's row (the Gallery selected it).
+    ShowInTable(String),
     /// Compare these images side by side (the Gallery's marked images).
     CompareImages(Vec<super::gallery::ImageRef>),
 }

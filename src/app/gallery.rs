@@ -607,6 +607,7 @@ impl GalleryView {
     fn set_cursor(&mut self, index: usize, image: ImageRef, commands: &mut CommandQueue) {
         if self.cursor.as_ref().map(|c| &c.job_id) != Some(&image.job_id) {
             commands.push(Command::SelectJob(Some(image.job_id.clone())));
+            commands.push(Command::ShowInTable(image.job_id.clone()));
         }
         self.cursor = Some(image);
         self.cursor_index = Some(index);

@@ -508,7 +508,7 @@ const WIDTHS: [(f32, bool); NCOLS] = [
     (40.0, false), // CFG
     (64.0, true),  // Seed
     (70.0, false), // Status
-    (56.0, false), // Rating
+    (80.0, false), // Rating
     (90.0, true),  // Config hash
 ];
 
@@ -588,6 +588,8 @@ fn table(
     // Status is not cut: it keeps the width of the longest status.
     let status = JobStatus::ALL.iter().map(|s| text_width(ui, s.as_str()));
     least[9] = least[9].max(status.fold(0.0, f32::max) + 4.0);
+    // Rating is not cut: five stars and the heart.
+    least[10] = least[10].max(text_width(ui, "★★★★★♥") + 4.0);
     let ncols = COLUMNS.len() + usize::from(thumbs.is_some());
     let spacing = ui.spacing().item_spacing.x * ncols as f32;
     let widths = column_widths(ui.available_width() - spacing - thumb_width, &least);
