@@ -26,6 +26,7 @@ mod details;
 pub mod dialogs;
 mod fonts;
 mod history_table;
+pub mod image_import;
 pub mod layout;
 mod menu;
 mod pack_browser;
