@@ -1372,6 +1372,73 @@ mod tests {
         assert!(on_disk.get("new").is_some());
     }
 
+    /// An image import reaches the history only through the writer (its [`WriterQueue`] as
+    /// the import's target): the new jobs land in the shared store the table reads and on
+    /// disk, and a moved file keeps its job (the move written by the writer, too).
+    #[test]
+    fn an_image_import_through_the_writer_appends_and_links_a_moved_file() {
+        use crate::images::{ImportImagesOptions, import_images};
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("history.jsonl");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut writer = HistoryWriter::start(path.clone(), &Repaint::default(), Arc::default());
+        let store = match next(&mut writer) {
+            WriteEvent::Opened(store) => store,
+            other => panic!("{other:?}"),
+        };
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(3, 2, image::Rgb([9, 80, 200]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        std::fs::write(first.join("a.png"), png.into_inner()).unwrap();
+
+        let run = |folder: &Path| {
+            let mut target = writer.queue();
+            // Off the writer thread, as the app's task.
+            let folder = folder.to_path_buf();
+            std::thread::spawn(move || {
+                import_images(
+                    &mut target,
+                    &folder,
+                    &ImportImagesOptions::default(),
+                    &mut |_| {},
+                    &AtomicBool::new(false),
+                )
+            })
+            .join()
+            .unwrap()
+            .unwrap()
+        };
+        let report = run(&first);
+        assert_eq!((report.imported, report.linked), (1, 0), "{report:?}");
+        let image_path = |store: &HistoryStore| {
+            store.records()[0].result.as_ref().unwrap().images[0]
+                .path
+                .clone()
+        };
+        assert_eq!(store.read().unwrap().len(), 1);
+        assert!(image_path(&store.read().unwrap()).ends_with("first/a.png"));
+
+        std::fs::rename(first.join("a.png"), second.join("a.png")).unwrap();
+        let report = run(&second);
+        assert_eq!((report.imported, report.linked), (0, 1), "{report:?}");
+        assert!(image_path(&store.read().unwrap()).ends_with("second/a.png"));
+        let on_disk = HistoryStore::open(&path).unwrap();
+        assert_eq!(on_disk.len(), 1);
+        assert!(image_path(&on_disk).ends_with("second/a.png"));
+        // Answered on the import's own channel: no event for the window.
+        while let Some(event) = writer.next_event() {
+            assert!(
+                matches!(event, WriteEvent::Loaded),
+                "unexpected event {event:?}"
+            );
+        }
+    }
+
     /// The runner's requests go through the writer: its look at the queue reads other
     /// processes' jobs, a claim is checked against the job's current state, and a claim made
     /// while another process holds the history waits for it (kept, then retried) instead of
