@@ -132,7 +132,9 @@ pub fn finished_message(dir: &Path, report: &ImportImagesReport) -> Message {
         }
         text.push('.');
     }
-    if report.cancelled {
+    if report.cancelled && report.imported == 0 {
+        text.push_str(" Cancelled before any image was imported.");
+    } else if report.cancelled {
         text.push_str(&format!(
             " Cancelled: {} imported before the cancel (they stay in the history); import the folder again for the rest.",
             plural(report.imported, "image")
@@ -266,4 +268,75 @@ pub fn show_progress(run: &ImageImportRun, ui: &mut egui::Ui, commands: &mut Com
             });
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(message: &Message) -> &str {
+        match message {
+            Message::Info(t) | Message::Error(t) => t,
+        }
+    }
+
+    #[test]
+    fn the_finished_message_names_the_first_unreadable_files_and_counts_the_rest() {
+        let mut report = ImportImagesReport {
+            scanned: 7,
+            imported: 2,
+            ..ImportImagesReport::default()
+        };
+        for i in 0..5 {
+            report.unreadable.push((
+                PathBuf::from(format!("/pics/bad{i}.png")),
+                "cut short".into(),
+            ));
+        }
+        let message = finished_message(Path::new("/pics"), &report);
+        assert!(matches!(message, Message::Error(_)));
+        assert_eq!(
+            text(&message),
+            "Imported images from /pics: 7 images found: 2 imported, 0 already in the history; 5 unreadable. Unreadable: bad0.png (cut short); bad1.png (cut short); bad2.png (cut short); and 2 more."
+        );
+    }
+
+    #[test]
+    fn a_cancel_says_what_it_left() {
+        let mut report = ImportImagesReport {
+            scanned: 300,
+            cancelled: true,
+            ..ImportImagesReport::default()
+        };
+        let message = finished_message(Path::new("/pics"), &report);
+        assert!(matches!(message, Message::Info(_)));
+        assert!(
+            text(&message)
+                .ends_with("cancelled before the end. Cancelled before any image was imported."),
+            "{}",
+            text(&message)
+        );
+        report.imported = 1;
+        assert!(
+            text(&finished_message(Path::new("/pics"), &report))
+                .ends_with(" Cancelled: 1 image imported before the cancel (they stay in the history); import the folder again for the rest."),
+        );
+    }
+
+    #[test]
+    fn a_history_error_names_the_folder() {
+        let error = ImportImagesError::History(crate::history::HistoryError::Io {
+            path: PathBuf::from("/data/history.jsonl"),
+            message: "disk full".into(),
+            source: std::io::Error::other("disk full"),
+        });
+        let message = failed_message(Path::new("/pics"), &error);
+        assert!(
+            text(&message).starts_with(
+                "Could not import images from /pics: the history could not be written ("
+            ),
+            "{}",
+            text(&message)
+        );
+    }
 }
