@@ -182,7 +182,8 @@ fn a_missing_folder_or_a_file_is_named_in_the_message_and_nothing_is_written() {
 
 /// 1,100 images: the import writes its first 1,024 jobs in one append, then looks at the
 /// cancel flag before its next batch. The history's file lock, held here, keeps that append
-/// waiting while Cancel is pressed, so the cancel lands exactly between two batches.
+/// waiting (said in the status line) while Cancel is pressed, so the cancel lands exactly
+/// between two batches.
 #[test]
 fn cancel_stops_between_batches_and_says_how_many_were_imported() {
     let setup = setup();
@@ -225,6 +226,13 @@ fn cancel_stops_between_batches_and_says_how_many_were_imported() {
     ));
     harness.key_press(egui::Key::Escape);
     harness.run_steps(3);
+
+    // The append waits for the history: the status line says so (the writer retries).
+    step_until(
+        &mut harness,
+        "the status line says the history is busy",
+        |h| message(h).contains("promptdesk records the imported images by itself"),
+    );
 
     harness.get_by_label("Cancel import").click();
     harness.step();

@@ -226,15 +226,18 @@ pub enum RequestKind {
     Rate,
     /// A runner's request (answered on its own channel, never as an event).
     Runner,
-    /// An image import's call (answered on its own channel, never as an event).
+    /// An image import's call (answered on its own channel; only its waits for a busy
+    /// history are events).
     ImageImport,
 }
 
 impl RequestKind {
-    /// True for requests answered on a channel of their own, never as an event (their
-    /// sender waits for the answer on its own thread and reports what went wrong itself).
-    pub fn answered_on_channel(self) -> bool {
-        matches!(self, RequestKind::Runner | RequestKind::ImageImport)
+    /// True for requests that wait for a busy history without a word: the runner's (it
+    /// reports what it could not do once it gives up). An image import's waits are told
+    /// ([`WriteEvent::Waiting`], for the status line): its progress would stand still
+    /// otherwise.
+    pub fn waits_silently(self) -> bool {
+        self == RequestKind::Runner
     }
 }
 
@@ -711,9 +714,7 @@ impl Writer {
                     outcome,
                 }),
                 Err(Failure::Busy(error)) if pending.attempts < RETRY_LIMIT => {
-                    // A runner's (or an image import's) request waits without a word: its
-                    // sender reports what it could not do once it gives up.
-                    if !kind.answered_on_channel() {
+                    if !kind.waits_silently() {
                         self.send(WriteEvent::Waiting {
                             id: pending.id,
                             kind,
