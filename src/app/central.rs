@@ -112,6 +112,10 @@ pub fn idle_hint() -> String {
 /// about deleted jobs (its hover names the job it restores); with no message, [`idle_hint`]. A
 /// cut message is whole on hover.
 pub fn status_bar(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    // An image import under way: its progress and Cancel, above the message.
+    if let Some(run) = ctx.image_import {
+        super::image_import::show_progress(run, ui, commands);
+    }
     let Some(message) = ctx.message else {
         ui.horizontal(|ui| {
             ui.set_min_height(ui.spacing().interact_size.y);

@@ -105,7 +105,10 @@ impl AppState {
             Command::PickPacksFolder
             | Command::PickPackFiles
             | Command::PickStableNewFile
+            | Command::PickImagesFolder { .. }
             | Command::PickExportFile(_) => self.pick(command),
+            Command::ImportImages { dir, recursive } => self.import_images(dir, recursive),
+            Command::CancelImageImport => self.cancel_image_import(),
             Command::UndoLoad => self.undo_load(),
             Command::FocusDetails => self.details.focus_first_action(),
             Command::DropBrackets { token, key } => self.drop_brackets(&token, &key),

@@ -49,6 +49,19 @@ pub enum Command {
     PickStableNewFile,
     /// Ask where to export the rows shown ([`Command::Export`]).
     PickExportFile(ExportFormat),
+    /// Ask for a folder of images to import ([`Command::ImportImages`]); `recursive`: its
+    /// sub-folders too.
+    PickImagesFolder {
+        recursive: bool,
+    },
+    /// Import every image of `dir` (and of its sub-folders when `recursive`) as a completed
+    /// job, on a background task (File → Import images folder).
+    ImportImages {
+        dir: PathBuf,
+        recursive: bool,
+    },
+    /// Stop the image import under way between two batches.
+    CancelImageImport,
     /// Bring back the composer and pack selection as they were before the last Load into
     /// composer.
     UndoLoad,

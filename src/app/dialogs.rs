@@ -30,6 +30,8 @@ pub enum Pick {
     PackFiles,
     /// A StableNew history file to import.
     StableNewFile,
+    /// A folder of images to import (`recursive`: its sub-folders too).
+    ImagesFolder { recursive: bool },
     /// Where to export the rows shown.
     ExportFile(ExportFormat),
 }
@@ -41,6 +43,9 @@ impl Pick {
             Command::PickPacksFolder => Pick::PacksFolder(packs_dir.to_path_buf()),
             Command::PickPackFiles => Pick::PackFiles,
             Command::PickStableNewFile => Pick::StableNewFile,
+            Command::PickImagesFolder { recursive } => Pick::ImagesFolder {
+                recursive: *recursive,
+            },
             Command::PickExportFile(format) => Pick::ExportFile(*format),
             _ => return None,
         })
@@ -55,6 +60,10 @@ impl Pick {
             Pick::PacksFolder(_) => Command::SetPacksDir(paths.swap_remove(0)),
             Pick::PackFiles => Command::ImportPackFiles(paths),
             Pick::StableNewFile => Command::ImportStableNew(paths.swap_remove(0)),
+            Pick::ImagesFolder { recursive } => Command::ImportImages {
+                dir: paths.swap_remove(0),
+                recursive: *recursive,
+            },
             Pick::ExportFile(format) => Command::Export(paths.swap_remove(0), *format),
         })
     }
@@ -65,6 +74,10 @@ impl Pick {
             Pick::PacksFolder(_) => "Open packs folder".into(),
             Pick::PackFiles => "Import pack files".into(),
             Pick::StableNewFile => "Import StableNew history".into(),
+            Pick::ImagesFolder { recursive: false } => "Import images folder".into(),
+            Pick::ImagesFolder { recursive: true } => {
+                "Import images folder with sub-folders".into()
+            }
             Pick::ExportFile(format) => format!("Export history as {}", export_label(*format).0),
         }
     }
@@ -75,6 +88,7 @@ impl Pick {
             Pick::PacksFolder(_) => "Packs folder",
             Pick::PackFiles => "Pack files",
             Pick::StableNewFile => "StableNew history file",
+            Pick::ImagesFolder { .. } => "Images folder",
             Pick::ExportFile(_) => "Export to file",
         }
     }
@@ -85,6 +99,7 @@ impl Pick {
             Pick::PacksFolder(_) => "~/prompt-packs",
             Pick::PackFiles => "~/Downloads/landscapes.txt",
             Pick::StableNewFile => "~/StableNew/job_history.jsonl",
+            Pick::ImagesFolder { .. } => "~/stable-diffusion-webui/outputs/txt2img-images",
             Pick::ExportFile(_) => "~/promptdesk-history.jsonl",
         }
     }
@@ -112,7 +127,7 @@ impl Pick {
                 let home = directories::BaseDirs::new()?.home_dir().to_path_buf();
                 Some(home.join(format!("promptdesk-history.{}", export_label(*format).1)))
             }
-            Pick::PackFiles | Pick::StableNewFile => None,
+            Pick::PackFiles | Pick::StableNewFile | Pick::ImagesFolder { .. } => None,
         }
     }
 }
@@ -170,6 +185,7 @@ fn open_rfd(pick: &Pick) -> Option<Vec<PathBuf>> {
             .add_filter("StableNew job history", &["jsonl", "json"])
             .pick_file()
             .map(|p| vec![p]),
+        Pick::ImagesFolder { .. } => dialog.pick_folder().map(|p| vec![p]),
         Pick::ExportFile(format) => {
             let (label, ext) = export_label(*format);
             dialog

@@ -1,4 +1,5 @@
-//! The menu bar: File (folders, imports, export, quit), View (the central view, theme) and
+//! The menu bar: File (folders, imports of packs, StableNew histories and image folders,
+//! export, quit), View (the central view, theme) and
 //! Run (Run queue, Backends), with the Run queue switch at its right end (the toolbar).
 //! Every entry is a command (file dialogs run on their own threads, see
 //! `command_handling.rs`).
@@ -12,7 +13,7 @@ use crate::history::ExportFormat;
 /// Draws the menu bar into `ui`.
 pub fn show(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     egui::MenuBar::new().ui(ui, |ui| {
-        ui.menu_button("File", |ui| file_menu(ui, commands));
+        ui.menu_button("File", |ui| file_menu(ctx, ui, commands));
         ui.menu_button("View", |ui| {
             for view in CentralView::ALL.into_iter().filter(|v| v.is_available()) {
                 let mut button = egui::Button::new(format!("{} view", view.title()));
@@ -93,7 +94,7 @@ fn run_queue_help(on: bool) -> &'static str {
     }
 }
 
-fn file_menu(ui: &mut egui::Ui, commands: &mut CommandQueue) {
+fn file_menu(ctx: &ViewContext<'_>, ui: &mut egui::Ui, commands: &mut CommandQueue) {
     let mut item = |ui: &mut egui::Ui, label: &str, command: Command| {
         if ui.button(label).clicked() {
             commands.push(command);
@@ -109,6 +110,30 @@ fn file_menu(ui: &mut egui::Ui, commands: &mut CommandQueue) {
         "Import StableNew history...",
         Command::PickStableNewFile,
     );
+    // One image import at a time: both entries wait for the one under way.
+    let importing = ctx.image_import.is_some();
+    let mut picked = None;
+    for (label, recursive, help) in [
+        (
+            "Import images folder...",
+            false,
+            "Every PNG, JPEG and WebP image of a folder becomes a completed job, with the prompt and settings its metadata gives (images already in the history are skipped)",
+        ),
+        (
+            "Import images folder with sub-folders...",
+            true,
+            "As Import images folder, with the images of its sub-folders at any depth",
+        ),
+    ] {
+        let response = ui
+            .add_enabled(!importing, egui::Button::new(label))
+            .on_hover_text(help)
+            .on_disabled_hover_text(super::image_import::ALREADY_RUNNING);
+        if response.clicked() {
+            picked = Some(recursive);
+            ui.close();
+        }
+    }
     ui.menu_button("Export history (shown rows)", |ui| {
         for format in [
             ExportFormat::Jsonl,
@@ -121,4 +146,7 @@ fn file_menu(ui: &mut egui::Ui, commands: &mut CommandQueue) {
     });
     ui.separator();
     item(ui, "Quit", Command::Quit);
+    if let Some(recursive) = picked {
+        commands.push(Command::PickImagesFolder { recursive });
+    }
 }

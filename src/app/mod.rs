@@ -27,6 +27,7 @@ pub mod dialogs;
 mod fonts;
 pub mod gallery;
 mod history_table;
+pub mod image_import;
 pub mod layout;
 mod menu;
 mod pack_browser;

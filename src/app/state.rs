@@ -153,6 +153,8 @@ testing_pub_struct! {
         pack_scan: PackScan,
         /// Imports of pack files still copying (File → Import pack files, dropped files).
         pack_imports: Vec<Task<PackImportReport>>,
+        /// The image import under way (File → Import images folder), one at a time.
+        image_import: Option<super::image_import::ImageImportRun>,
         // The selection.
         selected_pack: Option<String>,
         /// Checked keys of the selected pack (kept in the pack's key order when submitted).
@@ -233,6 +235,9 @@ testing_pub_struct! {
         /// The queue runner's state (the Run queue switch, backends, running jobs).
         queue: &'a QueueStatus,
         backends: &'a BackendsState,
+        /// The image import under way, if any (its progress row in the status bar; the
+        /// menu's import entries are disabled meanwhile).
+        image_import: Option<&'a super::image_import::ImageImportRun>,
     }
 }
 
@@ -288,6 +293,7 @@ impl<'a> ViewContext<'a> {
             data_dir: packs_dir,
             queue: &NO_QUEUE,
             backends: NO_BACKENDS.with(|b| *b),
+            image_import: None,
         }
     }
 }
@@ -340,6 +346,7 @@ impl AppState {
             wildcard_errors: Vec::new(),
             pack_scan: PackScan::start(packs_dir, &repaint),
             pack_imports: Vec::new(),
+            image_import: None,
             selected_pack: None,
             checked_keys: Vec::new(),
             pack_browser: PackBrowserState::default(),
@@ -408,6 +415,7 @@ impl AppState {
             || self.query_worker.is_busy()
             || self.pack_id_scan.is_running()
             || !self.pack_imports.is_empty()
+            || self.image_import.is_some()
             || !self.writes.is_empty()
             || self.backends.is_busy()
             || self.queue_runner.is_busy()
@@ -457,6 +465,7 @@ impl AppState {
     /// changed.
     pub fn poll(&mut self) {
         self.finish_pack_imports();
+        self.finish_image_import();
         self.finish_dialogs();
         if let Some(scan) = self.pack_scan.take_result() {
             self.wildcards = Arc::new(scan.wildcards);
@@ -804,6 +813,7 @@ impl AppState {
             data_dir: &self.data_dir,
             queue: &self.queue_runner.status,
             backends: &self.backends,
+            image_import: self.image_import.as_ref(),
         };
         let panels = Panels {
             pack_browser: &mut self.pack_browser,
@@ -923,6 +933,7 @@ fn waiting_message(kind: RequestKind, err: &crate::history::HistoryError, attemp
         RequestKind::Requeue => "queues the job again",
         RequestKind::Rate => "records the rating",
         RequestKind::Runner => "records the queue's change",
+        RequestKind::ImageImport => "records the imported images",
     };
     format!(
         "The history is busy: {}. promptdesk {what} by itself in {secs} s{tries}; waiting.",

@@ -24,6 +24,15 @@
 //! - **Imports** read the StableNew file and write its jobs on a full store the writer opens
 //!   for the import; the result replaces the shared store's contents in one move under the
 //!   write lock (memory holds two copies of the history while an import runs).
+//! - **Image imports** (File → Import images folder, `super::image_import`) run on a task
+//!   of their own: listing the folder, reading, hashing and parsing the files take seconds
+//!   to minutes, and on this thread they would hold back every other change meanwhile (a
+//!   rating, the queue runner's claims and results). The task reaches the history only
+//!   through [`WriterQueue`]'s [`ImportTarget`] calls ([`WriteRequest::ImageImport`]): the
+//!   images the history holds (once), the new jobs (1,000 per append, through an
+//!   append-only store as a Submit) and the rare link of a moved or promptdesk-made image.
+//!   Each takes its turn in this queue like the runner's requests, so the writer still owns
+//!   every change.
 //! - **Exports** read the shared store (the read side: the table keeps drawing) and write the
 //!   file atomically.
 //!
@@ -47,7 +56,9 @@ use crate::history::{
     ExportFormat, HistoryError, HistoryStore, ImportError, ImportReport, export_to_file,
     import_stablenew, sort_for_export,
 };
+use crate::images::{ImportTarget, KnownImage, known_images_of};
 use crate::job_record::{JobRecord, JobStatus};
+use crate::outputs::OutputImage;
 use crate::runner::{
     Change, Check, QueueMove, QueueStore, move_in_queue, queue_key, queued_in_order, retried,
 };
@@ -117,6 +128,9 @@ pub enum WriteRequest {
     },
     /// The runner: the queued and running jobs, after reading other processes' changes.
     Active { reply: Reply<Vec<JobRecord>> },
+    /// An image import's call on the history (answered on its own channel, see
+    /// [`ImportCall`]).
+    ImageImport(ImportCall),
     /// Rate or (un)favourite one image of a job, found by its sha256 (a new snapshot line of
     /// the job; the file may have moved since).
     RateImage {
@@ -124,6 +138,45 @@ pub enum WriteRequest {
         sha256: String,
         change: RatingChange,
     },
+}
+
+/// The [`ImportTarget`] calls of an image import, each with the channel its answer goes to.
+#[derive(Debug)]
+pub enum ImportCall {
+    /// [`ImportTarget::known_images`].
+    KnownImages { reply: Reply<Vec<KnownImage>> },
+    /// [`ImportTarget::append_jobs`].
+    AppendJobs {
+        records: Vec<JobRecord>,
+        reply: Reply<()>,
+    },
+    /// [`ImportTarget::move_image`].
+    MoveImage {
+        job_id: String,
+        sha256: String,
+        old_path: String,
+        new_path: String,
+        reply: Reply<bool>,
+    },
+    /// [`ImportTarget::add_image`].
+    AddImage {
+        job_id: String,
+        image: Box<OutputImage>,
+        reply: Reply<bool>,
+    },
+}
+
+impl ImportCall {
+    /// Answers the call with `error` (it failed for good).
+    fn fail(self, error: HistoryError) {
+        match self {
+            ImportCall::KnownImages { reply } => drop(reply.send(Err(error))),
+            ImportCall::AppendJobs { reply, .. } => drop(reply.send(Err(error))),
+            ImportCall::MoveImage { reply, .. } | ImportCall::AddImage { reply, .. } => {
+                drop(reply.send(Err(error)));
+            }
+        }
+    }
 }
 
 /// What a [`WriteRequest::RateImage`] changes.
@@ -173,6 +226,19 @@ pub enum RequestKind {
     Rate,
     /// A runner's request (answered on its own channel, never as an event).
     Runner,
+    /// An image import's call (answered on its own channel; only its waits for a busy
+    /// history are events).
+    ImageImport,
+}
+
+impl RequestKind {
+    /// True for requests that wait for a busy history without a word: the runner's (it
+    /// reports what it could not do once it gives up). An image import's waits are told
+    /// ([`WriteEvent::Waiting`], for the status line): its progress would stand still
+    /// otherwise.
+    pub fn waits_silently(self) -> bool {
+        self == RequestKind::Runner
+    }
 }
 
 impl WriteRequest {
@@ -188,6 +254,7 @@ impl WriteRequest {
             WriteRequest::MoveInQueue { .. } => RequestKind::Move,
             WriteRequest::Requeue(_) => RequestKind::Requeue,
             WriteRequest::RateImage { .. } => RequestKind::Rate,
+            WriteRequest::ImageImport(_) => RequestKind::ImageImport,
             WriteRequest::Transition { .. } | WriteRequest::Active { .. } => RequestKind::Runner,
         }
     }
@@ -261,6 +328,10 @@ impl Outcome {
             }
             WriteRequest::Active { reply } => {
                 let _ = reply.send(Err(error));
+                Outcome::Answered
+            }
+            WriteRequest::ImageImport(call) => {
+                call.fail(error);
                 Outcome::Answered
             }
             WriteRequest::Restore(record) => Outcome::NotRestored {
@@ -643,9 +714,7 @@ impl Writer {
                     outcome,
                 }),
                 Err(Failure::Busy(error)) if pending.attempts < RETRY_LIMIT => {
-                    // A runner's request waits without a word: the runner reports what it
-                    // could not do once it gives up.
-                    if kind != RequestKind::Runner {
+                    if !kind.waits_silently() {
                         self.send(WriteEvent::Waiting {
                             id: pending.id,
                             kind,
@@ -854,6 +923,7 @@ impl Writer {
             WriteRequest::Transition { .. } | WriteRequest::Active { .. } => {
                 unreachable!("answered above")
             }
+            WriteRequest::ImageImport(call) => self.image_import(call),
             WriteRequest::MoveInQueue { job_id, how } => {
                 let (job_id, how) = (job_id.clone(), *how);
                 self.move_in_queue(request, &job_id, how)
@@ -967,6 +1037,89 @@ impl Writer {
         }
     }
 
+    /// An image import's call: answered on its channel, or busy (retried; nothing was
+    /// written then).
+    fn image_import(&mut self, call: &ImportCall) -> Result<Outcome, Failure> {
+        fn busy_or<T>(e: HistoryError) -> Result<Result<T, HistoryError>, Failure> {
+            if e.is_transient() {
+                Err(Failure::Busy(e))
+            } else {
+                Ok(Err(e))
+            }
+        }
+        match call {
+            ImportCall::KnownImages { reply } => {
+                let answer = match self.try_reload() {
+                    Err(e) => busy_or(e)?,
+                    Ok(()) => self
+                        .shared
+                        .as_ref()
+                        .and_then(|shared| shared.read().ok())
+                        .map(|s| known_images_of(s.records()))
+                        .ok_or_else(|| unavailable_error(&self.path, &self.unavailable_why())),
+                };
+                let _ = reply.send(answer);
+            }
+            ImportCall::AppendJobs { records, reply } => {
+                let answer = match self.append_many(records) {
+                    Err(e) => busy_or(e)?,
+                    Ok(()) => Ok(()),
+                };
+                let _ = reply.send(answer);
+            }
+            ImportCall::MoveImage {
+                job_id,
+                sha256,
+                old_path,
+                new_path,
+                reply,
+            } => {
+                let answer =
+                    self.import_change(|s| s.move_image(job_id, sha256, old_path, new_path))?;
+                let _ = reply.send(answer);
+            }
+            ImportCall::AddImage {
+                job_id,
+                image,
+                reply,
+            } => {
+                let answer = self.import_change(|s| s.add_image(job_id, image))?;
+                let _ = reply.send(answer);
+            }
+        }
+        Ok(Outcome::Answered)
+    }
+
+    /// A change of an image import on the shared store ([`Self::locked_raw`]): busy, or the
+    /// answer.
+    fn import_change<T>(
+        &self,
+        change: impl FnOnce(&mut HistoryStore) -> Result<T, HistoryError>,
+    ) -> Result<Result<T, HistoryError>, Failure> {
+        match self.locked_raw(change) {
+            Err(busy) => Err(Failure::Busy(busy)),
+            Ok(None) => Ok(Err(unavailable_error(&self.path, &self.unavailable_why()))),
+            Ok(Some(Err(e))) if e.is_transient() => Err(Failure::Busy(e)),
+            Ok(Some(answer)) => Ok(answer),
+        }
+    }
+
+    /// Writes an image import's new jobs through an append-only store of its own (as a
+    /// Submit: the shared store is not locked while the lines are written and synced), then
+    /// the shared store reads them.
+    fn append_many(&self, records: &[JobRecord]) -> Result<(), HistoryError> {
+        let mut appender = HistoryStore::open_append_only(&self.path)?;
+        appender.set_lock_timeout(GUI_LOCK_TIMEOUT);
+        appender.append_many(records)?;
+        drop(appender);
+        if self.loaded
+            && let Some(Err(e)) = self.with_write(HistoryStore::reload)
+        {
+            self.send(WriteEvent::ReloadFailed(e.to_string()));
+        }
+        Ok(())
+    }
+
     /// Imports on a full store of the writer's own, then moves it into the shared store.
     fn import(&mut self, request: &WriteRequest, file: &Path) -> Result<Outcome, Failure> {
         wait_for_file_lock(&self.path, GUI_LOCK_TIMEOUT).map_err(Failure::Busy)?;
@@ -1055,6 +1208,50 @@ impl QueueStore for WriterQueue {
                 change: Some(change),
             },
             reply,
+        })
+    }
+}
+
+/// An image import's history: each call is a [`WriteRequest::ImageImport`] answered in turn
+/// by the writer. Called from the import's task thread only (it waits for the answers).
+impl ImportTarget for WriterQueue {
+    fn history_path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    fn known_images(&mut self) -> Result<Vec<KnownImage>, HistoryError> {
+        self.ask(|reply| WriteRequest::ImageImport(ImportCall::KnownImages { reply }))
+    }
+
+    fn append_jobs(&mut self, records: Vec<JobRecord>) -> Result<(), HistoryError> {
+        self.ask(|reply| WriteRequest::ImageImport(ImportCall::AppendJobs { records, reply }))
+    }
+
+    fn move_image(
+        &mut self,
+        job_id: &str,
+        sha256: &str,
+        old_path: &str,
+        new_path: &str,
+    ) -> Result<bool, HistoryError> {
+        self.ask(|reply| {
+            WriteRequest::ImageImport(ImportCall::MoveImage {
+                job_id: job_id.to_owned(),
+                sha256: sha256.to_owned(),
+                old_path: old_path.to_owned(),
+                new_path: new_path.to_owned(),
+                reply,
+            })
+        })
+    }
+
+    fn add_image(&mut self, job_id: &str, image: &OutputImage) -> Result<bool, HistoryError> {
+        self.ask(|reply| {
+            WriteRequest::ImageImport(ImportCall::AddImage {
+                job_id: job_id.to_owned(),
+                image: Box::new(image.clone()),
+                reply,
+            })
         })
     }
 }
@@ -1174,6 +1371,73 @@ mod tests {
         let on_disk = HistoryStore::open(&path).unwrap();
         assert_eq!(on_disk.len(), 1);
         assert!(on_disk.get("new").is_some());
+    }
+
+    /// An image import reaches the history only through the writer (its [`WriterQueue`] as
+    /// the import's target): the new jobs land in the shared store the table reads and on
+    /// disk, and a moved file keeps its job (the move written by the writer, too).
+    #[test]
+    fn an_image_import_through_the_writer_appends_and_links_a_moved_file() {
+        use crate::images::{ImportImagesOptions, import_images};
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("history.jsonl");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut writer = HistoryWriter::start(path.clone(), &Repaint::default(), Arc::default());
+        let store = match next(&mut writer) {
+            WriteEvent::Opened(store) => store,
+            other => panic!("{other:?}"),
+        };
+        let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::create_dir_all(&second).unwrap();
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(3, 2, image::Rgb([9, 80, 200]))
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        std::fs::write(first.join("a.png"), png.into_inner()).unwrap();
+
+        let run = |folder: &Path| {
+            let mut target = writer.queue();
+            // Off the writer thread, as the app's task.
+            let folder = folder.to_path_buf();
+            std::thread::spawn(move || {
+                import_images(
+                    &mut target,
+                    &folder,
+                    &ImportImagesOptions::default(),
+                    &mut |_| {},
+                    &AtomicBool::new(false),
+                )
+            })
+            .join()
+            .unwrap()
+            .unwrap()
+        };
+        let report = run(&first);
+        assert_eq!((report.imported, report.linked), (1, 0), "{report:?}");
+        let image_path = |store: &HistoryStore| {
+            store.records()[0].result.as_ref().unwrap().images[0]
+                .path
+                .clone()
+        };
+        assert_eq!(store.read().unwrap().len(), 1);
+        assert!(image_path(&store.read().unwrap()).ends_with("first/a.png"));
+
+        std::fs::rename(first.join("a.png"), second.join("a.png")).unwrap();
+        let report = run(&second);
+        assert_eq!((report.imported, report.linked), (0, 1), "{report:?}");
+        assert!(image_path(&store.read().unwrap()).ends_with("second/a.png"));
+        let on_disk = HistoryStore::open(&path).unwrap();
+        assert_eq!(on_disk.len(), 1);
+        assert!(image_path(&on_disk).ends_with("second/a.png"));
+        // Answered on the import's own channel: no event for the window.
+        while let Some(event) = writer.next_event() {
+            assert!(
+                matches!(event, WriteEvent::Loaded),
+                "unexpected event {event:?}"
+            );
+        }
     }
 
     /// The runner's requests go through the writer: its look at the queue reads other

@@ -276,6 +276,10 @@ pub fn check(pick: &Pick, text: &str, replace: Option<&Path>) -> Checked {
             .try_for_each(|p| check_pack_file(p))
             .map(|()| Command::ImportPackFiles(paths)),
         Pick::StableNewFile => check_file(&first).map(|()| Command::ImportStableNew(first)),
+        Pick::ImagesFolder { recursive } => check_folder(&first).map(|()| Command::ImportImages {
+            dir: first,
+            recursive: *recursive,
+        }),
         Pick::ExportFile(format) => match check_export_target(&first, *format) {
             Ok(true) if replace != Some(first.as_path()) => return Checked::Exists(first),
             Ok(_) => Ok(Command::Export(first, *format)),

@@ -33,6 +33,11 @@
 //! listed with the reason in [`ImportImagesReport::unreadable`]; nothing stops the import but a
 //! history error. A cancel (the flag set) stops between batches: what was found so far is
 //! written and reported ([`ImportImagesReport::cancelled`]).
+//!
+//! **Where the history is.** [`import_images`] reads and writes the history only through an
+//! [`ImportTarget`]: a [`HistoryStore`] of its own (the CLI), or the app's history writer, which
+//! owns every change the window makes; the files are listed, read and hashed on the caller's
+//! thread either way.
 
 use super::index::HashIndex;
 use super::metadata::{ImageMetadata, read_image_metadata};
@@ -75,6 +80,137 @@ pub fn is_image_import(record: &JobRecord) -> bool {
         .get(IMPORTED_FROM_KEY)
         .and_then(Value::as_str)
         == Some(IMPORTED_FROM_IMAGE)
+}
+
+/// An image the history holds: its SHA-256, the job holding it and the path it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownImage {
+    pub sha256: String,
+    pub job_id: String,
+    pub path: String,
+}
+
+/// What [`import_images`] reads and writes the history through: a [`HistoryStore`] (the CLI,
+/// the tests), or a handle that forwards each call to the one thread that owns the history's
+/// changes (the app's history writer). Listing, reading, hashing and parsing the files happen
+/// in [`import_images`] itself, on the caller's thread; only these few calls reach the
+/// history, so a writer thread is busy with an import only for the moments they take.
+pub trait ImportTarget {
+    /// The history file (its folder holds the hash index and is where relative image paths
+    /// are).
+    fn history_path(&self) -> PathBuf;
+    /// Every image the history holds, after reading other processes' changes; an image held
+    /// by several jobs is listed for each, in the history's order (the first one counts).
+    fn known_images(&mut self) -> Result<Vec<KnownImage>, HistoryError>;
+    /// Writes new jobs with one locked write ([`HistoryStore::append_many`]).
+    fn append_jobs(&mut self, records: Vec<JobRecord>) -> Result<(), HistoryError>;
+    /// The file of image `sha256` of job `job_id`, recorded at `old_path`, is now at
+    /// `new_path`: its entry gets the new path. `Ok(false)` when the job is gone or no longer
+    /// records the image there (changed meanwhile): nothing written.
+    fn move_image(
+        &mut self,
+        job_id: &str,
+        sha256: &str,
+        old_path: &str,
+        new_path: &str,
+    ) -> Result<bool, HistoryError>;
+    /// Adds `image` to the images of job `job_id`. `Ok(false)` when the history has no such
+    /// job: nothing written.
+    fn add_image(&mut self, job_id: &str, image: &OutputImage) -> Result<bool, HistoryError>;
+}
+
+impl ImportTarget for HistoryStore {
+    fn history_path(&self) -> PathBuf {
+        self.path().to_path_buf()
+    }
+
+    fn known_images(&mut self) -> Result<Vec<KnownImage>, HistoryError> {
+        self.reload()?;
+        Ok(known_images_of(self.records()))
+    }
+
+    fn append_jobs(&mut self, records: Vec<JobRecord>) -> Result<(), HistoryError> {
+        self.append_many(&records)
+    }
+
+    fn move_image(
+        &mut self,
+        job_id: &str,
+        sha256: &str,
+        old_path: &str,
+        new_path: &str,
+    ) -> Result<bool, HistoryError> {
+        let written = self.update_if(
+            job_id,
+            |r| {
+                r.result.as_ref().is_some_and(|res| {
+                    res.images
+                        .iter()
+                        .any(|i| i.sha256 == sha256 && i.path == old_path)
+                })
+            },
+            |r| {
+                let mut new = r.clone();
+                if let Some(res) = new.result.as_mut() {
+                    for image in res.images.iter_mut().filter(|i| i.sha256 == sha256) {
+                        if image.path == old_path {
+                            new_path.clone_into(&mut image.path);
+                        }
+                    }
+                }
+                new
+            },
+        );
+        match written {
+            Ok(written) => Ok(written.is_some()),
+            Err(HistoryError::UnknownJob { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn add_image(&mut self, job_id: &str, image: &OutputImage) -> Result<bool, HistoryError> {
+        if self.get(job_id).is_none() {
+            return Ok(false);
+        }
+        let written = self.update_if(
+            job_id,
+            |_| true,
+            |r| {
+                let mut new = r.clone();
+                new.result
+                    .get_or_insert_with(|| JobResult {
+                        backend: IMPORT_BACKEND.to_owned(),
+                        ..JobResult::default()
+                    })
+                    .images
+                    .push(image.clone());
+                new
+            },
+        );
+        match written {
+            Ok(_) => Ok(true),
+            Err(HistoryError::UnknownJob { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Every image of `records` with a SHA-256 ([`ImportTarget::known_images`]).
+pub fn known_images_of(records: &[JobRecord]) -> Vec<KnownImage> {
+    records
+        .iter()
+        .flat_map(|r| {
+            r.result
+                .iter()
+                .flat_map(|res| &res.images)
+                .filter(|image| !image.sha256.is_empty())
+                .map(|image| KnownImage {
+                    sha256: image.sha256.clone(),
+                    job_id: r.job_id.clone(),
+                    path: image.path.clone(),
+                })
+        })
+        .collect()
 }
 
 /// How to import.
@@ -226,7 +362,7 @@ enum Examined {
 /// during the listing and after every 256 files; setting `cancel` stops the import between
 /// them.
 pub fn import_images(
-    store: &mut HistoryStore,
+    store: &mut dyn ImportTarget,
     dir: &Path,
     options: &ImportImagesOptions,
     progress: &mut dyn FnMut(&ImportImagesProgress),
@@ -260,19 +396,16 @@ pub fn import_images(
     report.scanned = files.len();
 
     // Catch up with other processes, then what the history holds, once.
-    store.reload()?;
-    let data_dir = crate::fsutil::parent_dir(store.path()).to_path_buf();
+    let held = store.known_images()?;
+    let history_path = store.history_path();
+    let data_dir = crate::fsutil::parent_dir(&history_path).to_path_buf();
     let data_dir = fs::canonicalize(&data_dir).unwrap_or(data_dir);
-    let mut known: HashMap<String, Known> = HashMap::with_capacity(store.len() + files.len());
-    for r in store.records() {
-        for image in r.result.iter().flat_map(|res| &res.images) {
-            if !image.sha256.is_empty() {
-                known.entry(image.sha256.clone()).or_insert_with(|| Known {
-                    job_id: r.job_id.clone(),
-                    path: image.path.clone(),
-                });
-            }
-        }
+    let mut known: HashMap<String, Known> = HashMap::with_capacity(held.len() + files.len());
+    for image in held {
+        known.entry(image.sha256).or_insert(Known {
+            job_id: image.job_id,
+            path: image.path,
+        });
     }
     let mut index = HashIndex::load(&data_dir);
     let mut run = Run {
@@ -494,7 +627,7 @@ fn examine(f: &Found, index: &HashIndex, known: &HashMap<String, Known>) -> Exam
 
 /// One import under way.
 struct Run<'a> {
-    store: &'a mut HistoryStore,
+    store: &'a mut dyn ImportTarget,
     data_dir: &'a Path,
     options: &'a ImportImagesOptions,
     /// Every image the history holds (and this import added), by SHA-256.
@@ -567,8 +700,7 @@ impl Run<'_> {
 
     fn flush(&mut self) -> Result<(), ImportImagesError> {
         if !self.pending.is_empty() {
-            self.store.append_many(&self.pending)?;
-            self.pending.clear();
+            self.store.append_jobs(std::mem::take(&mut self.pending))?;
         }
         Ok(())
     }
@@ -597,37 +729,14 @@ impl Run<'_> {
         }
         let (job_id, old_path) = (entry.job_id.clone(), entry.path.clone());
         let new_path = f.text.clone();
-        let written = self.store.update_if(
-            &job_id,
-            |r| {
-                r.result.as_ref().is_some_and(|res| {
-                    res.images
-                        .iter()
-                        .any(|i| i.sha256 == sha && i.path == old_path)
-                })
-            },
-            |r| {
-                let mut new = r.clone();
-                if let Some(res) = new.result.as_mut() {
-                    for image in res.images.iter_mut().filter(|i| i.sha256 == sha) {
-                        if image.path == old_path {
-                            image.path.clone_from(&new_path);
-                        }
-                    }
-                }
-                new
-            },
-        );
-        match written {
-            Ok(Some(_)) => {
-                self.report.linked += 1;
-                if let Some(entry) = self.known.get_mut(sha) {
-                    entry.path = new_path;
-                }
+        if self.store.move_image(&job_id, sha, &old_path, &new_path)? {
+            self.report.linked += 1;
+            if let Some(entry) = self.known.get_mut(sha) {
+                entry.path = new_path;
             }
+        } else {
             // Changed by someone else meanwhile, or deleted: leave it.
-            Ok(None) | Err(HistoryError::UnknownJob { .. }) => self.report.already_known += 1,
-            Err(e) => return Err(e.into()),
+            self.report.already_known += 1;
         }
         Ok(())
     }
@@ -640,9 +749,7 @@ impl Run<'_> {
         sha: String,
         meta: &ImageMetadata,
     ) -> Result<(), ImportImagesError> {
-        if let Some(link) = &meta.link
-            && self.store.get(&link.job_id).is_some()
-        {
+        if let Some(link) = &meta.link {
             let image = OutputImage {
                 path: f.text.clone(),
                 seed: link
@@ -657,36 +764,18 @@ impl Run<'_> {
                 rating: None,
                 favorite: false,
             };
-            let written = self.store.update_if(
-                &link.job_id,
-                |_| true,
-                |r| {
-                    let mut new = r.clone();
-                    new.result
-                        .get_or_insert_with(|| JobResult {
-                            backend: IMPORT_BACKEND.to_owned(),
-                            ..JobResult::default()
-                        })
-                        .images
-                        .push(image.clone());
-                    new
-                },
-            );
-            match written {
-                Ok(_) => {
-                    self.report.linked += 1;
-                    self.known.insert(
-                        sha,
-                        Known {
-                            job_id: link.job_id.clone(),
-                            path: f.text.clone(),
-                        },
-                    );
-                    return Ok(());
-                }
-                // Deleted by another process meanwhile: imported as a job of its own.
-                Err(HistoryError::UnknownJob { .. }) => {}
-                Err(e) => return Err(e.into()),
+            // Not in the history (or deleted by another process meanwhile): imported as a
+            // job of its own.
+            if self.store.add_image(&link.job_id, &image)? {
+                self.report.linked += 1;
+                self.known.insert(
+                    sha,
+                    Known {
+                        job_id: link.job_id.clone(),
+                        path: f.text.clone(),
+                    },
+                );
+                return Ok(());
             }
         }
         let record = job_for_image(f, &sha, meta, self.options.source);

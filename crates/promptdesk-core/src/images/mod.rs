@@ -10,8 +10,8 @@ pub mod metadata;
 pub use container::{Container, ContainerError, ImageFormat, read_container};
 pub use import::{
     IMPORT_BACKEND, IMPORTED_FROM_IMAGE, ImportImagesError, ImportImagesOptions, ImportImagesPhase,
-    ImportImagesProgress, ImportImagesReport, MAX_IMAGE_BYTES, NO_PARAMETERS, import_images,
-    is_image_import,
+    ImportImagesProgress, ImportImagesReport, ImportTarget, KnownImage, MAX_IMAGE_BYTES,
+    NO_PARAMETERS, import_images, is_image_import, known_images_of,
 };
 pub use index::IMAGE_INDEX_FILE_NAME;
 pub use metadata::{
