@@ -182,6 +182,17 @@ fn settle(h: &mut App) {
     }
 }
 
+/// Sleeps until the next frame is due (60 Hz; a late frame does not pile up).
+fn pace(next: &mut Instant) {
+    *next += FRAME;
+    let now = Instant::now();
+    if *next > now {
+        std::thread::sleep(*next - now);
+    } else {
+        *next = now;
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -250,13 +261,7 @@ fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Duration>, u64) {
         if h.state().state.thumbs.is_busy() {
             loading += 1;
         }
-        next += FRAME;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
+        pace(&mut next);
     }
     (cpu, loading)
 }
@@ -327,13 +332,7 @@ fn main() {
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(300), "never finished");
-        next += FRAME;
-        let now = Instant::now();
-        if next > now {
-            std::thread::sleep(next - now);
-        } else {
-            next = now;
-        }
+        pace(&mut next);
     }
     let made = h.state().state.thumbs.stats.made;
     let wall = start.elapsed();

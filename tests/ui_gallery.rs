@@ -13,7 +13,6 @@ use promptdesk::outputs::{JobResult, OutputImage, sha256_hex};
 use promptdesk::{
     HistoryStore, JobStatus, build_run_config_for_manual_prompt, job_record_from_run_config,
 };
-use std::time::Duration;
 
 mod support;
 use support::*;
@@ -77,22 +76,6 @@ fn seed_jobs(setup: &Setup, jobs: usize, per_job: usize, missing: bool) {
 fn image_in_history(setup: &Setup, job: &str, index: usize) -> OutputImage {
     let store = HistoryStore::open(history_file(setup)).unwrap();
     store.get(job).unwrap().result.clone().unwrap().images[index].clone()
-}
-
-/// Steps frames until `done` holds (at most 2000 frames, a few ms apart).
-fn step_until(harness: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
-    for _ in 0..2000 {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("never happened: {what}");
-}
-
-fn has_label(harness: &App, label: &str) -> bool {
-    harness.query_all_by_label_contains(label).next().is_some()
 }
 
 fn press(harness: &mut App, key: Key) {

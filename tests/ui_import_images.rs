@@ -10,10 +10,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use promptdesk::HistoryStore;
 use promptdesk::app::PromptDeskApp;
 use promptdesk::app::dialogs::{Pick, PickResult};
-use promptdesk::app::state::{Command, Message};
+use promptdesk::app::state::Command;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 mod support;
 use support::*;
@@ -57,27 +56,8 @@ fn images_folder(setup: &Setup) -> PathBuf {
     pics
 }
 
-fn message(harness: &App) -> String {
-    match &harness.state().state.message {
-        Some(Message::Info(t) | Message::Error(t)) => t.clone(),
-        None => String::new(),
-    }
-}
-
 fn importing(harness: &App) -> bool {
     harness.state().state.image_import.is_some()
-}
-
-/// Steps frames until `done` holds (at most 3000 frames, a few ms apart).
-fn step_until(harness: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
-    for _ in 0..3000 {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("never happened: {what} (status line: {})", message(harness));
 }
 
 /// Starts an import of `dir` through the command the folder dialog answers with, and waits
@@ -90,7 +70,7 @@ fn import(harness: &mut App, dir: &Path) -> String {
     harness.step();
     step_until(harness, "the import finishes", |h| !importing(h));
     settle(harness);
-    message(harness)
+    status_text(harness)
 }
 
 fn records_on_disk(setup: &Setup) -> usize {
@@ -123,7 +103,7 @@ fn a_picked_folder_is_imported_and_its_jobs_show_in_the_table_once() {
     settle(&mut harness);
 
     let dir = pics.display().to_string();
-    let text = message(&harness);
+    let text = status_text(&harness);
     assert!(
         text.starts_with(&format!(
             "Imported images from {dir}: 4 images found: 3 imported, 0 already in the history; 1 unreadable."
@@ -231,7 +211,7 @@ fn cancel_stops_between_batches_and_says_how_many_were_imported() {
     step_until(
         &mut harness,
         "the status line says the history is busy",
-        |h| message(h).contains("promptdesk records the imported images by itself"),
+        |h| status_text(h).contains("promptdesk records the imported images by itself"),
     );
 
     harness.get_by_label("Cancel import").click();
@@ -244,7 +224,7 @@ fn cancel_stops_between_batches_and_says_how_many_were_imported() {
     step_until(&mut harness, "the import finishes", |h| !importing(h));
     settle(&mut harness);
 
-    let text = message(&harness);
+    let text = status_text(&harness);
     assert!(
         text.contains("1100 images found: 1024 imported, 0 already in the history"),
         "{text}"

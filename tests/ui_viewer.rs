@@ -12,7 +12,6 @@ use promptdesk::outputs::{JobResult, OutputImage};
 use promptdesk::{
     HistoryStore, JobStatus, build_run_config_for_manual_prompt, job_record_from_run_config,
 };
-use std::time::Duration;
 
 mod support;
 use support::*;
@@ -73,18 +72,6 @@ fn images_in_history(setup: &Setup) -> Vec<OutputImage> {
     store.get(JOB).unwrap().result.clone().unwrap().images
 }
 
-/// Steps frames until `done` holds (at most 2000 frames, a few ms apart).
-fn step_until(harness: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
-    for _ in 0..2000 {
-        harness.step();
-        if done(harness) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("never happened: {what}");
-}
-
 /// The app with the job selected and its details shown.
 fn app_with_job(setup: &Setup) -> App {
     let mut harness = harness(setup);
@@ -95,14 +82,6 @@ fn app_with_job(setup: &Setup) -> App {
     harness.step();
     settle(&mut harness);
     harness
-}
-
-fn has_label(harness: &App, label: &str) -> bool {
-    count_labels(harness, label) > 0
-}
-
-fn count_labels(harness: &App, label: &str) -> usize {
-    harness.query_all_by_label_contains(label).count()
 }
 
 /// The text the last frame handed to the platform's clipboard.

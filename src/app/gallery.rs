@@ -385,24 +385,7 @@ impl GalleryView {
             focus.request_focus();
         }
         if focus.has_focus() || clicked_cell {
-            ui.memory_mut(|m| {
-                m.set_focus_lock_filter(
-                    focus_id(),
-                    egui::EventFilter {
-                        vertical_arrows: true,
-                        horizontal_arrows: true,
-                        tab: false,
-                        escape: true,
-                    },
-                );
-            });
-            let stroke = ui.visuals().selection.stroke;
-            ui.painter().rect_stroke(
-                output.inner_rect.shrink(1.0),
-                2.0,
-                stroke,
-                egui::StrokeKind::Inside,
-            );
+            super::widgets::hold_arrow_keys(ui, focus_id(), output.inner_rect, true);
         }
         // Prefetch the rows just above and below the screen.
         let first = self.visible_rows.start.saturating_sub(PREFETCH_ROWS) * columns;

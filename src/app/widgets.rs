@@ -105,3 +105,23 @@ pub fn truncate_chars(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 /// `n` and the noun in the right number: `1 prompt`, `3 prompts` (the CLI's wording).
 pub use crate::wording::plural;
+
+/// A focus target that takes the arrow keys (and Esc when `escape`) while it has the focus,
+/// so they move its cursor rather than the focus; outlines `rect` meanwhile (the history
+/// table, the Gallery).
+pub fn hold_arrow_keys(ui: &egui::Ui, id: egui::Id, rect: egui::Rect, escape: bool) {
+    ui.memory_mut(|m| {
+        m.set_focus_lock_filter(
+            id,
+            egui::EventFilter {
+                vertical_arrows: true,
+                horizontal_arrows: true,
+                tab: false,
+                escape,
+            },
+        );
+    });
+    let stroke = ui.visuals().selection.stroke;
+    ui.painter()
+        .rect_stroke(rect.shrink(1.0), 2.0, stroke, egui::StrokeKind::Inside);
+}

@@ -107,3 +107,43 @@ pub fn settle(harness: &mut Harness<'static, PromptDeskApp>) {
     );
     harness.run();
 }
+
+/// The status line's text (empty without a message).
+pub fn status_text(harness: &Harness<'static, PromptDeskApp>) -> String {
+    use promptdesk::app::state::Message;
+    match &harness.state().state.message {
+        Some(Message::Info(t) | Message::Error(t)) => t.clone(),
+        None => String::new(),
+    }
+}
+
+/// Steps frames until `done` holds (at most 3000 frames, a few ms apart); panics naming
+/// `what` and the status line otherwise. No timing assumption: a bounded loop of frames.
+pub fn step_until(
+    harness: &mut Harness<'static, PromptDeskApp>,
+    what: &str,
+    mut done: impl FnMut(&Harness<'static, PromptDeskApp>) -> bool,
+) {
+    for _ in 0..3000 {
+        harness.step();
+        if done(harness) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!(
+        "never happened: {what} (status line: {})",
+        status_text(harness)
+    );
+}
+
+/// How many widgets' accessible names contain `label`.
+pub fn count_labels(harness: &Harness<'static, PromptDeskApp>, label: &str) -> usize {
+    use egui_kittest::kittest::Queryable;
+    harness.query_all_by_label_contains(label).count()
+}
+
+/// True when some widget's accessible name contains `label`.
+pub fn has_label(harness: &Harness<'static, PromptDeskApp>, label: &str) -> bool {
+    count_labels(harness, label) > 0
+}

@@ -32,20 +32,7 @@ pub(super) fn focus_target(ui: &mut egui::Ui, rect: egui::Rect) {
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Grid, true, "History rows"));
     if response.has_focus() {
         // Arrow keys move the selection, not the focus to the next widget.
-        ui.memory_mut(|m| {
-            m.set_focus_lock_filter(
-                focus_id(),
-                egui::EventFilter {
-                    vertical_arrows: true,
-                    horizontal_arrows: true,
-                    tab: false,
-                    escape: false,
-                },
-            );
-        });
-        let stroke = ui.visuals().selection.stroke;
-        ui.painter()
-            .rect_stroke(rect.shrink(1.0), 2.0, stroke, egui::StrokeKind::Inside);
+        crate::app::widgets::hold_arrow_keys(ui, focus_id(), rect, false);
     }
 }
 
