@@ -3,6 +3,7 @@
 //! exits 2 with one stderr line and writes nothing, history filters, export files, verify and
 //! compact.
 
+mod support;
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use promptdesk::cli::{Outcome, run_from};
 use promptdesk::history::HistoryStore;
@@ -14,27 +15,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn cli(args: &[&str]) -> Run {
-    let mut argv: Vec<OsString> = vec!["promptdesk".into()];
-    argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command to run, got the GUI for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use support::cli::{Run, cli_plain as cli};
 
 /// A data folder plus a packs folder with two good packs and two bad files.
 struct Env {

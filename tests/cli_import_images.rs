@@ -2,36 +2,15 @@
 //! and plain images imported as completed jobs (the core's fixtures), a second run adding
 //! nothing, `--json`, `--recursive`, and a missing folder refused with exit 2.
 
-use promptdesk::cli::{Outcome, run_from};
+mod support;
 use promptdesk::history::HistoryStore;
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use support::cli::cli;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/crates/promptdesk-core/tests/fixtures/images"
 );
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let mut argv: Vec<OsString> = vec!["promptdesk".into(), "--data-dir".into(), data.into()];
-    argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
 
 /// A data folder and a folder holding a copy of the fixtures.
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {

@@ -3,38 +3,17 @@
 //! `export`; `--min-rating` and `--favorites` select jobs in `history` and `export`; bad input
 //! exits 2 with one stderr line naming what is wrong, and writes nothing.
 
+mod support;
 use chrono::{TimeZone, Utc};
-use promptdesk::cli::{Outcome, run_from};
 use promptdesk::history::HistoryStore;
 use promptdesk::outputs::{JobResult, OutputImage};
 use promptdesk::{
     JobRecord, JobStatus, build_run_config_for_manual_prompt, job_record_from_run_config,
 };
 use serde_json::Value;
-use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let mut argv: Vec<OsString> = vec!["promptdesk".into(), "--data-dir".into(), data.into()];
-    argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use support::cli::cli;
 
 fn ok(data: &Path, args: &[&str]) -> String {
     let run = cli(data, args);

@@ -2,18 +2,13 @@
 //! run sends (styles applied, matrix and wildcards replaced), reproducible by seed, recorded
 //! by submit, and a token with no values refused before anything is written.
 
-use promptdesk::cli::{Outcome, run_from};
+mod support;
 use promptdesk::history::HistoryStore;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use support::cli::{Run, run_args};
 
 const PACKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/render/packs");
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
 
 fn cli(data: &Path, args: &[&str]) -> Run {
     cli_in(Path::new(PACKS), data, args)
@@ -21,23 +16,13 @@ fn cli(data: &Path, args: &[&str]) -> Run {
 
 fn cli_in(packs: &Path, data: &Path, args: &[&str]) -> Run {
     let mut argv: Vec<OsString> = vec![
-        "promptdesk".into(),
         "--data-dir".into(),
         data.into(),
         "--packs-dir".into(),
         packs.into(),
     ];
     argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
+    run_args(argv)
 }
 
 fn data_dir() -> (tempfile::TempDir, PathBuf) {

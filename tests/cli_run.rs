@@ -9,43 +9,22 @@ mod fake_a1111;
 #[path = "../crates/promptdesk-core/tests/support/fake_comfyui.rs"]
 mod fake_comfyui;
 
+mod support;
 use fake_a1111::{FakeA1111, FakeOptions, Txt2Img};
 use fake_comfyui::FakeComfyUi;
-use promptdesk::cli::{Outcome, run_from};
 use promptdesk::outputs::{png_text, sha256_hex};
 use serde_json::Value;
-use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::cli::cli;
 
 const BIN: &str = env!("CARGO_BIN_EXE_promptdesk");
 const WORKFLOWS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/crates/promptdesk-core/tests/fixtures/workflows"
 );
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let mut argv: Vec<OsString> = vec!["promptdesk".into(), "--data-dir".into(), data.into()];
-    argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
 
 fn data_dir() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 //! disks, read-only commands create nothing, and writers get their turn between back-to-back
 //! compactions.
 
+mod support;
 use promptdesk::cli::{Outcome, run_from};
 use promptdesk::history::HistoryStore;
 use promptdesk::{JobRecord, build_run_config_for_manual_prompt, job_record_from_run_config};
@@ -10,27 +11,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-struct Run {
-    code: i32,
-    out: String,
-    err: String,
-}
-
-fn cli(data: &Path, args: &[&str]) -> Run {
-    let mut argv: Vec<OsString> = vec!["promptdesk".into(), "--data-dir".into(), data.into()];
-    argv.extend(args.iter().map(OsString::from));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = match run_from(argv, &mut out, &mut err) {
-        Outcome::Exit(code) => code,
-        Outcome::Gui { .. } => panic!("expected a command for {args:?}"),
-    };
-    Run {
-        code,
-        out: String::from_utf8(out).unwrap(),
-        err: String::from_utf8(err).unwrap(),
-    }
-}
+use support::cli::cli;
 
 fn manual(prompt: &str) -> JobRecord {
     let cfg = build_run_config_for_manual_prompt(prompt, "", None);

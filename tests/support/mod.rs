@@ -2,6 +2,8 @@
 //! a data folder with the fixture packs, and the real app driven headless.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use egui_kittest::Harness;
 use promptdesk::app::state::AppState;
 use promptdesk::app::{AppConfig, PromptDeskApp};
