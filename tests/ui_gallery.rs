@@ -189,6 +189,36 @@ fn arrow_keys_move_and_number_keys_rate_the_image_under_the_cursor() {
         harness.state().state.details.viewer_open(),
         Some(("job-002".to_owned(), 0))
     );
+    // The viewer's arrows step through the Gallery, across jobs.
+    press(&mut harness, Key::ArrowRight);
+    harness.run();
+    assert_eq!(
+        harness.state().state.details.viewer_open(),
+        Some(("job-002".to_owned(), 1))
+    );
+    press(&mut harness, Key::ArrowRight);
+    harness.run();
+    assert_eq!(
+        harness.state().state.details.viewer_open(),
+        Some(("job-001".to_owned(), 0))
+    );
+    assert_eq!(
+        harness.state().state.view.selected.as_deref(),
+        Some("job-001"),
+        "the job shown is selected"
+    );
+    assert_eq!(cursor_job(&harness).as_deref(), Some("job-001"));
+    press(&mut harness, Key::ArrowLeft);
+    harness.run();
+    assert_eq!(
+        harness.state().state.details.viewer_open(),
+        Some(("job-002".to_owned(), 1))
+    );
+    // Rating keys in the viewer rate the image shown.
+    press(&mut harness, Key::Num2);
+    step_until(&mut harness, "2 stars stored", |_| {
+        image_in_history(&setup, "job-002", 1).rating == Some(2)
+    });
 }
 
 #[test]

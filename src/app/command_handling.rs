@@ -16,6 +16,28 @@ use std::path::PathBuf;
 pub const UNDO_DEPTH: usize = 100;
 
 impl AppState {
+    /// The viewer opened from the Gallery steps `by` images through it: the Gallery's
+    /// cursor moves, the job under it is selected (and shown in the table), and the viewer
+    /// shows the image.
+    fn gallery_step(&mut self, by: isize) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let step = match store.read() {
+            Ok(store) => self.gallery.step(by, &store),
+            Err(_) => None,
+        };
+        let Some((job_id, index)) = step else {
+            return;
+        };
+        if self.view.selected.as_deref() != Some(job_id.as_str()) {
+            self.view.selected = Some(job_id.clone());
+            self.view.scroll_to = Some(job_id.clone());
+            self.details.scroll_to_top();
+        }
+        self.details.open_viewer_in_gallery(&job_id, index);
+    }
+
     /// Carries out one command.
     pub fn apply(&mut self, command: Command) {
         match command {
@@ -40,8 +62,9 @@ impl AppState {
                     self.view.selected = Some(job_id.clone());
                     self.details.scroll_to_top();
                 }
-                self.details.open_viewer(&job_id, index);
+                self.details.open_viewer_in_gallery(&job_id, index);
             }
+            Command::GalleryStep(by) => self.gallery_step(by),
             Command::ShowInTable(id) => self.view.scroll_to = Some(id),
             Command::CompareImages(images) => {
                 self.message = Some(Message::Info(format!(

@@ -115,11 +115,14 @@ pub enum Command {
         job_id: String,
         seed: i64,
     },
-    /// Select a job and open the viewer on its image `index` (the Gallery).
+    /// Select a job and open the viewer on its image `index` (from the Gallery: its arrows
+    /// then step through the Gallery's images).
     OpenImage {
         job_id: String,
         index: usize,
     },
+    /// The viewer opened from the Gallery steps this many images through the Gallery.
+    GalleryStep(isize),
     /// Scroll the history table to this job's row (the Gallery selected it).
     ShowInTable(String),
     /// Compare these images side by side (the Gallery's marked images).

@@ -311,6 +311,18 @@ impl DetailsState {
         self.viewer.open(job_id, index);
     }
 
+    /// Opens the viewer on image `index` of job `job_id` from the Gallery (its arrows step
+    /// through the Gallery's images).
+    pub fn open_viewer_in_gallery(&mut self, job_id: &str, index: usize) {
+        self.viewer.open(job_id, index);
+        self.viewer.in_gallery = true;
+    }
+
+    /// True while the viewer is open and steps through the Gallery.
+    pub fn viewer_in_gallery(&self) -> bool {
+        self.viewer.open.is_some() && self.viewer.in_gallery
+    }
+
     /// How many thumbnails the cache holds.
     pub fn thumbnails_held(&self) -> usize {
         self.cache.thumbnails_held()

@@ -285,11 +285,15 @@ impl GalleryView {
                 .response
                 .labelled_by(label.id);
             ui.separator();
-            ui.label(format!(
-                "{} of {}",
-                plural(self.items.len(), "image"),
-                plural(self.jobs, "job")
-            ));
+            // Whole on one line (a narrow window moves it to the next).
+            ui.add(
+                egui::Label::new(format!(
+                    "{} of {}",
+                    plural(self.items.len(), "image"),
+                    plural(self.jobs, "job")
+                ))
+                .extend(),
+            );
             if !self.marked.is_empty() {
                 ui.separator();
                 let n = self.marked.len();
@@ -584,6 +588,24 @@ impl GalleryView {
             });
         }
         response.clicked()
+    }
+
+    /// Moves the cursor `by` images (within the Gallery); returns the image now under it: its
+    /// job and its index in the job (the viewer opened from the Gallery steps with this).
+    pub fn step(&mut self, by: isize, store: &HistoryStore) -> Option<(String, usize)> {
+        let count = self.items.len();
+        if count == 0 {
+            return None;
+        }
+        let from = self.cursor_index.unwrap_or(0) as isize;
+        let to = (from + by).clamp(0, count as isize - 1) as usize;
+        let item = self.items[to];
+        let image = item_ref(store.records(), item)?;
+        self.cursor_index = Some(to);
+        self.scroll_to = Some(to);
+        let job = image.job_id.clone();
+        self.cursor = Some(image);
+        Some((job, item.image as usize))
     }
 
     /// Puts the cursor on item `index` and selects its job.

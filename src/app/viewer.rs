@@ -441,6 +441,9 @@ pub struct Viewer {
     pub open: Option<Open>,
     /// 100 % instead of fit to the window.
     pub actual_size: bool,
+    /// Opened from the Gallery: ◀ / ▶ and the arrow keys step through the Gallery's images
+    /// (across jobs) rather than this job's.
+    pub in_gallery: bool,
     /// Opening the file or its folder, off the UI thread.
     opening: Vec<Task<Result<(), String>>>,
     /// What the last open failed with.
@@ -502,6 +505,7 @@ fn open_with_system(target: &Path) -> Result<(), String> {
 impl Viewer {
     /// Shows image `index` of job `job_id`.
     pub fn open(&mut self, job_id: &str, index: usize) {
+        self.in_gallery = false;
         self.open = Some(Open {
             job_id: job_id.to_owned(),
             index,
@@ -596,15 +600,20 @@ impl Viewer {
             ui.set_width((screen.width() - 80.0).max(300.0));
             ui.horizontal(|ui| {
                 ui.heading(format!("Image {} of {count}", index + 1));
+                let (has_previous, has_next) = if self.in_gallery {
+                    (true, true)
+                } else {
+                    (index > 0, index + 1 < count)
+                };
                 if ui
-                    .add_enabled(index > 0, egui::Button::new("◀ Previous"))
+                    .add_enabled(has_previous, egui::Button::new("◀ Previous"))
                     .on_hover_text("Previous image (Left arrow)")
                     .clicked()
                 {
                     go -= 1;
                 }
                 if ui
-                    .add_enabled(index + 1 < count, egui::Button::new("Next ▶"))
+                    .add_enabled(has_next, egui::Button::new("Next ▶"))
                     .on_hover_text("Next image (Right arrow)")
                     .clicked()
                 {
@@ -671,7 +680,9 @@ impl Viewer {
             self.open = None;
             return;
         }
-        if go != 0 {
+        if go != 0 && self.in_gallery {
+            commands.push(Command::GalleryStep(go));
+        } else if go != 0 {
             let next = (index as isize + go).clamp(0, count as isize - 1) as usize;
             if next != index {
                 self.open(&record.job_id, next);
