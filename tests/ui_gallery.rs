@@ -339,10 +339,36 @@ fn a_long_gallery_keeps_a_bounded_number_of_textures() {
     harness.run();
     let job = cursor_job(&harness).unwrap();
     assert_ne!(job, "job-299");
+    assert_wholly_on_screen(&harness, &job);
+    // And Up back again.
+    for _ in 0..5 {
+        press(&mut harness, Key::ArrowUp);
+    }
+    harness.run();
+    let job = cursor_job(&harness).unwrap();
+    assert_wholly_on_screen(&harness, &job);
+}
+
+/// The cursor's cell (an image of `job`, the one the cursor is on) is inside the grid.
+fn assert_wholly_on_screen(harness: &App, job: &str) {
+    let gallery = &harness.state().state.gallery;
+    let grid = gallery.grid_rect;
+    let sha = gallery.cursor().unwrap().sha256.clone();
+    let index = image_index(harness, job, &sha);
+    let label = format!("Image {} of job {job}", index + 1);
+    let cell = harness.get_by_label_contains(&label).rect();
     assert!(
-        has_label(&harness, &format!("of job {job}")),
-        "the cursor's image ({job}) is on screen"
+        grid.contains_rect(cell),
+        "the cursor's image ({label}) at {cell:?} is wholly inside the grid {grid:?}"
     );
+}
+
+/// The index of the image `sha` among its job's images.
+fn image_index(harness: &App, job: &str, sha: &str) -> usize {
+    let state = &harness.state().state;
+    let store = state.store.as_ref().unwrap().read().unwrap();
+    let images = &store.get(job).unwrap().result.as_ref().unwrap().images;
+    images.iter().position(|i| i.sha256 == sha).unwrap()
 }
 
 #[test]

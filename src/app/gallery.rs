@@ -91,8 +91,11 @@ testing_pub_struct! {
         columns: usize,
         /// Rows on screen in the last frame (PageUp/PageDown move by this).
         page_rows: usize,
-        /// The rows drawn in the last frame.
+        /// The rows drawn in the last frame (partly seen ones included).
         visible_rows: std::ops::Range<usize>,
+        /// The grid's scroll offset and height last frame (to scroll a row wholly into view).
+        scroll_offset: f32,
+        viewport_height: f32,
         /// Scroll so this item's row is on screen.
         scroll_to: Option<usize>,
         /// The grid's rectangle last frame (its focus target).
@@ -115,6 +118,8 @@ impl Default for GalleryView {
             columns: 1,
             page_rows: 1,
             visible_rows: 0..0,
+            scroll_offset: 0.0,
+            viewport_height: 0.0,
             scroll_to: None,
             grid_rect: egui::Rect::NOTHING,
         }
@@ -330,28 +335,27 @@ impl GalleryView {
         commands: &mut CommandQueue,
     ) {
         let records = store.records();
-        let cell = self.cell_size();
-        let width = ui.available_width().max(cell.x);
-        let columns = ((width / cell.x).floor() as usize).max(1);
+        let least = self.cell_size();
+        let width = ui.available_width().max(least.x);
+        let columns = ((width / least.x).floor() as usize).max(1);
+        // The columns share the whole width (no ragged gap on the right).
+        let cell = egui::vec2((width - 1.0) / columns as f32, least.y);
         self.columns = columns;
         let rows = self.items.len().div_ceil(columns);
         let mut area = egui::ScrollArea::vertical()
             .id_salt("gallery_grid")
             .auto_shrink([false, false]);
+        let row_h = cell.y + ui.spacing().item_spacing.y;
         if let Some(target) = self.scroll_to.take() {
-            let row = target / columns;
-            let visible = self.visible_rows.clone();
-            let spacing = ui.spacing().item_spacing.y;
-            let row_h = cell.y + spacing;
-            if row < visible.start || row + 1 >= visible.end {
-                // Put the row at the top when scrolling up, at the bottom when down.
-                let page = self.page_rows.max(1);
-                let top_row = if row < visible.start {
-                    row
-                } else {
-                    (row + 1).saturating_sub(page)
-                };
-                area = area.vertical_scroll_offset(top_row as f32 * row_h);
+            // Only when the row is not wholly on screen: to the top when it is above, to the
+            // bottom when below.
+            let top = (target / columns) as f32 * row_h;
+            let (top, bottom) = (top, top + cell.y);
+            let (seen_top, height) = (self.scroll_offset, self.viewport_height);
+            if top < seen_top {
+                area = area.vertical_scroll_offset(top);
+            } else if bottom > seen_top + height {
+                area = area.vertical_scroll_offset((bottom - height).max(0.0));
             }
         }
         let mut clicked_cell = false;
@@ -377,7 +381,9 @@ impl GalleryView {
                 }
             }
         });
-        self.page_rows = self.visible_rows.len().saturating_sub(1).max(1);
+        self.scroll_offset = output.state.clamped_offset().y;
+        self.viewport_height = output.inner_rect.height();
+        self.page_rows = ((self.viewport_height / row_h).floor() as usize).max(1);
         self.grid_rect = output.inner_rect;
         // The focus target over the grid (registered after the cells, so they keep their
         // clicks).
