@@ -160,6 +160,8 @@ testing_pub_struct! {
         central: CentralView,
         queue_view: QueueView,
         backends_window: BackendsWindow,
+        /// The Compare window and its items (the compare tray).
+        compare: super::compare::CompareWindow,
         // Backends and the queue runner.
         backends: BackendsState,
         queue_runner: QueueRunner,
@@ -293,6 +295,7 @@ pub struct Panels<'a> {
     pub central: &'a mut CentralView,
     pub queue_view: &'a mut QueueView,
     pub backends_window: &'a mut BackendsWindow,
+    pub compare: &'a mut super::compare::CompareWindow,
 }
 
 impl AppState {
@@ -344,6 +347,7 @@ impl AppState {
             central: CentralView::default(),
             queue_view: QueueView::default(),
             backends_window: BackendsWindow::default(),
+            compare: Default::default(),
             backends,
             queue_runner,
             store: None,
@@ -798,6 +802,7 @@ impl AppState {
             central: &mut self.central,
             queue_view: &mut self.queue_view,
             backends_window: &mut self.backends_window,
+            compare: &mut self.compare,
         };
         (ctx, panels)
     }
