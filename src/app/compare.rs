@@ -491,10 +491,8 @@ fn cell_ui(ui: &mut egui::Ui, cell: &Cell, differs: bool) {
             };
             let mut job = LayoutJob::default();
             job.wrap.max_width = ui.available_width();
-            for (i, token) in tokens.iter().enumerate() {
-                if i > 0 {
-                    job.append(", ", 0.0, common.clone());
-                }
+            for token in tokens {
+                job.append(token.sep, 0.0, common.clone());
                 let format = if token.in_all { &common } else { &strong };
                 job.append(&token.text, 0.0, format.clone());
             }

@@ -146,6 +146,9 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub text: String,
+    /// What separates it from the token before, as the prompt has it: ", " when a comma
+    /// does, else " "; empty for the first token.
+    pub sep: &'static str,
     /// Every item's prompt has this token.
     pub in_all: bool,
 }
@@ -159,16 +162,16 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// The cell as plain text: tokens joined by ", ", an empty prompt as [`ABSENT`].
+    /// The cell as plain text: a prompt's tokens with their separators, an empty prompt as
+    /// [`ABSENT`].
     pub fn text(&self) -> String {
         match self {
             Cell::Text(t) => t.clone(),
             Cell::Tokens(tokens) if tokens.is_empty() => ABSENT.to_owned(),
             Cell::Tokens(tokens) => tokens
                 .iter()
-                .map(|t| t.text.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+                .map(|t| format!("{}{}", t.sep, t.text))
+                .collect(),
         }
     }
 
@@ -236,20 +239,35 @@ pub fn image_request(record: &JobRecord, image: &OutputImage) -> Option<Rendered
 /// weight `(red hair:1.2)`, `[from:to:0.5]` or `<lora:x:0.8>` stays one token (its inner
 /// whitespace made single spaces). A bracket that is never closed is an ordinary character.
 pub fn prompt_tokens(text: &str) -> Vec<String> {
+    split_prompt(text).into_iter().map(|(_, t)| t).collect()
+}
+
+/// [`prompt_tokens`], each with what separates it from the one before (see [`Token::sep`]).
+fn split_prompt(text: &str) -> Vec<(&'static str, String)> {
     let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
+    let mut tokens: Vec<(&'static str, String)> = Vec::new();
     let mut current = String::new();
     let mut depth = 0usize;
-    let flush = |current: &mut String, tokens: &mut Vec<String>| {
-        let token = current.trim();
-        if !token.is_empty() {
-            tokens.push(token.to_owned());
-        }
-        current.clear();
-    };
+    // A comma since the last token.
+    let mut comma = false;
+    let flush =
+        |current: &mut String, tokens: &mut Vec<(&'static str, String)>, comma: &mut bool| {
+            let token = current.trim();
+            if !token.is_empty() {
+                let sep = match (tokens.is_empty(), *comma) {
+                    (true, _) => "",
+                    (false, true) => ", ",
+                    (false, false) => " ",
+                };
+                tokens.push((sep, token.to_owned()));
+                *comma = false;
+            }
+            current.clear();
+        };
     for (i, &c) in chars.iter().enumerate() {
         if depth == 0 && (c == ',' || c.is_whitespace()) {
-            flush(&mut current, &mut tokens);
+            flush(&mut current, &mut tokens, &mut comma);
+            comma |= c == ',';
             continue;
         }
         if is_opener(c) {
@@ -267,7 +285,7 @@ pub fn prompt_tokens(text: &str) -> Vec<String> {
             current.push(c);
         }
     }
-    flush(&mut current, &mut tokens);
+    flush(&mut current, &mut tokens, &mut comma);
     tokens
 }
 
@@ -406,25 +424,29 @@ fn setting_text(item: &CompareInput<'_>, field: Field) -> String {
 
 /// The prompt row of `tokens` (one token list per item): each token marked with whether
 /// every item has it. Differs when the items' token lists differ.
-fn prompt_row(field: Field, tokens: &[Vec<String>]) -> (Row, bool) {
+fn prompt_row(field: Field, tokens: &[Vec<(&'static str, String)>]) -> (Row, bool) {
     let sets: Vec<BTreeSet<&str>> = tokens
         .iter()
-        .map(|t| t.iter().map(String::as_str).collect())
+        .map(|t| t.iter().map(|(_, t)| t.as_str()).collect())
         .collect();
     let cells = tokens
         .iter()
         .map(|item| {
             Cell::Tokens(
                 item.iter()
-                    .map(|t| Token {
+                    .map(|(sep, t)| Token {
                         text: t.clone(),
+                        sep,
                         in_all: sets.iter().all(|s| s.contains(t.as_str())),
                     })
                     .collect(),
             )
         })
         .collect();
-    let differs = tokens.windows(2).any(|w| w[0] != w[1]);
+    // Token by token: a change of separators alone (", " for " ") is no difference.
+    let differs = tokens
+        .windows(2)
+        .any(|w| w[0].len() != w[1].len() || w[0].iter().zip(&w[1]).any(|(a, b)| a.1 != b.1));
     (Row { field, cells }, differs)
 }
 
@@ -433,11 +455,12 @@ fn prompt_row(field: Field, tokens: &[Vec<String>]) -> (Row, bool) {
 /// in nothing.
 pub fn compare(items: &[CompareInput<'_>]) -> Comparison {
     let mut out = Comparison::default();
-    let (positives, negatives): (Vec<Vec<String>>, Vec<Vec<String>>) = items
+    type Tokens = Vec<(&'static str, String)>;
+    let (positives, negatives): (Vec<Tokens>, Vec<Tokens>) = items
         .iter()
         .map(|item| {
             let (p, n) = prompts(item);
-            (prompt_tokens(&p), prompt_tokens(&n))
+            (split_prompt(&p), split_prompt(&n))
         })
         .unzip();
     for field in Field::ALL {
@@ -519,6 +542,14 @@ mod tests {
         assert_eq!(prompt_tokens("((big   cat))"), vec!["((big cat))"]);
         assert_eq!(prompt_tokens("(open paren"), vec!["(open", "paren"]);
         assert_eq!(prompt_tokens("  ,  "), Vec::<String>::new());
+        // The separators are kept for display: a comma as ", ", whitespace as " ".
+        let a = job("a", "a  fox,snow , (red hair:1.2)", "");
+        let b = job("b", "", "");
+        let c = compare(&[CompareInput::job(&a), CompareInput::job(&b)]);
+        assert_eq!(
+            texts(c.row(Field::Prompt).unwrap()),
+            vec!["a fox, snow, (red hair:1.2)", ABSENT]
+        );
     }
 
     #[test]
@@ -604,6 +635,11 @@ mod tests {
         let c = compare(&[CompareInput::job(&a), CompareInput::job(&b)]);
         let row = c.row(Field::Prompt).expect("the order differs");
         assert!(row.cells.iter().all(|c| c.differing_tokens().is_empty()));
+        // Other separators alone are no difference.
+        let a = job("a", "fox, snow", "");
+        let b = job("b", "fox snow", "");
+        let c = compare(&[CompareInput::job(&a), CompareInput::job(&b)]);
+        assert!(c.rows.is_empty(), "{:?}", c.rows);
     }
 
     #[test]
@@ -669,7 +705,7 @@ mod tests {
         let prompt = c.row(Field::Prompt).unwrap();
         assert_eq!(prompt.cells[0].differing_tokens(), vec!["a", "fox"]);
         assert_eq!(prompt.cells[1].differing_tokens(), vec!["an", "owl"]);
-        assert_eq!(texts(prompt), vec!["a, fox", "an, owl"]);
+        assert_eq!(texts(prompt), vec!["a fox", "an owl"]);
     }
 
     #[test]
