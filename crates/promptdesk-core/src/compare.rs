@@ -370,7 +370,7 @@ fn setting_text(item: &CompareInput<'_>, field: Field) -> String {
         }
     };
     let image = item.output_image();
-    let text = match field {
+    match field {
         Field::Source => match record.prompt_source {
             PromptSource::Manual => "MANUAL".to_owned(),
             PromptSource::Pack => {
@@ -418,8 +418,7 @@ fn setting_text(item: &CompareInput<'_>, field: Field) -> String {
             rating_text(rating, favorite)
         }
         _ => ABSENT.to_owned(),
-    };
-    text
+    }
 }
 
 /// The prompt row of `tokens` (one token list per item): each token marked with whether
