@@ -288,3 +288,31 @@ fn images_of_one_job_compare_by_their_own_seed() {
         "{labels:?}"
     );
 }
+
+#[test]
+fn ctrl_shift_c_in_the_viewer_adds_the_image_it_shows() {
+    let setup = setup();
+    seed_jobs(&setup);
+    let mut harness = harness(&setup);
+    select(&mut harness, MOON);
+    harness.state_mut().state.details.open_viewer(MOON, 0);
+    harness.run();
+    // Ctrl+Shift+C in the viewer adds the image it shows (not the job behind it).
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::C);
+    harness.step();
+    harness.run();
+    assert_eq!(
+        harness.state().state.compare.items,
+        vec![CompareItem::image(MOON, "sha-job-moon")]
+    );
+    // Again: no repeat, and the status line says so.
+    harness.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::C);
+    harness.step();
+    harness.run();
+    assert_eq!(harness.state().state.compare.items.len(), 1);
+    assert!(
+        harness
+            .query_by_label_contains("is in Compare already")
+            .is_some()
+    );
+}
