@@ -292,7 +292,11 @@ fn marked_images_are_compared() {
     assert_eq!(harness.state().state.gallery.marked().len(), 2);
     harness.get_by_label("Compare 2").click();
     harness.run();
-    // COMPARE-MERGE assert!(harness.state().state.compare.is_open());
+    assert!(harness.state().state.compare.open);
+    assert_eq!(harness.state().state.compare.items.len(), 2);
+    step_until(&mut harness, "the comparison is shown", |h| {
+        h.state().state.compare.comparison().is_some()
+    });
 }
 
 #[test]

@@ -66,12 +66,6 @@ impl AppState {
             }
             Command::GalleryStep(by) => self.gallery_step(by),
             Command::ShowInTable(id) => self.view.scroll_to = Some(id),
-            Command::CompareImages(images) => {
-                self.message = Some(Message::Info(format!(
-                    "{} images marked for Compare.",
-                    images.len()
-                )));
-            }
             Command::SelectJob(id) => {
                 self.view.selected = id;
                 self.details.scroll_to_top();
@@ -194,6 +188,8 @@ impl AppState {
                     });
                 }
             }
+            Command::Compare(items) => self.compare.replace(items),
+            Command::AddToCompare(item) => self.add_to_compare(item),
         }
         self.refresh_rows();
     }
@@ -444,6 +440,23 @@ impl AppState {
         }
         let rows = self.view.rows.clone();
         self.write(WriteRequest::Export { path, format, rows });
+    }
+}
+
+impl AppState {
+    /// Adds a job or image to the Compare window (and opens it); the status line says so.
+    fn add_to_compare(&mut self, item: super::compare::CompareItem) {
+        let what = match &item.sha256 {
+            Some(_) => format!("An image of job {}", short_id(&item.job_id)),
+            None => format!("Job {}", short_id(&item.job_id)),
+        };
+        let added = self.compare.add(item);
+        let count = crate::wording::plural(self.compare.items.len(), "item");
+        self.message = Some(Message::Info(if added {
+            format!("{what} added to Compare ({count}).")
+        } else {
+            format!("{what} is in Compare already ({count}).")
+        }));
     }
 }
 

@@ -5,6 +5,7 @@
 //! selection or another panel's state is a [`Command`], pushed on the [`CommandQueue`] while
 //! the panel draws and applied after the frame (`command_handling.rs`).
 
+use super::compare::CompareItem;
 use super::state::{CentralView, ThemeChoice};
 use super::writer::RatingChange;
 use crate::backends::BackendConfig;
@@ -125,8 +126,11 @@ pub enum Command {
     GalleryStep(isize),
     /// Scroll the history table to this job's row (the Gallery selected it).
     ShowInTable(String),
-    /// Compare these images side by side (the Gallery's marked images).
-    CompareImages(Vec<super::gallery::ImageRef>),
+    // Compare (issue 13).
+    /// Open the Compare window on these jobs or images, replacing the ones it held.
+    Compare(Vec<CompareItem>),
+    /// Add a job or an image to the Compare window's items, and open it.
+    AddToCompare(CompareItem),
 }
 
 /// The commands pushed during one frame, in order.

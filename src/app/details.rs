@@ -427,6 +427,21 @@ impl DetailsState {
             {
                 commands.push(Command::CopyInfotext(id.clone()));
             }
+            let compare_keys = super::shortcuts::ADD_TO_COMPARE;
+            if ui
+                .button("Add to compare")
+                .on_hover_text(format!(
+                    "Compare this job with others, side by side ({})",
+                    super::shortcuts::keys_text(&compare_keys)
+                ))
+                .clicked()
+                || (ui.ctx().memory(|m| m.top_modal_layer().is_none())
+                    && ui.input_mut(|i| i.consume_shortcut(&compare_keys)))
+            {
+                commands.push(Command::AddToCompare(super::compare::CompareItem::job(
+                    id.clone(),
+                )));
+            }
             if shown.cancellable && ui.button("Cancel job").clicked() {
                 commands.push(Command::CancelJob(id.clone()));
             }

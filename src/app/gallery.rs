@@ -17,6 +17,7 @@
 //!   warning when the thumbnail was made before the file went).
 
 use super::commands::{Command, CommandQueue};
+use super::compare::CompareItem;
 use super::history_table::HistoryView;
 use super::state::{ViewContext, short_id, testing_pub_struct};
 use super::thumb_textures::{ThumbState, ThumbTextures};
@@ -308,7 +309,7 @@ impl GalleryView {
                     .on_disabled_hover_text("Mark at least two images (Ctrl+click or Space)")
                     .clicked()
                 {
-                    commands.push(Command::CompareImages(self.marked.clone()));
+                    commands.push(self.compare_command());
                 }
                 if ui
                     .button("Clear marks")
@@ -596,6 +597,16 @@ impl GalleryView {
         response.clicked()
     }
 
+    /// Opens Compare on the marked images.
+    fn compare_command(&self) -> Command {
+        Command::Compare(
+            self.marked
+                .iter()
+                .map(|m| CompareItem::image(m.job_id.clone(), m.sha256.clone()))
+                .collect(),
+        )
+    }
+
     /// Moves the cursor `by` images (within the Gallery); returns the image now under it: its
     /// job and its index in the job (the viewer opened from the Gallery steps with this).
     pub fn step(&mut self, by: isize, store: &HistoryStore) -> Option<(String, usize)> {
@@ -684,7 +695,7 @@ impl GalleryView {
             )
         });
         if compare && self.marked.len() >= 2 {
-            commands.push(Command::CompareImages(self.marked.clone()));
+            commands.push(self.compare_command());
         }
         if enter {
             commands.push(Command::OpenImage {

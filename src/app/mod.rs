@@ -20,6 +20,7 @@ mod backends_window;
 mod central;
 mod command_handling;
 pub mod commands;
+pub mod compare;
 mod composer;
 mod composer_commands;
 mod details;
@@ -44,6 +45,7 @@ mod widgets;
 pub mod writer;
 
 pub use backends_window::{BackendForm, BackendsWindow};
+pub use compare::{CompareItem, CompareWindow};
 pub use composer::Composer;
 pub use details::DetailsState;
 pub use history_table::HistoryView;
@@ -222,6 +224,8 @@ impl PromptDeskApp {
         egui::Panel::top("menu_bar").show(ui, |ui| menu::show(&ctx, ui, commands));
         // Before the panels: the viewer takes the keys it uses (arrows, ratings, Esc).
         panels.details.show_viewer(&ctx, ui.ctx(), commands);
+        // Before the panels too: Esc closes it (and must not close the details behind it).
+        panels.compare.show(&ctx, ui.ctx(), commands);
         backends_window::show(panels.backends_window, &ctx, ui.ctx(), commands);
         // Always there (a hint when there is no message): a message never moves the panels.
         egui::Panel::bottom("status_bar")

@@ -13,6 +13,11 @@ use std::path::PathBuf;
 /// Undo of a delete: Ctrl+Z (Cmd+Z on macOS).
 pub const UNDO: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Z);
 
+/// Add the selected job, or the image in the viewer, to Compare: Ctrl+Shift+C (Shift+Cmd+C
+/// on macOS). Handled where the job or image is known (the details panel, the viewer).
+pub const ADD_TO_COMPARE: KeyboardShortcut =
+    KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::C);
+
 /// The Run queue switch: Ctrl+R (Cmd+R on macOS).
 pub const RUN_QUEUE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
 

@@ -170,6 +170,8 @@ testing_pub_struct! {
         /// Thumbnail textures (the Gallery and the table's thumbnail column).
         thumbs: ThumbTextures,
         backends_window: BackendsWindow,
+        /// The Compare window and its items (the compare tray).
+        compare: super::compare::CompareWindow,
         // Backends and the queue runner.
         backends: BackendsState,
         queue_runner: QueueRunner,
@@ -309,6 +311,7 @@ pub struct Panels<'a> {
     pub gallery: &'a mut GalleryView,
     pub thumbs: &'a mut ThumbTextures,
     pub backends_window: &'a mut BackendsWindow,
+    pub compare: &'a mut super::compare::CompareWindow,
 }
 
 impl AppState {
@@ -364,6 +367,7 @@ impl AppState {
             gallery: GalleryView::with_thumb_size(persisted.gallery_thumb_size),
             thumbs: ThumbTextures::default(),
             backends_window: BackendsWindow::default(),
+            compare: Default::default(),
             backends,
             queue_runner,
             store: None,
@@ -825,6 +829,7 @@ impl AppState {
             gallery: &mut self.gallery,
             thumbs: &mut self.thumbs,
             backends_window: &mut self.backends_window,
+            compare: &mut self.compare,
         };
         (ctx, panels)
     }

@@ -101,6 +101,14 @@ pub fn decode(path: &Path, max: Option<u32>) -> Result<egui::ColorImage, String>
     ))
 }
 
+/// A downscaled image as [`ImageCache::sized`] gives it.
+pub enum SizedImage<'a> {
+    Loading,
+    Ready(&'a egui::TextureHandle),
+    /// The file cannot be read or decoded: why.
+    Failed(&'a str),
+}
+
 /// The thumbnail textures (an LRU keyed by sha256) and the viewer's full image.
 #[derive(Default)]
 pub struct ImageCache {
@@ -174,9 +182,13 @@ impl ImageCache {
 
     /// The thumbnail of `image`: asked for when not cached yet; marks it recently used.
     fn thumb(&mut self, ctx: &egui::Context, image: &OutputImage, path: &Path) -> &Slot {
+        self.sized_slot(ctx, image.sha256.clone(), path, THUMB_SIZE)
+    }
+
+    /// The image at `path` downscaled to at most `max` px, cached under `key` in the LRU.
+    fn sized_slot(&mut self, ctx: &egui::Context, key: String, path: &Path, max: u32) -> &Slot {
         self.clock += 1;
         let clock = self.clock;
-        let key = image.sha256.clone();
         if !self.thumbs.contains_key(&key) {
             self.evict();
             let sent = self.send(
@@ -184,7 +196,7 @@ impl ImageCache {
                 DecodeJob {
                     key: key.clone(),
                     path: path.to_path_buf(),
-                    max: Some(THUMB_SIZE),
+                    max: Some(max),
                 },
             );
             let slot = if sent {
@@ -197,6 +209,28 @@ impl ImageCache {
         let entry = self.thumbs.get_mut(&key).expect("inserted above");
         entry.1 = clock;
         &entry.0
+    }
+
+    /// `image` at most `max` px on its longest side (decoded off the UI thread, kept in the
+    /// thumbnail LRU beside the thumbnails): [`SizedImage::Loading`] until the decoder is done.
+    /// Call [`ImageCache::poll`] each frame to receive it.
+    pub fn sized(
+        &mut self,
+        ctx: &egui::Context,
+        image: &OutputImage,
+        path: &Path,
+        max: u32,
+    ) -> SizedImage<'_> {
+        let key = if max == THUMB_SIZE {
+            image.sha256.clone()
+        } else {
+            format!("{max}px:{}", image.sha256)
+        };
+        match self.sized_slot(ctx, key, path, max) {
+            Slot::Loading => SizedImage::Loading,
+            Slot::Ready { texture, .. } => SizedImage::Ready(texture),
+            Slot::Failed(why) => SizedImage::Failed(why),
+        }
     }
 
     /// Drops the least recently used thumbnails (their textures are freed) to make room for
@@ -307,18 +341,13 @@ pub(crate) fn rating_key(ctx: &egui::Context) -> Option<RatingChange> {
     })
 }
 
-/// The request an image was rendered from: the job's request of the same key and variant.
+/// The request an image was rendered from: the job's request of the same key and variant
+/// (see [`crate::compare::image_request`]).
 pub fn image_request(
     record: &JobRecord,
     image: &OutputImage,
 ) -> Option<crate::run_config::RenderedRequest> {
-    let requests = record.run_config.requests();
-    let exact = requests
-        .iter()
-        .position(|r| r.key == image.key && r.variant == image.variant);
-    let at = exact.or_else(|| requests.iter().position(|r| r.key == image.key));
-    at.map(|i| requests[i].clone())
-        .or_else(|| (requests.len() == 1).then(|| requests[0].clone()))
+    crate::compare::image_request(record, image)
 }
 
 /// The A1111 infotext of one image: its own prompt and negative, the job's settings and the
@@ -587,6 +616,12 @@ impl Viewer {
             });
         }
         let mut close = ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape));
+        if ctx.input_mut(|i| i.consume_shortcut(&super::shortcuts::ADD_TO_COMPARE)) {
+            commands.push(Command::AddToCompare(super::compare::CompareItem::image(
+                &record.job_id,
+                &image.sha256,
+            )));
+        }
         if let Some(change) = rating_key(ctx) {
             commands.push(Command::RateImage {
                 job_id: record.job_id.clone(),
@@ -812,6 +847,19 @@ impl Viewer {
                     seed: image.seed,
                 });
                 self.open = None;
+            }
+            if ui
+                .button("Add to compare")
+                .on_hover_text(format!(
+                    "Compare this image with others, side by side ({})",
+                    super::shortcuts::keys_text(&super::shortcuts::ADD_TO_COMPARE)
+                ))
+                .clicked()
+            {
+                commands.push(Command::AddToCompare(super::compare::CompareItem::image(
+                    &record.job_id,
+                    &image.sha256,
+                )));
             }
         });
         if let Some(error) = &self.error {

@@ -3,6 +3,7 @@
 //! the CLI) re-exports it at its crate root.
 
 pub mod backends;
+pub mod compare;
 pub mod fsutil;
 pub mod history;
 pub mod images;
@@ -20,6 +21,7 @@ pub mod styles;
 pub mod thumbs;
 pub mod wording;
 
+pub use compare::{CompareInput, Comparison};
 pub use history::{HistoryError, HistoryStore};
 pub use job_record::{JOB_RECORD_SCHEMA_VERSION, JobRecord, JobStatus, job_record_from_run_config};
 pub use packs::{
