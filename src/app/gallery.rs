@@ -432,9 +432,11 @@ impl GalleryView {
         let response = ui.interact(inner, id, egui::Sense::click());
         let painter = ui.painter_at(inner);
         let visuals = ui.visuals();
-        painter.rect_filled(inner, 4.0, visuals.extreme_bg_color);
         let path = image_path(ctx.data_dir, image);
         let mut missing = None;
+        // The picture's own rectangle (the cell's when there is none yet): marks and
+        // outlines go on it.
+        let mut frame = inner;
         match thumbs.get(&image.sha256, &path) {
             ThumbState::Ready {
                 texture,
@@ -443,6 +445,7 @@ impl GalleryView {
                 let size = texture.size_vec2();
                 let scale = (inner.width() / size.x).min(inner.height() / size.y);
                 let shown = egui::Rect::from_center_size(inner.center(), size * scale);
+                frame = shown;
                 let tint = if *source_missing {
                     egui::Color32::from_white_alpha(90)
                 } else {
@@ -459,6 +462,7 @@ impl GalleryView {
                 }
             }
             ThumbState::Loading => {
+                painter.rect_filled(inner, 4.0, visuals.extreme_bg_color);
                 painter.text(
                     inner.center(),
                     egui::Align2::CENTER_CENTER,
@@ -467,7 +471,10 @@ impl GalleryView {
                     visuals.weak_text_color(),
                 );
             }
-            ThumbState::Failed(why) => missing = Some(why.clone()),
+            ThumbState::Failed(why) => {
+                painter.rect_filled(inner, 4.0, visuals.extreme_bg_color);
+                missing = Some(why.clone());
+            }
         }
         if let Some(text) = &missing {
             let galley = ui.fonts_mut(|f| {
@@ -475,11 +482,11 @@ impl GalleryView {
                     format!("⚠ {text}"),
                     egui::TextStyle::Small.resolve(ui.style()),
                     visuals.warn_fg_color,
-                    inner.width() - 8.0,
+                    frame.width() - 8.0,
                 )
             });
             painter.galley(
-                inner.min + egui::vec2(4.0, 4.0),
+                frame.min + egui::vec2(4.0, 4.0),
                 galley,
                 visuals.warn_fg_color,
             );
@@ -503,7 +510,7 @@ impl GalleryView {
                 f.layout_no_wrap(marks, font, egui::Color32::from_rgb(255, 200, 60))
             });
             let strip = egui::Rect::from_min_size(
-                egui::pos2(inner.left(), inner.bottom() - galley.size().y - 4.0),
+                egui::pos2(frame.left(), frame.bottom() - galley.size().y - 4.0),
                 egui::vec2(galley.size().x + 8.0, galley.size().y + 4.0),
             );
             painter.rect_filled(strip, 3.0, egui::Color32::from_black_alpha(160));
@@ -521,7 +528,7 @@ impl GalleryView {
         let is_marked = self.marked.contains(&this);
         if is_marked {
             let badge = egui::Rect::from_min_size(
-                egui::pos2(inner.right() - 24.0, inner.top() + 4.0),
+                egui::pos2(frame.right() - 24.0, frame.top() + 4.0),
                 egui::vec2(20.0, 20.0),
             );
             painter.rect_filled(badge, 10.0, visuals.selection.bg_fill);
@@ -541,7 +548,7 @@ impl GalleryView {
             } else {
                 visuals.widgets.hovered.bg_stroke
             };
-            painter.rect_stroke(inner, 4.0, stroke, egui::StrokeKind::Inside);
+            painter.rect_stroke(frame, 4.0, stroke, egui::StrokeKind::Inside);
         }
         let response = response.on_hover_ui(|ui| {
             ui.set_max_width(360.0);
