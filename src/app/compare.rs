@@ -252,6 +252,8 @@ impl CompareWindow {
                 } else {
                     (room / n as f32).clamp(COLUMN_WIDTH, MAX_COLUMN_WIDTH)
                 };
+                // The images take at most half the height: the differences stay in view.
+                let image_height = (ui.available_height() * 0.5).max(120.0);
                 egui::ScrollArea::both()
                     .id_salt("compare_scroll")
                     .auto_shrink([false, false])
@@ -261,7 +263,7 @@ impl CompareWindow {
                             &mut self.cache,
                             view,
                             &computed.columns,
-                            width,
+                            egui::vec2(width, image_height),
                             &mut remove,
                             commands,
                         );
@@ -327,10 +329,11 @@ fn images_row(
     cache: &mut ImageCache,
     view: &ViewContext<'_>,
     columns: &[Column],
-    width: f32,
+    room: egui::Vec2,
     remove: &mut Option<CompareItem>,
     commands: &mut CommandQueue,
 ) {
+    let width = room.x;
     // Decoded at one of two sizes, so resizing the window does not decode again.
     let max = if width <= 256.0 { 256 } else { 512 };
     row_of(
@@ -341,7 +344,7 @@ fn images_row(
             ui.strong("Image");
         },
         |ui, i| {
-            column_head(ui, cache, view, &columns[i], width, max, remove, commands);
+            column_head(ui, cache, view, &columns[i], room, max, remove, commands);
         },
     );
 }
@@ -353,7 +356,7 @@ fn column_head(
     cache: &mut ImageCache,
     view: &ViewContext<'_>,
     column: &Column,
-    width: f32,
+    room: egui::Vec2,
     max: u32,
     remove: &mut Option<CompareItem>,
     commands: &mut CommandQueue,
@@ -364,11 +367,11 @@ fn column_head(
             match cache.sized(ui.ctx(), image, &path, max) {
                 SizedImage::Ready(texture) => {
                     let size = texture.size_vec2();
-                    let scale = (width / size.x).min(width * 1.5 / size.y);
+                    let scale = (room.x / size.x).min(room.y / size.y);
                     ui.add(egui::Image::new((texture.id(), size * scale)));
                 }
                 SizedImage::Loading => {
-                    ui.allocate_ui(egui::vec2(width, width * 0.5), |ui| {
+                    ui.allocate_ui(egui::vec2(room.x, room.y.min(room.x * 0.5)), |ui| {
                         ui.weak("Loading the image…");
                     });
                 }
