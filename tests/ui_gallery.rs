@@ -463,3 +463,60 @@ fn thumbnails_are_made_for_the_screen_not_for_the_whole_history() {
         "{made} thumbnails made for {shown} on screen (500 images in the history)"
     );
 }
+
+#[test]
+fn every_4_star_image_of_pack_x_key_3() {
+    let setup = setup();
+    seed_jobs(&setup, 2, 1, false);
+    // A pack job that ran keys 1 to 3, one image per key: key 3's rated 4, key 1's rated 5.
+    let outputs = setup.data_dir.join("outputs");
+    let cfg = build_run_config_for_manual_prompt("a harbour at dawn", "", None);
+    let mut record = job_record_from_run_config("pack-job", &cfg);
+    record.prompt_source = promptdesk::run_config::PromptSource::Pack;
+    record.prompt_pack_id = Some("Landscapes".into());
+    record.prompt_keys = vec!["1".into(), "2".into(), "3".into()];
+    record.status = JobStatus::Completed;
+    let images = ["1", "2", "3"]
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let bytes = png([200, 10 * i as u8, 30]);
+            let path = format!("outputs/pack_{key}.png");
+            std::fs::write(outputs.join(format!("pack_{key}.png")), &bytes).unwrap();
+            OutputImage {
+                path,
+                seed: 7 + i as i64,
+                width: 48,
+                height: 32,
+                sha256: sha256_hex(&bytes),
+                key: (*key).into(),
+                variant: 1,
+                rating: [Some(5), None, Some(4)][i],
+                favorite: false,
+            }
+        })
+        .collect();
+    record.result = Some(JobResult {
+        backend: "scripted".into(),
+        images,
+        ..JobResult::default()
+    });
+    HistoryStore::open(history_file(&setup))
+        .unwrap()
+        .append(&record)
+        .unwrap();
+
+    let mut harness = gallery(&setup);
+    assert!(has_label(&harness, "5 images of 3 jobs"));
+    {
+        let state = &mut harness.state_mut().state;
+        state.view.filter.pack = Some("Landscapes".into());
+        state.view.filter.key = Some("3".into());
+        state.gallery.min_rating = 4;
+    }
+    step_until(&mut harness, "key 3's 4-star image alone", |h| {
+        has_label(h, "1 image of 1 job")
+    });
+    assert!(has_label(&harness, "Image 3 of job pack-job, 4 stars"));
+    assert!(!has_label(&harness, "Image 1 of job pack-job"));
+}

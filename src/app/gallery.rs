@@ -1,6 +1,7 @@
 //! The Gallery view: the output images of the jobs the history's filters select, as a grid of
 //! thumbnails, in the history table's order (newest first unless sorted otherwise), narrowed
-//! further by "Favourites only" and "Rated at least N".
+//! further by "Favourites only" and "Rated at least N" (per image), and by the Key filter per
+//! image too (a pack job's images made by that key).
 //!
 //! * **Virtualised.** Only the rows on screen are laid out ([`egui::ScrollArea::show_rows`]);
 //!   the list of images ([`GalleryView::items`]: two small numbers per image) is rebuilt only
@@ -26,6 +27,7 @@ use super::widgets::plural;
 use crate::history::HistoryStore;
 use crate::job_record::JobRecord;
 use crate::outputs::OutputImage;
+use crate::run_config::PromptSource;
 use egui::{Key, Modifiers};
 
 /// The smallest and largest thumbnail sizes (the slider's range), in points.
@@ -186,6 +188,13 @@ impl GalleryView {
         let records = store.records();
         let min = self.min_rating;
         let favorites_only = self.favorites_only;
+        // The Key filter picks images too: of a pack job that ran keys 1-3, "Key 3" shows
+        // the images key 3 made.
+        let key_filter = history
+            .filter
+            .key
+            .as_deref()
+            .filter(|_| history.filter.source != Some(PromptSource::Manual));
         let mut items = Vec::new();
         let mut jobs = 0;
         for &row in &history.rows {
@@ -201,6 +210,13 @@ impl GalleryView {
                     continue;
                 }
                 if min > 0 && image.rating.unwrap_or(0) < min {
+                    continue;
+                }
+                if let Some(key) = key_filter
+                    && record.prompt_source == PromptSource::Pack
+                    && !image.key.is_empty()
+                    && image.key != key
+                {
                     continue;
                 }
                 items.push(Item {
