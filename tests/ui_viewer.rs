@@ -231,3 +231,38 @@ fn a_missing_image_file_shows_its_path_and_the_job_stays() {
         "the job stays"
     );
 }
+
+#[test]
+fn re_run_with_this_seed_asks_before_replacing_a_typed_draft() {
+    let setup = setup();
+    seed_job(&setup, false);
+    let mut harness = app_with_job(&setup);
+    harness.state_mut().state.composer.prompt = "my own draft, not saved anywhere".into();
+    harness.get_by_label("Image 2 of 2").click();
+    harness.run();
+    harness.get_by_label("Re-run with this seed").click();
+    harness.run();
+    assert!(has_label(&harness, "Replace your draft?"));
+    // Keep: nothing changes.
+    harness.get_by_label("Keep my draft").click();
+    harness.run();
+    assert!(!has_label(&harness, "Replace your draft?"));
+    assert_eq!(
+        harness.state().state.composer.prompt,
+        "my own draft, not saved anywhere"
+    );
+    // Replace: the job with the image's seed; Undo load has the draft.
+    harness.get_by_label("Image 2 of 2").click();
+    harness.run();
+    harness.get_by_label("Re-run with this seed").click();
+    harness.run();
+    harness.get_by_label("Replace the draft").click();
+    harness.run();
+    let composer = &harness.state().state.composer;
+    assert_eq!(composer.prompt, "a red fox in snow");
+    assert_eq!(composer.settings.seed, 2222);
+    assert!(
+        !composer.undo_load.is_empty(),
+        "the draft can be brought back"
+    );
+}

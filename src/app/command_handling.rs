@@ -16,6 +16,19 @@ use std::path::PathBuf;
 pub const UNDO_DEPTH: usize = 100;
 
 impl AppState {
+    /// Loads job `job_id` into the composer with `seed` (Undo load brings back what it held).
+    fn rerun_with_seed(&mut self, job_id: &str, seed: i64) {
+        if let Some(mut record) = self.record(job_id) {
+            record.run_config.settings.seed = seed;
+            self.load_record_into_composer(record);
+            // The load's own words (a pack that is gone, ...), with the seed first.
+            self.message = self.message.take().map(|m| match m {
+                Message::Info(t) => Message::Info(format!("Seed {seed}: {t}")),
+                Message::Error(t) => Message::Error(format!("Seed {seed}: {t}")),
+            });
+        }
+    }
+
     /// The viewer opened from the Gallery steps `by` images through it: the Gallery's
     /// cursor moves, the job under it is selected (and shown in the table), and the viewer
     /// shows the image.
@@ -178,14 +191,19 @@ impl AppState {
                 }
             }
             Command::RerunWithSeed { job_id, seed } => {
-                if let Some(mut record) = self.record(&job_id) {
-                    record.run_config.settings.seed = seed;
-                    self.load_record_into_composer(record);
-                    // The load's own words (a pack that is gone, ...), with the seed first.
-                    self.message = self.message.take().map(|m| match m {
-                        Message::Info(t) => Message::Info(format!("Seed {seed}: {t}")),
-                        Message::Error(t) => Message::Error(format!("Seed {seed}: {t}")),
-                    });
+                // A typed draft is never replaced without asking.
+                let composer = &self.composer;
+                if !composer.prompt.trim().is_empty() || !composer.negative.trim().is_empty() {
+                    self.rerun_confirm = Some((job_id, seed));
+                } else {
+                    self.rerun_with_seed(&job_id, seed);
+                }
+            }
+            Command::ConfirmRerun(replace) => {
+                if let Some((job_id, seed)) = self.rerun_confirm.take()
+                    && replace
+                {
+                    self.rerun_with_seed(&job_id, seed);
                 }
             }
             Command::Compare(items) => self.compare.replace(items),

@@ -116,6 +116,9 @@ pub enum Command {
         job_id: String,
         seed: i64,
     },
+    /// The answer to "Replace your draft?" after a Re-run with this seed: true loads the job
+    /// with its seed (Undo load brings the draft back), false keeps the draft.
+    ConfirmRerun(bool),
     /// Select a job and open the viewer on its image `index` (from the Gallery: its arrows
     /// then step through the Gallery's images).
     OpenImage {

@@ -191,6 +191,33 @@ impl PromptDeskApp {
         true
     }
 
+    /// "Replace your draft?" after a Re-run with this seed while the composer holds a typed
+    /// prompt.
+    fn confirm_rerun(&mut self, ctx: &egui::Context) {
+        let Some((job_id, seed)) = &self.state.rerun_confirm else {
+            return;
+        };
+        let (job, seed) = (state::short_id(job_id).to_owned(), *seed);
+        let modal = egui::Modal::new(egui::Id::unique("confirm_rerun")).show(ctx, |ui| {
+            ui.set_max_width(440.0);
+            ui.heading("Replace your draft?");
+            ui.label(format!(
+                "The composer holds a prompt you typed. Re-run loads job {job} with seed {seed} in its place; Undo load brings your draft back."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Replace the draft").clicked() {
+                    self.commands.push(Command::ConfirmRerun(true));
+                }
+                if ui.button("Keep my draft").clicked() {
+                    self.commands.push(Command::ConfirmRerun(false));
+                }
+            });
+        });
+        if modal.should_close() {
+            self.commands.push(Command::ConfirmRerun(false));
+        }
+    }
+
     /// Queues a command, applied after the current frame.
     pub fn push(&mut self, command: Command) {
         self.commands.push(command);
@@ -279,6 +306,7 @@ impl eframe::App for PromptDeskApp {
         shortcuts::handle(&ctx, self.state.queue_runner.status.on, &mut self.commands);
         self.panels(ui);
         dialogs::show(&mut self.state.dialogs, &ctx, &mut self.commands);
+        self.confirm_rerun(&ctx);
         self.guard_close(&ctx);
         for command in self.commands.take() {
             if command == Command::Quit {

@@ -196,6 +196,8 @@ testing_pub_struct! {
         /// offers Undo beside it (beside any other message, Undo would restore a job the
         /// message does not speak of).
         undo_message: Option<Message>,
+        /// A Re-run with this seed waiting for "Replace your draft?" (job id, seed).
+        rerun_confirm: Option<(String, i64)>,
         /// Text for the clipboard, taken by the UI after the frame.
         clipboard: Option<String>,
         repaint: Repaint,
@@ -382,6 +384,7 @@ impl AppState {
             theme: persisted.theme,
             message: None,
             undo_message: None,
+            rerun_confirm: None,
             clipboard: None,
             repaint,
             last_poll: Instant::now(),
