@@ -291,9 +291,17 @@ impl AppState {
             }
             Outcome::Answered => {}
             Outcome::Rated { job_id, image } => {
+                // Which image: its place in the job (the record holds it).
+                let number = image.as_ref().and_then(|image| {
+                    let record = self.record(&job_id)?;
+                    let images = &record.result.as_ref()?.images;
+                    let at = images.iter().position(|i| i.sha256 == image.sha256)?;
+                    Some(format!(" {}", at + 1))
+                });
                 self.message = Some(match image {
                     Some(image) => Message::Info(format!(
-                        "Image of job {}: {}.",
+                        "Image{} of job {}: {}.",
+                        number.unwrap_or_default(),
                         short_id(&job_id),
                         super::viewer::rating_words(image.rating, image.favorite)
                     )),
