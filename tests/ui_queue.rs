@@ -682,3 +682,43 @@ fn a_job_left_running_by_a_killed_promptdesk_is_failed_when_the_app_opens_and_ca
     settle(&mut harness);
     assert_eq!(record(&setup, "job-0").status, JobStatus::Queued);
 }
+
+#[test]
+fn a_long_queue_lays_out_only_the_rows_in_sight_and_scrolls_to_the_last() {
+    let setup = setup();
+    let prompts: Vec<String> = (0..150).map(|i| format!("harbour study {i}")).collect();
+    let prompts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    seed(&setup, &prompts);
+    let mut harness = harness(&setup);
+    open_queue_view(&mut harness);
+    assert!(shows(&harness, "Waiting (150)"));
+    let laid_out = |h: &App| h.query_all_by_label("Move to top").count();
+    let first = laid_out(&harness);
+    assert!(
+        (1..60).contains(&first),
+        "{first} of 150 waiting rows laid out"
+    );
+    // A waiting row names its job and prompt in quotes (the table below shows the prompt
+    // alone).
+    assert!(!shows_text(&harness, "“harbour study 149”"));
+    // Scroll to the end: the last rows are there, the first ones are not laid out any more.
+    let view = harness.get_by_label("Waiting (150)").rect().center();
+    harness.event(egui::Event::PointerMoved(view));
+    for _ in 0..100 {
+        harness.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Page,
+            delta: egui::vec2(0.0, -1.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        harness.step();
+        if shows_text(&harness, "“harbour study 149”") {
+            break;
+        }
+    }
+    harness.run();
+    assert!(shows_text(&harness, "“harbour study 149”"));
+    assert!(!shows_text(&harness, "“harbour study 0”"));
+    assert!(laid_out(&harness) < 60);
+}

@@ -32,6 +32,9 @@ pub struct QueueRow {
 #[derive(Debug, Default)]
 pub struct QueueView {
     generation: Option<u64>,
+    /// A waiting row's height with its spacing (measured on one drawn): rows out of sight
+    /// take it without being laid out.
+    waiting_row_height: Option<f32>,
     pub waiting: Vec<QueueRow>,
     pub running: Vec<QueueRow>,
     pub failed: Vec<QueueRow>,
@@ -141,15 +144,26 @@ impl QueueView {
         }
     }
 
-    fn waiting_section(&self, ui: &mut egui::Ui, commands: &mut CommandQueue) {
+    fn waiting_section(&mut self, ui: &mut egui::Ui, commands: &mut CommandQueue) {
         ui.heading(format!("Waiting ({})", self.waiting.len()));
         if self.waiting.is_empty() {
             ui.weak("No job is waiting. Submit one from the composer.");
             return;
         }
         let last = self.waiting.len() - 1;
+        let clip = ui.clip_rect();
+        let gap = ui.spacing().item_spacing.y;
         for (i, row) in self.waiting.iter().enumerate().take(WAITING_SHOWN) {
-            ui.horizontal(|ui| {
+            // Rows out of sight take their height without being laid out (the view scrolls
+            // as one; 200 rows of buttons would cost every frame).
+            let top = ui.cursor().top();
+            if let Some(height) = self.waiting_row_height
+                && (top > clip.bottom() || top + height < clip.top())
+            {
+                ui.add_space(height);
+                continue;
+            }
+            let drawn = ui.horizontal(|ui| {
                 ui.label(RichText::new(format!("{}.", i + 1)).monospace());
                 let id = &row.job_id;
                 let mut action = |ui: &mut egui::Ui, enabled: bool, text: &str, command| {
@@ -181,6 +195,7 @@ impl QueueView {
                 action(ui, true, "Cancel", Command::CancelJob(id.clone()));
                 ui.add(egui::Label::new(&row.label).truncate());
             });
+            self.waiting_row_height = Some(drawn.response.rect.height() + gap);
         }
         if self.waiting.len() > WAITING_SHOWN {
             ui.weak(format!(
