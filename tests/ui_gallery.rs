@@ -527,3 +527,60 @@ fn every_4_star_image_of_pack_x_key_3() {
     assert!(has_cell(&harness, "Image 3 of job pack-job, 4 stars"));
     assert!(!has_cell(&harness, "Image 1 of job pack-job"));
 }
+
+#[test]
+fn rating_an_image_out_of_the_filter_keeps_the_cursor_in_its_place() {
+    let setup = setup();
+    seed_jobs(&setup, 3, 1, false);
+    let mut harness = gallery(&setup);
+    for job in ["job-000", "job-001", "job-002"] {
+        let sha = image_in_history(&setup, job, 0).sha256;
+        harness.state_mut().push(Command::RateImage {
+            job_id: job.into(),
+            sha256: sha,
+            change: promptdesk::app::writer::RatingChange::Stars(Some(5)),
+        });
+    }
+    step_until(&mut harness, "three 5-star images", |h| {
+        has_cell(h, "job-000, 5 stars") && has_cell(h, "job-002, 5 stars")
+    });
+    harness.state_mut().state.gallery.min_rating = 4;
+    harness.run();
+    harness
+        .get_by_label_contains("Image 1 of job job-001")
+        .click();
+    harness.run();
+    // 2 stars: the image leaves "Rated at least 4"; the cursor stays second, on job-000.
+    press(&mut harness, Key::Num2);
+    step_until(&mut harness, "the image left the gallery", |h| {
+        has_label(h, "2 images of 2 jobs")
+    });
+    assert_eq!(cursor_job(&harness).as_deref(), Some("job-000"));
+    press(&mut harness, Key::ArrowLeft);
+    harness.run();
+    assert_eq!(cursor_job(&harness).as_deref(), Some("job-002"));
+}
+
+#[test]
+fn keys_pressed_in_the_viewer_do_not_reach_the_gallery_behind_it() {
+    let setup = setup();
+    seed_jobs(&setup, 3, 1, false);
+    let mut harness = gallery(&setup);
+    harness
+        .get_by_label_contains("Image 1 of job job-001")
+        .click();
+    harness.run();
+    press(&mut harness, Key::Enter);
+    harness.run();
+    assert_eq!(
+        harness.state().state.details.viewer_open(),
+        Some(("job-001".to_owned(), 0))
+    );
+    for key in [Key::Space, Key::Home, Key::C, Key::End] {
+        press(&mut harness, key);
+    }
+    harness.run();
+    assert!(harness.state().state.gallery.marked().is_empty());
+    assert_eq!(cursor_job(&harness).as_deref(), Some("job-001"));
+    assert!(!harness.state().state.compare.open);
+}

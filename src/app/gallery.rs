@@ -24,7 +24,7 @@ use super::state::{ViewContext, short_id, testing_pub_struct};
 use super::thumb_textures::{ThumbState, ThumbTextures};
 use super::viewer::{image_path, stars_text};
 use super::widgets::plural;
-use crate::history::HistoryStore;
+use crate::history::{HistoryStore, image_rating};
 use crate::job_record::JobRecord;
 use crate::outputs::OutputImage;
 use crate::run_config::PromptSource;
@@ -137,7 +137,7 @@ fn focus_id() -> egui::Id {
 /// An image's accessible name and hover title: "Image 2 of job 0192ab34, 4 stars, favourite".
 pub fn item_label(record: &JobRecord, index: usize, image: &OutputImage) -> String {
     let mut label = format!("Image {} of job {}", index + 1, short_id(&record.job_id));
-    if let Some(stars) = image.rating {
+    if let Some(stars) = image_rating(image) {
         label.push_str(&format!(", {}", plural(stars as usize, "star")));
     }
     if image.favorite {
@@ -190,11 +190,13 @@ impl GalleryView {
         let favorites_only = self.favorites_only;
         // The Key filter picks images too: of a pack job that ran keys 1-3, "Key 3" shows
         // the images key 3 made.
+        // (The filter the rows were made with, not the one being typed.)
         let key_filter = history
-            .filter
-            .key
-            .as_deref()
-            .filter(|_| history.filter.source != Some(PromptSource::Manual));
+            .rows_key
+            .as_ref()
+            .map(|(filter, ..)| filter)
+            .filter(|f| f.source != Some(PromptSource::Manual))
+            .and_then(|f| f.key.as_deref());
         let mut items = Vec::new();
         let mut jobs = 0;
         for &row in &history.rows {
@@ -209,7 +211,7 @@ impl GalleryView {
                 if favorites_only && !image.favorite {
                     continue;
                 }
-                if min > 0 && image.rating.unwrap_or(0) < min {
+                if min > 0 && image_rating(image).unwrap_or(0) < min {
                     continue;
                 }
                 if let Some(key) = key_filter
@@ -231,12 +233,25 @@ impl GalleryView {
         self.items = items;
         self.jobs = jobs;
         self.items_key = Some(key);
-        // The cursor follows its image.
-        self.cursor_index = self.cursor.as_ref().and_then(|c| {
-            self.items
-                .iter()
-                .position(|item| item_ref(records, *item).is_some_and(|r| &r == c))
+        // The cursor follows its image; when the image left the list (rated below "Rated at
+        // least", unmarked under "Favourites only"), it stays at the same place, on the image
+        // that took it.
+        let old = self.cursor_index;
+        let found = self.cursor.as_ref().and_then(|c| {
+            self.items.iter().position(|item| {
+                image_of(records, *item).is_some_and(|i| i.sha256 == c.sha256)
+                    && records[item.record as usize].job_id == c.job_id
+            })
         });
+        self.cursor_index = match (found, old) {
+            (Some(at), _) => Some(at),
+            (None, Some(old)) if !self.items.is_empty() => {
+                let at = old.min(self.items.len() - 1);
+                self.cursor = item_ref(records, self.items[at]);
+                Some(at)
+            }
+            _ => None,
+        };
     }
 
     /// Draws the gallery into `ui`.
@@ -514,7 +529,7 @@ impl GalleryView {
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &label));
         // Stars and favourite on a strip at the bottom.
         let mut marks = String::new();
-        if let Some(stars) = image.rating {
+        if let Some(stars) = image_rating(image) {
             marks.push_str(&"★".repeat(stars as usize));
         }
         if image.favorite {
@@ -608,7 +623,7 @@ impl GalleryView {
         }
         // Rating keys on the hovered image when the grid does not have the focus.
         if response.hovered()
-            && !ui.memory(|m| m.has_focus(focus_id()))
+            && !ui.memory(|m| m.has_focus(focus_id()) || m.top_modal_layer().is_some())
             && let Some(change) = super::viewer::rating_key(ui.ctx())
         {
             commands.push(Command::RateImage {
@@ -665,7 +680,11 @@ impl GalleryView {
         store: &HistoryStore,
         commands: &mut CommandQueue,
     ) {
-        if !ui.memory(|m| m.has_focus(focus_id())) || ui.ctx().text_edit_focused() {
+        // Nothing behind a modal (the viewer) or while typing.
+        if !ui.memory(|m| m.has_focus(focus_id()))
+            || ui.ctx().text_edit_focused()
+            || ui.memory(|m| m.top_modal_layer().is_some())
+        {
             return;
         }
         let records = store.records();
