@@ -269,7 +269,9 @@ impl ImageCache {
                 DecodeJob {
                     key: format!("{FULL_PREFIX}{}", image.sha256),
                     path: path.to_path_buf(),
-                    max: None,
+                    // No texture larger than the GPU takes (an upscaled panorama would
+                    // crash the renderer): scaled down to it, Copy image included.
+                    max: Some(ctx.input(|i| i.max_texture_side).max(1) as u32),
                 },
             );
             let slot = if sent {
@@ -865,5 +867,25 @@ impl Viewer {
         if let Some(error) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }
+    }
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::decode;
+
+    #[test]
+    fn a_full_image_is_scaled_down_to_the_largest_texture_and_keeps_its_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.png");
+        image::RgbaImage::from_pixel(600, 200, image::Rgba([10, 20, 30, 255]))
+            .save(&path)
+            .unwrap();
+        let small = decode(&path, Some(300)).unwrap();
+        assert_eq!(small.size, [300, 100]);
+        let whole = decode(&path, Some(4096)).unwrap();
+        assert_eq!(whole.size, [600, 200], "never enlarged");
+        let missing = decode(&dir.path().join("gone.png"), None).unwrap_err();
+        assert!(missing.contains("gone.png"), "{missing}");
     }
 }
