@@ -413,8 +413,10 @@ fn the_rating_column_sorts_the_best_rated_jobs_first() {
     step_until(&mut harness, "5 stars stored", |_| {
         image_in_history(&setup, "job-000", 0).rating == Some(5)
     });
-    // One click: best first.
-    harness.get_by_label("Rating").click();
+    // One click on the header: best first.
+    harness
+        .get_by_role_and_label(egui::accesskit::Role::Button, "Rating")
+        .click();
     step_until(&mut harness, "sorted by rating", |h| {
         let state = &h.state().state;
         let store = state.store.as_ref().unwrap().read().unwrap();
@@ -424,6 +426,15 @@ fn the_rating_column_sorts_the_best_rated_jobs_first() {
             .first()
             .map(|&i| store.records()[i as usize].job_id.clone())
             == Some("job-000".to_owned())
+    });
+    // The filter bar: rated at least 4 leaves that job alone; "♥ only" none.
+    harness.state_mut().state.view.filter.min_rating = Some(4);
+    step_until(&mut harness, "one row", |h| {
+        has_label(h, "3 records, 1 shown")
+    });
+    harness.get_by_label("♥ only").click();
+    step_until(&mut harness, "no row", |h| {
+        has_label(h, "No rows match these filters")
     });
 }
 

@@ -230,6 +230,7 @@ fn filter_bar(view: &mut HistoryView, ctx: &ViewContext<'_>, ui: &mut egui::Ui) 
                     key_field(filter, ui).on_disabled_hover_text(why);
                 });
                 status_combo(filter, ui);
+                rating_filter(filter, ui);
                 if !filter.is_empty() && ui.button("Clear filters").clicked() {
                     *filter = Default::default();
                 }
@@ -365,6 +366,33 @@ fn status_combo(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
         })
         .response
         .labelled_by(label.id);
+}
+
+/// The rating filters: a job rated at least N stars (its best image's), a job with a
+/// favourite image.
+fn rating_filter(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
+    let label = ui.label("Rating");
+    let shown = match filter.min_rating.filter(|n| *n > 0) {
+        None => "Any".to_owned(),
+        Some(n) => format!("{n}+ ★"),
+    };
+    egui::ComboBox::from_id_salt("filter_rating")
+        .selected_text(shown)
+        .width(64.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut filter.min_rating, None, "Any");
+            for n in 1..=5u8 {
+                ui.selectable_value(
+                    &mut filter.min_rating,
+                    Some(n),
+                    format!("at least {n} {}", "★".repeat(n as usize)),
+                );
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    ui.checkbox(&mut filter.favorites_only, "♥ only")
+        .on_hover_text("Only jobs with an image marked favourite (F)");
 }
 
 /// The table, or what to say instead of an empty one; handles the keyboard and follows a new
