@@ -266,3 +266,24 @@ fn re_run_with_this_seed_asks_before_replacing_a_typed_draft() {
         "the draft can be brought back"
     );
 }
+
+#[test]
+fn re_run_with_this_seed_asks_when_pack_keys_are_checked() {
+    let setup = setup();
+    seed_job(&setup, false);
+    let mut harness = app_with_job(&setup);
+    {
+        let state = &mut harness.state_mut().state;
+        state.composer.mode = promptdesk::run_config::PromptSource::Pack;
+        state.checked_keys = vec!["1".into()];
+    }
+    harness.get_by_label("Image 1 of 2").click();
+    harness.run();
+    harness.get_by_label("Re-run with this seed").click();
+    harness.run();
+    assert!(has_label(&harness, "Replace your draft?"));
+    press(&mut harness, Key::Escape);
+    harness.run();
+    assert!(!has_label(&harness, "Replace your draft?"));
+    assert_eq!(harness.state().state.checked_keys, ["1"], "kept");
+}

@@ -10,6 +10,7 @@ use super::widgets::truncate_chars;
 use super::writer::{Outcome, RequestKind, WriteRequest, lock_held_elsewhere};
 use crate::history::{ExportFormat, SortColumn, first_prompt_line, infotext_for_record};
 use crate::job_record::JobRecord;
+use crate::run_config::PromptSource;
 use std::path::PathBuf;
 
 /// How many deletes Undo can take back, the last first.
@@ -191,9 +192,13 @@ impl AppState {
                 }
             }
             Command::RerunWithSeed { job_id, seed } => {
-                // A typed draft is never replaced without asking.
+                // A draft (a typed prompt, or pack keys checked) is never replaced without
+                // asking.
                 let composer = &self.composer;
-                if !composer.prompt.trim().is_empty() || !composer.negative.trim().is_empty() {
+                let typed =
+                    !composer.prompt.trim().is_empty() || !composer.negative.trim().is_empty();
+                let checked = composer.mode == PromptSource::Pack && !self.checked_keys.is_empty();
+                if typed || checked {
                     self.rerun_confirm = Some((job_id, seed));
                 } else {
                     self.rerun_with_seed(&job_id, seed);

@@ -202,7 +202,7 @@ impl PromptDeskApp {
             ui.set_max_width(440.0);
             ui.heading("Replace your draft?");
             ui.label(format!(
-                "The composer holds a prompt you typed. Re-run loads job {job} with seed {seed} in its place; Undo load brings your draft back."
+                "The composer holds a draft (a prompt you typed or pack keys you checked). Re-run loads job {job} with seed {seed} in its place; Undo load brings your draft back."
             ));
             ui.horizontal(|ui| {
                 if ui.button("Replace the draft").clicked() {
