@@ -393,10 +393,13 @@ fn the_history_table_shows_thumbnails_when_switched_on_and_remembers_it() {
         h.state().state.thumbs.textures() == 3 && !h.state().state.thumbs.is_busy()
     });
     assert!(harness.state().state.persisted().history_thumbnails);
-    // Off again: no more textures asked for.
+    // Off again: with nothing showing thumbnails for a while, their textures are freed.
     harness.get_by_label("Thumbnails").click();
     harness.run();
     assert!(!harness.state().state.persisted().history_thumbnails);
+    step_until(&mut harness, "the textures freed", |h| {
+        h.state().state.thumbs.textures() == 0
+    });
 }
 
 #[test]

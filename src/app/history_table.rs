@@ -704,10 +704,18 @@ fn thumbnail_cell(
     };
     let Some(image) = images.first() else { return };
     let path = super::viewer::image_path(data_dir, image);
-    let (rect, _) = ui.allocate_exact_size(egui::vec2(ROW_THUMB, ROW_THUMB), egui::Sense::hover());
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ROW_THUMB, ROW_THUMB), egui::Sense::hover());
     let painter = ui.painter_at(rect);
+    let mut problem = None;
     match thumbs.get(&image.sha256, &path) {
-        ThumbState::Ready { texture, .. } => {
+        ThumbState::Ready {
+            texture,
+            source_missing,
+        } => {
+            if *source_missing {
+                problem = Some(format!("File not found: {}", path.display()));
+            }
             let size = texture.size_vec2();
             let scale = (rect.width() / size.x).min(rect.height() / size.y);
             painter.image(
@@ -720,7 +728,8 @@ fn thumbnail_cell(
         ThumbState::Loading => {
             painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
         }
-        ThumbState::Failed(_) => {
+        ThumbState::Failed(why) => {
+            problem = Some(why.clone());
             painter.text(
                 rect.center(),
                 egui::Align2::CENTER_CENTER,
@@ -729,6 +738,19 @@ fn thumbnail_cell(
                 ui.visuals().warn_fg_color,
             );
         }
+    }
+    if let Some(problem) = problem {
+        // A picture whose file is gone gets a corner mark (a failed one is all warning).
+        if problem.starts_with("File not found") {
+            painter.text(
+                rect.right_top() + egui::vec2(-2.0, 2.0),
+                egui::Align2::RIGHT_TOP,
+                "⚠",
+                egui::TextStyle::Small.resolve(ui.style()),
+                ui.visuals().warn_fg_color,
+            );
+        }
+        response.on_hover_text(problem);
     }
     if images.len() > 1 {
         let text = format!("{}", images.len());

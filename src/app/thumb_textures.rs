@@ -52,6 +52,13 @@ struct Entry {
     used: u64,
 }
 
+/// A thumbnail that could not be made is tried again after this many frames in which it is
+/// drawn or not (a file put back, a folder mounted again).
+const RETRY_FAILED_FRAMES: u64 = 600;
+/// With nothing drawn for this many frames (no Gallery, no thumbnail column), every texture
+/// is freed.
+const IDLE_FRAMES: u64 = 300;
+
 /// What a decode thread is asked for.
 #[derive(Clone)]
 struct Want {
@@ -136,6 +143,10 @@ pub struct ThumbTextures {
     /// How many were drawn last frame (the LRU keeps three screens).
     drawn_last: usize,
     drawn: usize,
+    /// The last frame anything was drawn in.
+    last_drawn_frame: u64,
+    /// When each failed thumbnail failed (frame), to try it again later.
+    failed_at: HashMap<String, u64>,
     pub stats: ThumbStats,
 }
 
@@ -195,6 +206,7 @@ impl ThumbTextures {
                 }
                 Err(e) => {
                     self.stats.failed += 1;
+                    self.failed_at.insert(done.sha256.clone(), self.frame);
                     self.entries.insert(
                         done.sha256,
                         Entry {
@@ -237,6 +249,7 @@ impl ThumbTextures {
                 Decoded::Making { .. } => {}
                 Decoded::Failed { sha256, why } => {
                     self.stats.failed += 1;
+                    self.failed_at.insert(sha256.clone(), self.frame);
                     self.entries.insert(
                         sha256,
                         Entry {
@@ -257,6 +270,13 @@ impl ThumbTextures {
     pub fn get(&mut self, sha256: &str, source: &Path) -> &ThumbState {
         self.drawn += 1;
         let frame = self.frame;
+        self.last_drawn_frame = frame;
+        if let Some(&at) = self.failed_at.get(sha256)
+            && frame.saturating_sub(at) >= RETRY_FAILED_FRAMES
+        {
+            self.failed_at.remove(sha256);
+            self.entries.remove(sha256);
+        }
         if !self.entries.contains_key(sha256) {
             self.entries.insert(
                 sha256.to_owned(),
@@ -305,6 +325,25 @@ impl ThumbTextures {
     pub fn end_frame(&mut self, ctx: &egui::Context) {
         let mut wants = std::mem::take(&mut self.wanted);
         wants.append(&mut self.prefetch);
+        // Decoded and waiting for their upload: not decoded again.
+        if !self.pending.is_empty() {
+            let pending: HashSet<&str> = self
+                .pending
+                .iter()
+                .filter_map(|d| match d {
+                    Decoded::Image { sha256, .. } => Some(sha256.as_str()),
+                    _ => None,
+                })
+                .collect();
+            wants.retain(|w| !pending.contains(w.sha256.as_str()));
+        }
+        if self.frame.saturating_sub(self.last_drawn_frame) >= IDLE_FRAMES
+            && !self.entries.is_empty()
+        {
+            // Nothing shows thumbnails: free them all (made again from the cache when shown).
+            self.entries.clear();
+            self.failed_at.clear();
+        }
         let mut make = std::mem::take(&mut self.to_make);
         make.append(&mut self.prefetch_make);
         let idle = wants.is_empty() && make.is_empty() && self.workers.is_none();
