@@ -123,7 +123,7 @@ fn thumbnails_viewer_rating_and_copy() {
     assert!(has_label(&harness, "Image 1 of 2"));
     assert!(has_label(&harness, "Image 2 of 2"));
     step_until(&mut harness, "both thumbnails held", |h| {
-        h.state().state.details.thumbnails_held() == 2
+        h.state().state.thumbs.textures() == 2
     });
 
     // A click opens the viewer on the first image.

@@ -323,11 +323,6 @@ impl DetailsState {
         self.viewer.open.is_some() && self.viewer.in_gallery
     }
 
-    /// How many thumbnails the cache holds.
-    pub fn thumbnails_held(&self) -> usize {
-        self.cache.thumbnails_held()
-    }
-
     /// Draws the image viewer when it is open (before the panels: it takes the keys it uses).
     pub fn show_viewer(
         &mut self,
@@ -377,6 +372,7 @@ impl DetailsState {
         ctx: &ViewContext<'_>,
         job_id: &str,
         ui: &mut egui::Ui,
+        thumbs: &mut super::thumb_textures::ThumbTextures,
         commands: &mut CommandQueue,
     ) {
         if !self.refresh(ctx, job_id) {
@@ -475,7 +471,7 @@ impl DetailsState {
             if !shown.images.is_empty() {
                 super::viewer::thumbnail_strip(
                     ui,
-                    &mut self.cache,
+                    thumbs,
                     &mut self.viewer,
                     id,
                     &shown.images,

@@ -274,7 +274,7 @@ impl PromptDeskApp {
         });
         if let (Some(id), Some(right)) = (details_id.as_deref(), fit.right) {
             layout::JOB_DETAILS.show(ui, right, fit.right_max, |ui| {
-                panels.details.show(&ctx, id, ui, commands);
+                panels.details.show(&ctx, id, ui, panels.thumbs, commands);
             });
         }
         let central = egui::CentralPanel::default().show(ui, |ui| {

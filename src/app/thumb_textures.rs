@@ -477,9 +477,16 @@ fn decode_loop(shared: &Shared, tx: &Sender<Decoded>, ctx: &egui::Context, data_
 fn decode_one(data_dir: &Path, want: Want) -> Decoded {
     let Want { sha256, source } = want;
     if !crate::thumbs::is_sha256(&sha256) {
-        return Decoded::Failed {
-            why: format!("{}: the history records no hash for it", source.display()),
-            sha256,
+        // No hash to key a cached thumbnail (a hand-made record): scaled from the file each
+        // time it is shown.
+        let side = crate::thumbs::THUMBNAIL_SIDE;
+        return match super::viewer::decode(&source, Some(side)) {
+            Ok(image) => Decoded::Image {
+                sha256,
+                image,
+                source_missing: false,
+            },
+            Err(why) => Decoded::Failed { sha256, why },
         };
     }
     let cached = thumbnail_path(data_dir, &sha256);

@@ -1,11 +1,12 @@
 //! A job's images: the thumbnail strip of the details panel and the image viewer.
 //!
-//! Images are decoded off the UI thread by one decoder thread (`image-decode`, so at most one
-//! image is decoded at a time); the UI uploads the results as textures. Thumbnails (at most
-//! [`THUMB_SIZE`] px) are kept in a small LRU of [`THUMB_CACHE`] textures keyed by the image's
-//! sha256 (a moved file keeps its entry); an evicted texture is freed with its handle. The
-//! viewer keeps one full-size image. A file that cannot be read shows a placeholder with its
-//! path; the job stays.
+//! The strip's thumbnails come from the thumbnail cache in the data folder through the app's
+//! [`ThumbTextures`] (as the Gallery's: made once per image by the pool, decoded off the UI
+//! thread, shown at [`THUMB_SIZE`] points). The viewer's image (and Compare's) are decoded off
+//! the UI thread by one decoder thread (`image-decode`) into [`ImageCache`], an LRU of
+//! [`THUMB_CACHE`] textures keyed by sha256 plus the one full image the viewer shows, scaled
+//! down to the largest texture the GPU takes. A file that cannot be read shows a placeholder
+//! with its path; the job stays.
 //!
 //! Rating keys (1–5 stars, 0 clears, F toggles the favourite) work in the viewer and on a
 //! hovered or focused thumbnail; every change is a [`Command::RateImage`] for the history
@@ -14,6 +15,7 @@
 use super::commands::{Command, CommandQueue};
 use super::state::ViewContext;
 use super::tasks::{Repaint, Task, spawn_named};
+use super::thumb_textures::{ThumbState, ThumbTextures};
 use super::writer::RatingChange;
 use crate::job_record::JobRecord;
 use crate::outputs::OutputImage;
@@ -178,11 +180,6 @@ impl ImageCache {
         self.decoder
             .as_ref()
             .is_some_and(|d| d.tx.send(job).is_ok())
-    }
-
-    /// The thumbnail of `image`: asked for when not cached yet; marks it recently used.
-    fn thumb(&mut self, ctx: &egui::Context, image: &OutputImage, path: &Path) -> &Slot {
-        self.sized_slot(ctx, image.sha256.clone(), path, THUMB_SIZE)
     }
 
     /// The image at `path` downscaled to at most `max` px, cached under `key` in the LRU.
@@ -381,7 +378,7 @@ pub fn image_infotext(record: &JobRecord, sha256: &str) -> Option<String> {
 /// apply to the thumbnail under the pointer or with the keyboard focus.
 pub fn thumbnail_strip(
     ui: &mut egui::Ui,
-    cache: &mut ImageCache,
+    thumbs: &mut ThumbTextures,
     viewer: &mut Viewer,
     job_id: &str,
     images: &[OutputImage],
@@ -389,7 +386,6 @@ pub fn thumbnail_strip(
     commands: &mut CommandQueue,
 ) {
     let ctx = ui.ctx().clone();
-    cache.poll(&ctx);
     let count = images.len();
     ui.horizontal_wrapped(|ui| {
         for (index, image) in images.iter().enumerate() {
@@ -398,8 +394,16 @@ pub fn thumbnail_strip(
                 ui.set_max_width(THUMB_SIZE as f32 + 8.0);
                 let label = format!("Image {} of {count}", index + 1);
                 let side = egui::vec2(THUMB_SIZE as f32, THUMB_SIZE as f32);
-                let response = match cache.thumb(&ctx, image, &path) {
-                    Slot::Ready { texture, .. } => {
+                // From the thumbnail cache, as the Gallery's (decoded off the UI thread).
+                let mut failed = None;
+                let response = match thumbs.get(&image.sha256, &path) {
+                    ThumbState::Ready {
+                        texture,
+                        source_missing,
+                    } => {
+                        if *source_missing {
+                            failed = Some(format!("{} is not there any more", path.display()));
+                        }
                         let size = texture.size_vec2();
                         let scale = (side.x / size.x).min(side.y / size.y).min(1.0);
                         ui.add(
@@ -407,16 +411,15 @@ pub fn thumbnail_strip(
                                 .min_size(side),
                         )
                     }
-                    Slot::Loading => ui.add(egui::Button::new("…").min_size(side)),
-                    Slot::Failed(_) => ui.add(
-                        egui::Button::new(RichText::new("missing").weak())
-                            .min_size(side)
-                            .fill(ui.visuals().extreme_bg_color),
-                    ),
-                };
-                let failed = match cache.thumbs.get(&image.sha256) {
-                    Some((Slot::Failed(why), _)) => Some(why.clone()),
-                    _ => None,
+                    ThumbState::Loading => ui.add(egui::Button::new("…").min_size(side)),
+                    ThumbState::Failed(why) => {
+                        failed = Some(why.clone());
+                        ui.add(
+                            egui::Button::new(RichText::new("missing").weak())
+                                .min_size(side)
+                                .fill(ui.visuals().extreme_bg_color),
+                        )
+                    }
                 };
                 response.widget_info(|| {
                     egui::WidgetInfo::labeled(egui::Role::Button, true, &label)
