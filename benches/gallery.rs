@@ -8,13 +8,15 @@
 //!   `outputs/`. From the frame that switches to the Gallery to the frame where every cell
 //!   on screen shows its thumbnail: wall time, frames, and the first frame's UI-thread CPU
 //!   (it builds the list of 100,000 images).
-//! * **idle / scrolling**: UI-thread CPU per frame at 60 Hz with the Gallery still, then
-//!   scrolling with the mouse wheel (60 points a frame, about a row every three frames, for
-//!   10 seconds: a few thousand images go by), and how many cells per frame were drawn
-//!   before their thumbnail was ready.
-//! * **first-time thumbnails**: a second data folder whose 96 images are 1024x1024 PNGs with
-//!   no thumbnail yet; from opening the Gallery until every thumbnail on screen is shown,
-//!   with the UI-thread CPU of those frames (the pool makes thumbnails on the other core).
+//! * **idle / scrolling**: UI-thread CPU and wall time per frame at 60 Hz with the Gallery
+//!   still, then scrolling with the mouse wheel for 8 s each: slowly (60 points a frame, a
+//!   row every three frames) and fast (600 points a frame, four rows a frame) with 160-point
+//!   thumbnails, and fast with the smallest, 64 points (six times the cells); how many frames
+//!   drew a cell before its thumbnail was ready.
+//! * **first-time thumbnails**: a second data folder whose 96 images are 1024x1024 PNGs (each
+//!   its own file) with no thumbnail yet; from opening the Gallery until every thumbnail on
+//!   screen is shown, the thumbnails written to the cache, and the UI-thread CPU and wall time
+//!   of those frames (the pool makes thumbnails on the other core).
 //!
 //! CPU is the UI thread's (`CLOCK_THREAD_CPUTIME_ID`); texture uploads to a GPU are not part
 //! of a headless frame. Run: `cargo bench --bench gallery` (about a minute after the data
@@ -65,7 +67,9 @@ fn big_png(seed: u32) -> Vec<u8> {
         image::Rgb([
             (x / 4) as u8 ^ n,
             (y / 4) as u8 ^ n,
-            ((x + y) / 8) as u8 + seed as u8 * 30 + n,
+            (((x + y) / 8) as u8)
+                .wrapping_add((seed as u8).wrapping_mul(30))
+                .wrapping_add(n),
         ])
     });
     let mut out = Cursor::new(Vec::new());
@@ -197,18 +201,37 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn stats(name: &str, mut v: Vec<Duration>) -> f64 {
+/// One frame: UI-thread CPU and wall time.
+type Frame = (Duration, Duration);
+
+fn summary(mut v: Vec<Duration>) -> (f64, f64, f64, f64) {
     v.sort();
     let pct = |p: f64| ms(v[((v.len() - 1) as f64 * p).round() as usize]);
     let mean = ms(v.iter().sum::<Duration>()) / v.len() as f64;
+    (mean, pct(0.5), pct(0.95), pct(1.0))
+}
+
+/// Prints the frames' CPU and wall time; returns the mean CPU.
+fn stats(name: &str, frames: Vec<Frame>) -> f64 {
+    let n = frames.len();
+    let over = frames
+        .iter()
+        .filter(|(_, w)| *w > Duration::from_millis(16))
+        .count();
+    let (cpu, wall): (Vec<_>, Vec<_>) = frames.into_iter().unzip();
+    let (mean, p50, p95, max) = summary(cpu);
+    let (wmean, _, wp95, wmax) = summary(wall);
     println!(
-        "gallery/{name}: {} frames, UI-thread CPU per frame mean {mean:.3} ms, p50 {:.3} ms, p95 {:.3} ms, max {:.3} ms",
-        v.len(),
-        pct(0.5),
-        pct(0.95),
-        pct(1.0)
+        "gallery/{name}: {n} frames, UI-thread CPU per frame mean {mean:.3} ms, p50 {p50:.3} ms, p95 {p95:.3} ms, max {max:.3} ms; wall mean {wmean:.3} ms, p95 {wp95:.3} ms, max {wmax:.3} ms, {over} over 16 ms"
     );
     mean
+}
+
+/// One measured frame.
+fn frame(h: &mut App) -> Frame {
+    let (t0, w0) = (support::thread_cpu(), Instant::now());
+    h.step();
+    (support::thread_cpu() - t0, w0.elapsed())
 }
 
 /// Opens the Gallery and steps until every cell on screen shows its thumbnail; returns the
@@ -238,7 +261,7 @@ fn open_gallery(h: &mut App) -> (Duration, usize, Duration) {
 
 /// Frames at 60 Hz for `how_long`, scrolling by `wheel` points each frame; the UI-thread CPU
 /// of each and the cells drawn before their thumbnail was ready.
-fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Duration>, u64) {
+fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Frame>, u64) {
     let grid = h.state().state.gallery.grid_rect;
     h.event(egui::Event::PointerMoved(grid.center()));
     let mut cpu = Vec::new();
@@ -255,9 +278,7 @@ fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Duration>, u64) {
                 source: egui::MouseWheelSource::Wheel,
             });
         }
-        let t0 = support::thread_cpu();
-        h.step();
-        cpu.push(support::thread_cpu() - t0);
+        cpu.push(frame(h));
         if h.state().state.thumbs.is_busy() {
             loading += 1;
         }
@@ -302,20 +323,34 @@ fn main() {
 
     let (idle, _) = frames(&mut h, Duration::from_secs(3), 0.0);
     let idle_mean = stats("idle_100k", idle);
-    let uploads_before = h.state().state.thumbs.stats.uploads;
-    let (scrolling, loading) = frames(&mut h, Duration::from_secs(10), 60.0);
-    let n = scrolling.len();
-    let scroll_mean = stats("scrolling_100k", scrolling);
-    let uploads = h.state().state.thumbs.stats.uploads - uploads_before;
-    println!(
-        "gallery/scrolling_100k: {uploads} thumbnails uploaded while scrolling; {loading} of {n} frames had a cell still loading; textures held at the end {}; scrolling/idle CPU ratio {:.2}",
-        h.state().state.thumbs.textures(),
-        scroll_mean / idle_mean
-    );
+    // Slow (a row every three frames) and fast (four rows a frame) wheel scrolling at the
+    // default 160-point thumbnails, then fast at the smallest, 64 points (six times the
+    // cells on screen).
+    for (name, size, wheel) in [
+        ("scrolling_100k", 160.0, 60.0),
+        ("fast_scrolling_100k", 160.0, 600.0),
+        ("fast_scrolling_100k_64px", 64.0, 600.0),
+    ] {
+        h.state_mut().state.gallery.thumb_size = size;
+        for _ in 0..3 {
+            h.step();
+        }
+        let uploads_before = h.state().state.thumbs.stats.uploads;
+        let (scrolling, loading) = frames(&mut h, Duration::from_secs(8), wheel);
+        let n = scrolling.len();
+        let scroll_mean = stats(name, scrolling);
+        let uploads = h.state().state.thumbs.stats.uploads - uploads_before;
+        println!(
+            "gallery/{name}: {wheel} points a frame; {uploads} thumbnails uploaded; {loading} of {n} frames had a cell still loading; textures held at the end {}; CPU vs the still Gallery {:.2}x",
+            h.state().state.thumbs.textures(),
+            scroll_mean / idle_mean
+        );
+    }
     drop(h);
 
     // First-time thumbnails: 1024x1024 PNGs, nothing cached.
-    let pngs: Vec<Vec<u8>> = (0..4).map(big_png).collect();
+    // A file per image (no two share the page cache).
+    let pngs: Vec<Vec<u8>> = (0..COLD_IMAGES as u32).map(big_png).collect();
     let cold = data_dir(&root.path().join("cold"), COLD_IMAGES, 1, false, &pngs);
     let mut h = harness(&cold, &packs);
     settle(&mut h);
@@ -324,9 +359,7 @@ fn main() {
     let mut cpu = Vec::new();
     let mut next = start;
     loop {
-        let t0 = support::thread_cpu();
-        h.step();
-        cpu.push(support::thread_cpu() - t0);
+        cpu.push(frame(&mut h));
         let thumbs = &h.state().state.thumbs;
         if thumbs.stats.uploads > 0 && !thumbs.is_busy() {
             break;
@@ -334,8 +367,17 @@ fn main() {
         assert!(start.elapsed() < Duration::from_secs(300), "never finished");
         pace(&mut next);
     }
-    let made = h.state().state.thumbs.stats.made;
     let wall = start.elapsed();
+    // The thumbnails written to the cache.
+    let made: usize = std::fs::read_dir(cold.join("thumbs"))
+        .map(|shards| {
+            shards
+                .flatten()
+                .filter_map(|d| std::fs::read_dir(d.path()).ok())
+                .map(|files| files.count())
+                .sum()
+        })
+        .unwrap_or(0);
     println!(
         "gallery/first_time_thumbnails: {made} thumbnails made from 1024x1024 PNGs for the first screen in {:.2} s ({:.1} images/s with {} pool thread(s)); frames meanwhile:",
         wall.as_secs_f64(),
