@@ -134,6 +134,8 @@ fn thumbnails_viewer_rating_and_copy() {
         Some((JOB.to_owned(), 0))
     );
     assert!(has_label(&harness, "Seed: 1111"));
+    // The image's settings: sampler, scheduler, steps, CFG and clip skip.
+    assert!(has_label(&harness, "20 steps · CFG 7 · clip skip 1"));
 
     // Right arrow: the second image.
     press(&mut harness, Key::ArrowRight);

@@ -747,13 +747,30 @@ impl Viewer {
             if !image.key.is_empty() {
                 ui.label(format!("Key {} #{}", image.key, image.variant));
             }
+            // The settings as the record knows them ("—" for one an import did not record).
+            let unknown = record.run_config.unknown_settings();
+            let known = |name: &str| !unknown.iter().any(|u| u == name);
+            let or_dash = |name: &str, value: String| {
+                if known(name) && !value.is_empty() {
+                    value
+                } else {
+                    "—".to_owned()
+                }
+            };
             ui.label(format!(
-                "{} · {} · {} steps · CFG {}",
-                if s.model.is_empty() { "—" } else { &s.model },
-                s.sampler,
-                s.steps,
-                super::history_table::format_cfg(s.cfg_scale)
+                "{} · {} · {} · {} steps · CFG {} · clip skip {}",
+                or_dash("model", s.model.clone()),
+                or_dash("sampler", s.sampler.clone()),
+                or_dash("scheduler", s.scheduler.clone()),
+                or_dash("steps", s.steps.to_string()),
+                or_dash("cfg_scale", super::history_table::format_cfg(s.cfg_scale)),
+                or_dash("clip_skip", s.clip_skip.to_string()),
             ));
+            let styles = record.run_config.prompt_styles();
+            if !styles.is_empty() {
+                let names: Vec<&str> = styles.iter().map(|st| st.name.as_str()).collect();
+                ui.label(format!("Styles: {}", names.join(", ")));
+            }
         });
         ui.horizontal(|ui| {
             ui.label("Rating:");
