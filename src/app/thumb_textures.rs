@@ -228,6 +228,11 @@ impl ThumbTextures {
                     image,
                     source_missing,
                 } => {
+                    // Scrolled away meanwhile (its entry forgotten): not uploaded, so the
+                    // frame's uploads go to what is on screen.
+                    if !self.entries.contains_key(&sha256) {
+                        continue;
+                    }
                     uploads += 1;
                     self.stats.uploads += 1;
                     let texture = ctx.load_texture(
@@ -309,11 +314,24 @@ impl ThumbTextures {
             sha256: sha256.to_owned(),
             source,
         };
-        match self.entries.get(sha256) {
-            None => self.prefetch.push(want),
-            Some(e) if self.making.contains(sha256) && matches!(e.state, ThumbState::Loading) => {
+        match self.entries.get(sha256).map(|e| &e.state) {
+            None => {
+                // An entry, so that its picture is uploaded when it comes (one that nobody
+                // wants any more is dropped instead, see `begin_frame`).
+                let frame = self.frame;
+                self.entries.insert(
+                    sha256.to_owned(),
+                    Entry {
+                        state: ThumbState::Loading,
+                        used: frame,
+                    },
+                );
+                self.prefetch.push(want);
+            }
+            Some(ThumbState::Loading) if self.making.contains(sha256) => {
                 self.prefetch_make.push(want);
             }
+            Some(ThumbState::Loading) => self.prefetch.push(want),
             Some(_) => {}
         }
     }
