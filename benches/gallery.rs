@@ -260,7 +260,7 @@ fn open_gallery(h: &mut App) -> (Duration, usize, Duration) {
 }
 
 /// Frames at 60 Hz for `how_long`, scrolling by `wheel` points each frame; the UI-thread CPU
-/// of each and the cells drawn before their thumbnail was ready.
+/// of each and how many frames drew a cell before its thumbnail was ready.
 fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Frame>, u64) {
     let grid = h.state().state.gallery.grid_rect;
     h.event(egui::Event::PointerMoved(grid.center()));
@@ -279,7 +279,7 @@ fn frames(h: &mut App, how_long: Duration, wheel: f32) -> (Vec<Frame>, u64) {
             });
         }
         cpu.push(frame(h));
-        if h.state().state.thumbs.is_busy() {
+        if h.state().state.thumbs.drawn_loading() > 0 {
             loading += 1;
         }
         pace(&mut next);

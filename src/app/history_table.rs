@@ -371,14 +371,17 @@ fn status_combo(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
 /// The rating filters: a job rated at least N stars (its best image's), a job with a
 /// favourite image.
 fn rating_filter(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
-    let label = ui.label("Rating");
+    // Compact (a star for a label): the bar keeps room for Clear filters.
+    let label = ui
+        .label("★")
+        .on_hover_text("Rating: jobs rated at least N stars");
     let shown = match filter.min_rating.filter(|n| *n > 0) {
         None => "Any".to_owned(),
-        Some(n) => format!("{n}+ ★"),
+        Some(n) => format!("{n}+"),
     };
     egui::ComboBox::from_id_salt("filter_rating")
         .selected_text(shown)
-        .width(64.0)
+        .width(44.0)
         .show_ui(ui, |ui| {
             ui.selectable_value(&mut filter.min_rating, None, "Any");
             for n in 1..=5u8 {
@@ -391,7 +394,7 @@ fn rating_filter(filter: &mut HistoryFilter, ui: &mut egui::Ui) {
         })
         .response
         .labelled_by(label.id);
-    ui.checkbox(&mut filter.favorites_only, "♥ only")
+    ui.checkbox(&mut filter.favorites_only, "♥")
         .on_hover_text("Only jobs with an image marked favourite (F)");
 }
 

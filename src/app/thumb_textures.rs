@@ -143,6 +143,8 @@ pub struct ThumbTextures {
     /// How many were drawn last frame (the LRU keeps three screens).
     drawn_last: usize,
     drawn: usize,
+    /// Cells drawn this frame (so far) whose picture was not ready.
+    drawn_loading: usize,
     /// The last frame anything was drawn in.
     last_drawn_frame: u64,
     /// When each failed thumbnail failed (frame), to try it again later.
@@ -171,6 +173,7 @@ impl ThumbTextures {
         self.frame += 1;
         self.drawn_last = self.drawn;
         self.drawn = 0;
+        self.drawn_loading = 0;
         self.wanted.clear();
         self.to_make.clear();
         self.prefetch_make.clear();
@@ -294,6 +297,7 @@ impl ThumbTextures {
         let entry = self.entries.get_mut(sha256).expect("inserted above");
         entry.used = frame;
         if matches!(entry.state, ThumbState::Loading) {
+            self.drawn_loading += 1;
             let want = Want {
                 sha256: sha256.to_owned(),
                 source: source.to_path_buf(),
@@ -397,6 +401,11 @@ impl ThumbTextures {
                 .retain(|sha| keep.contains(sha.as_str()) && entries.contains_key(sha));
         }
         self.evict();
+    }
+
+    /// How many images drawn in the last frame had no picture yet (drawn as "…").
+    pub fn drawn_loading(&self) -> usize {
+        self.drawn_loading
     }
 
     /// Textures held now.
