@@ -79,15 +79,7 @@ impl Noise {
     }
 }
 
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
-}
+use promptdesk::outputs::push_png_chunk as png_chunk;
 
 /// A `side`×`side` RGB PNG, built by hand: a gradient with 6 bits of noise per byte, deflated
 /// with flate2's fast level (about 2.9 MB at 1024×1024, as a generated image's PNG is).

@@ -27,14 +27,6 @@ const MOON: &str = "job-moon";
 /// As FOX with seed 3333; its image file is missing.
 const LOST: &str = "job-lost";
 
-/// A small PNG (`w` × `h`, one colour).
-fn png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let image = image::RgbaImage::from_pixel(w, h, image::Rgba([rgb[0], rgb[1], rgb[2], 255]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    bytes.into_inner()
-}
-
 fn completed(id: &str, prompt: &str, steps: u32, seed: i64, file: &str) -> promptdesk::JobRecord {
     let mut cfg = build_run_config_for_manual_prompt(prompt, "blurry", None);
     cfg.settings.steps = steps;
@@ -63,8 +55,8 @@ fn completed(id: &str, prompt: &str, steps: u32, seed: i64, file: &str) -> promp
 fn seed_jobs(setup: &Setup) {
     let outputs = setup.data_dir.join("outputs");
     std::fs::create_dir_all(&outputs).unwrap();
-    std::fs::write(outputs.join("fox.png"), png(64, 48, [200, 40, 40])).unwrap();
-    std::fs::write(outputs.join("moon.png"), png(64, 48, [40, 40, 200])).unwrap();
+    std::fs::write(outputs.join("fox.png"), solid_png(64, 48, [200, 40, 40])).unwrap();
+    std::fs::write(outputs.join("moon.png"), solid_png(64, 48, [40, 40, 200])).unwrap();
     let mut store = HistoryStore::open(history_file(setup)).unwrap();
     for record in [
         completed(FOX, "a red fox in snow", 20, 1111, "fox.png"),

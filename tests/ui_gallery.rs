@@ -19,14 +19,6 @@ use support::*;
 
 type App = Harness<'static, PromptDeskApp>;
 
-/// A small PNG of one colour.
-fn png(rgb: [u8; 3]) -> Vec<u8> {
-    let image = image::RgbaImage::from_pixel(48, 32, image::Rgba([rgb[0], rgb[1], rgb[2], 255]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    bytes.into_inner()
-}
-
 /// `jobs` completed jobs `job-000`, `job-001`, … (the last is the newest), each with
 /// `per_job` images on disk (distinct colours, so distinct hashes), prompts "subject N".
 /// `missing`: the file of job 0's first image is not written.
@@ -45,7 +37,11 @@ fn seed_jobs(setup: &Setup, jobs: usize, per_job: usize, missing: bool) {
         let images = (0..per_job)
             .map(|i| {
                 let n = j * per_job + i;
-                let bytes = png([(n % 251) as u8, (n / 251 % 251) as u8, 90 + i as u8]);
+                let bytes = solid_png(
+                    48,
+                    32,
+                    [(n % 251) as u8, (n / 251 % 251) as u8, 90 + i as u8],
+                );
                 let name = format!("outputs/j{j}_{i}.png");
                 if !(missing && j == 0 && i == 0) {
                     std::fs::write(setup.data_dir.join(&name), &bytes).unwrap();
@@ -71,6 +67,16 @@ fn seed_jobs(setup: &Setup, jobs: usize, per_job: usize, missing: bool) {
         records.push(record);
     }
     store.append_many(&records).unwrap();
+}
+
+/// Asks the app (its history writer) to give image `index` of `job` this many stars.
+fn rate(harness: &mut App, setup: &Setup, job: &str, index: usize, stars: u8) {
+    let sha256 = image_in_history(setup, job, index).sha256;
+    harness.state_mut().push(Command::RateImage {
+        job_id: job.into(),
+        sha256,
+        change: promptdesk::app::writer::RatingChange::Stars(Some(stars)),
+    });
 }
 
 fn image_in_history(setup: &Setup, job: &str, index: usize) -> OutputImage {
@@ -233,16 +239,8 @@ fn favourites_only_and_rated_at_least_narrow_the_gallery() {
     let setup = setup();
     seed_jobs(&setup, 3, 2, false);
     let mut harness = gallery(&setup);
-    let rate = |h: &mut App, job: &str, stars: u8| {
-        let sha = image_in_history(&setup, job, 1).sha256;
-        h.state_mut().push(Command::RateImage {
-            job_id: job.into(),
-            sha256: sha,
-            change: promptdesk::app::writer::RatingChange::Stars(Some(stars)),
-        });
-    };
-    rate(&mut harness, "job-000", 5);
-    rate(&mut harness, "job-002", 2);
+    rate(&mut harness, &setup, "job-000", 1, 5);
+    rate(&mut harness, &setup, "job-002", 1, 2);
     step_until(&mut harness, "both ratings shown", |h| {
         has_cell(h, "Image 2 of job job-000, 5 stars") && has_cell(h, "job-002, 2 stars")
     });
@@ -407,12 +405,7 @@ fn the_rating_column_sorts_the_best_rated_jobs_first() {
     let setup = setup();
     seed_jobs(&setup, 3, 1, false);
     let mut harness = harness(&setup);
-    let sha = image_in_history(&setup, "job-000", 0).sha256;
-    harness.state_mut().push(Command::RateImage {
-        job_id: "job-000".into(),
-        sha256: sha,
-        change: promptdesk::app::writer::RatingChange::Stars(Some(5)),
-    });
+    rate(&mut harness, &setup, "job-000", 0, 5);
     step_until(&mut harness, "5 stars stored", |_| {
         image_in_history(&setup, "job-000", 0).rating == Some(5)
     });
@@ -501,7 +494,7 @@ fn every_4_star_image_of_pack_x_key_3() {
         .iter()
         .enumerate()
         .map(|(i, key)| {
-            let bytes = png([200, 10 * i as u8, 30]);
+            let bytes = solid_png(48, 32, [200, 10 * i as u8, 30]);
             let path = format!("outputs/pack_{key}.png");
             std::fs::write(outputs.join(format!("pack_{key}.png")), &bytes).unwrap();
             OutputImage {
@@ -548,12 +541,7 @@ fn rating_an_image_out_of_the_filter_keeps_the_cursor_in_its_place() {
     seed_jobs(&setup, 3, 1, false);
     let mut harness = gallery(&setup);
     for job in ["job-000", "job-001", "job-002"] {
-        let sha = image_in_history(&setup, job, 0).sha256;
-        harness.state_mut().push(Command::RateImage {
-            job_id: job.into(),
-            sha256: sha,
-            change: promptdesk::app::writer::RatingChange::Stars(Some(5)),
-        });
+        rate(&mut harness, &setup, job, 0, 5);
     }
     step_until(&mut harness, "three 5-star images", |h| {
         has_cell(h, "job-000, 5 stars") && has_cell(h, "job-002, 5 stars")

@@ -27,14 +27,6 @@ use support::*;
 
 type App = Harness<'static, PromptDeskApp>;
 
-/// A small PNG (`w` × `h`, one colour).
-fn png(w: u32, h: u32) -> Vec<u8> {
-    let image = image::RgbaImage::from_pixel(w, h, image::Rgba([40, 120, 200, 255]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    bytes.into_inner()
-}
-
 /// What the scripted backend does with each request.
 #[derive(Clone)]
 enum Script {
@@ -82,7 +74,7 @@ impl Backend for Scripted {
             step: 3,
             steps: 10,
             eta_secs: Some(7.0),
-            preview: Some(Arc::new(png(16, 12))),
+            preview: Some(Arc::new(solid_png(16, 12, [40, 120, 200]))),
         });
         if let Script::WaitForGo(go) = &self.script {
             let go = go.lock().unwrap();
@@ -99,7 +91,7 @@ impl Backend for Scripted {
         }
         Ok(Generated {
             images: vec![GeneratedImage {
-                bytes: png(64, 48),
+                bytes: solid_png(64, 48, [40, 120, 200]),
                 seed: 4242,
                 parameters: Some("scripted parameters".into()),
             }],

@@ -20,14 +20,6 @@ type App = Harness<'static, PromptDeskApp>;
 
 const JOB: &str = "job-with-images";
 
-/// A small PNG (`w` × `h`, one colour).
-fn png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
-    let image = image::RgbaImage::from_pixel(w, h, image::Rgba([rgb[0], rgb[1], rgb[2], 255]));
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
-    bytes.into_inner()
-}
-
 fn output(path: &str, seed: i64, sha: &str) -> OutputImage {
     OutputImage {
         path: path.into(),
@@ -47,9 +39,9 @@ fn output(path: &str, seed: i64, sha: &str) -> OutputImage {
 fn seed_job(setup: &Setup, missing_second: bool) {
     let outputs = setup.data_dir.join("outputs");
     std::fs::create_dir_all(&outputs).unwrap();
-    std::fs::write(outputs.join("a.png"), png(64, 48, [200, 40, 40])).unwrap();
+    std::fs::write(outputs.join("a.png"), solid_png(64, 48, [200, 40, 40])).unwrap();
     if !missing_second {
-        std::fs::write(outputs.join("b.png"), png(64, 48, [40, 200, 40])).unwrap();
+        std::fs::write(outputs.join("b.png"), solid_png(64, 48, [40, 200, 40])).unwrap();
     }
     let cfg = build_run_config_for_manual_prompt("a red fox in snow", "blurry", None);
     let mut record = job_record_from_run_config(JOB, &cfg);

@@ -298,8 +298,8 @@ impl AppState {
             Outcome::Rated { job_id, image } => {
                 // Which image: its place in the job (the record holds it).
                 let number = image.as_ref().and_then(|image| {
-                    let record = self.record(&job_id)?;
-                    let images = &record.result.as_ref()?.images;
+                    let store = self.store.as_ref()?.read().ok()?;
+                    let images = &store.get(&job_id)?.result.as_ref()?.images;
                     let at = images.iter().position(|i| i.sha256 == image.sha256)?;
                     Some(format!(" {}", at + 1))
                 });

@@ -552,11 +552,11 @@ impl GalleryView {
             );
         }
         let is_cursor = self.cursor_index == Some(index);
-        let this = ImageRef {
-            job_id: record.job_id.clone(),
-            sha256: image.sha256.clone(),
-        };
-        let is_marked = self.marked.contains(&this);
+        // (Compared in place: a cell is drawn every frame.)
+        let is_marked = self
+            .marked
+            .iter()
+            .any(|m| m.job_id == record.job_id && m.sha256 == image.sha256);
         if is_marked {
             let badge = egui::Rect::from_min_size(
                 egui::pos2(frame.right() - 24.0, frame.top() + 4.0),
@@ -616,6 +616,10 @@ impl GalleryView {
                 index: item.image as usize,
             });
         } else if response.clicked() {
+            let this = ImageRef {
+                job_id: record.job_id.clone(),
+                sha256: image.sha256.clone(),
+            };
             if command_key {
                 toggle(&mut self.marked, this.clone());
             }

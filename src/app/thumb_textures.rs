@@ -115,10 +115,6 @@ impl Drop for Workers {
 pub struct ThumbStats {
     /// Textures uploaded.
     pub uploads: u64,
-    /// Thumbnails asked of the pool (not in the cache).
-    pub made: u64,
-    /// Thumbnails that could not be shown.
-    pub failed: u64,
 }
 
 /// The thumbnail textures and their workers (started on first use).
@@ -183,7 +179,6 @@ impl ThumbTextures {
         while let Ok(done) = workers.rx.try_recv() {
             match done {
                 Decoded::Making { sha256 } => {
-                    self.stats.made += 1;
                     // A prefetched image gets its entry now (so it is not decoded again).
                     let frame = self.frame;
                     self.entries.entry(sha256.clone()).or_insert(Entry {
@@ -208,7 +203,6 @@ impl ThumbTextures {
                     }
                 }
                 Err(e) => {
-                    self.stats.failed += 1;
                     self.failed_at.insert(done.sha256.clone(), self.frame);
                     self.entries.insert(
                         done.sha256,
@@ -256,7 +250,6 @@ impl ThumbTextures {
                 }
                 Decoded::Making { .. } => {}
                 Decoded::Failed { sha256, why } => {
-                    self.stats.failed += 1;
                     self.failed_at.insert(sha256.clone(), self.frame);
                     self.entries.insert(
                         sha256,

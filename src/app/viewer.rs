@@ -85,12 +85,9 @@ impl Decoder {
 
 /// Reads and decodes an image file (PNG, JPEG, WebP), downscaled to `max` when given.
 pub fn decode(path: &Path, max: Option<u32>) -> Result<egui::ColorImage, String> {
-    let image = image::ImageReader::open(path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .decode()
-        .map_err(|e| format!("cannot decode {}: {e}", path.display()))?;
+    // The core's bounded decoding (a hostile file cannot exhaust memory; a phone JPEG is
+    // turned as it was taken).
+    let image = crate::thumbs::decode_image_file(path).map_err(|e| e.to_string())?;
     let image = match max {
         Some(max) if image.width() > max || image.height() > max => image.thumbnail(max, max),
         _ => image,
@@ -247,11 +244,6 @@ impl ImageCache {
                 None => return,
             }
         }
-    }
-
-    /// How many thumbnails are held (textures and ones decoding).
-    pub fn thumbnails_held(&self) -> usize {
-        self.thumbs.len()
     }
 
     /// The full-size image of `image` (asked for when another one is held).

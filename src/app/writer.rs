@@ -179,24 +179,9 @@ impl ImportCall {
     }
 }
 
-/// What a [`WriteRequest::RateImage`] changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RatingChange {
-    /// 1 to 5 stars; `None` clears the rating.
-    Stars(Option<u8>),
-    /// Favourite on or off, from what the history holds when the change is made.
-    ToggleFavorite,
-}
-
-impl RatingChange {
-    /// Applies the change to one image.
-    pub fn apply(self, image: &mut crate::outputs::OutputImage) {
-        match self {
-            RatingChange::Stars(stars) => image.rating = stars.filter(|s| (1..=5).contains(s)),
-            RatingChange::ToggleFavorite => image.favorite = !image.favorite,
-        }
-    }
-}
+/// What a [`WriteRequest::RateImage`] changes (the core's, applied by
+/// [`crate::history::change_image`]).
+pub use crate::history::RatingChange;
 
 /// The runner's check and change for a [`WriteRequest::Transition`]. Kept while an attempt
 /// finds the history busy (the store drops them unused then), so the retry can run them.
@@ -933,26 +918,9 @@ impl Writer {
                 sha256,
                 change,
             } => {
-                let has_image = |r: &JobRecord| {
-                    r.result
-                        .as_ref()
-                        .is_some_and(|res| res.images.iter().any(|i| &i.sha256 == sha256))
-                };
-                let written = self.locked_change(request, |s| {
-                    s.update_if(job_id, has_image, |r| {
-                        let mut r = r.clone();
-                        if let Some(result) = r.result.as_mut() {
-                            for image in result.images.iter_mut().filter(|i| &i.sha256 == sha256) {
-                                change.apply(image);
-                            }
-                        }
-                        r
-                    })
+                let image = self.locked_change(request, |s| {
+                    crate::history::change_image(s, job_id, sha256, *change)
                 })?;
-                let image = written.and_then(|r| {
-                    r.result
-                        .and_then(|res| res.images.into_iter().find(|i| &i.sha256 == sha256))
-                });
                 Ok(Outcome::Rated {
                     job_id: job_id.clone(),
                     image: image.map(Box::new),

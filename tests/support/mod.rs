@@ -149,3 +149,11 @@ pub fn count_labels(harness: &Harness<'static, PromptDeskApp>, label: &str) -> u
 pub fn has_label(harness: &Harness<'static, PromptDeskApp>, label: &str) -> bool {
     count_labels(harness, label) > 0
 }
+
+/// A `w` × `h` PNG of one colour (test images).
+pub fn solid_png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
+    let image = image::RgbaImage::from_pixel(w, h, image::Rgba([rgb[0], rgb[1], rgb[2], 255]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}

@@ -225,7 +225,9 @@ fn inflate(data: &[u8], budget: &mut u64) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+/// Appends one PNG chunk (length, type, data, CRC) to `out`: what writing text chunks needs,
+/// and what tests and benchmarks use to build PNGs by hand.
+pub fn push_png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
@@ -267,11 +269,11 @@ pub fn png_with_text(png: &[u8], texts: &[(&str, &str)]) -> Result<Vec<u8>, PngE
                 data.push(0);
                 if text.chars().all(|ch| (ch as u32) < 256) {
                     data.extend(text.chars().map(|ch| ch as u32 as u8));
-                    push_chunk(&mut out, b"tEXt", &data);
+                    push_png_chunk(&mut out, b"tEXt", &data);
                 } else {
                     data.extend_from_slice(&[0, 0, 0, 0]);
                     data.extend_from_slice(text.as_bytes());
-                    push_chunk(&mut out, b"iTXt", &data);
+                    push_png_chunk(&mut out, b"iTXt", &data);
                 }
             }
         }
@@ -473,12 +475,12 @@ mod tests {
         ihdr.extend_from_slice(&2u32.to_be_bytes());
         ihdr.extend_from_slice(&1u32.to_be_bytes());
         ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        push_chunk(&mut out, b"IHDR", &ihdr);
+        push_png_chunk(&mut out, b"IHDR", &ihdr);
         let raw = [0u8, 255, 0, 0, 0, 0, 255];
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(&raw).unwrap();
-        push_chunk(&mut out, b"IDAT", &z.finish().unwrap());
-        push_chunk(&mut out, b"IEND", &[]);
+        push_png_chunk(&mut out, b"IDAT", &z.finish().unwrap());
+        push_png_chunk(&mut out, b"IEND", &[]);
         out
     }
 

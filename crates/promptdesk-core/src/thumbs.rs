@@ -150,6 +150,15 @@ pub fn make_thumbnail(image_bytes: &[u8], max_side: u32) -> Result<Vec<u8>, Thum
     encode_jpeg(&small)
 }
 
+/// Reads and decodes an image file (PNG, JPEG or WebP) as a thumbnail's source is: within
+/// the same limits ([`MAX_SOURCE_FILE_BYTES`], [`MAX_SOURCE_SIDE`], [`MAX_DECODED_BYTES`]),
+/// the EXIF orientation applied, every error naming the file. The app's image viewer shows
+/// images this way.
+pub fn decode_image_file(path: &Path) -> Result<DynamicImage, ThumbError> {
+    let bytes = read_source(path)?;
+    decode(&bytes).map_err(|e| e.at_path(path))
+}
+
 /// Decodes PNG, JPEG or WebP bytes within the limits, orientation applied.
 fn decode(bytes: &[u8]) -> Result<DynamicImage, ThumbError> {
     let bad = |reason: String| ThumbError::Decode { path: None, reason };
@@ -159,7 +168,7 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ThumbError> {
     if reader.format().is_none() {
         return Err(bad(format!(
             "not a PNG, JPEG or WebP image (it starts with {})",
-            hex_head(bytes)
+            crate::images::container::head_hex(bytes)
         )));
     }
     let mut limits = Limits::default();
@@ -180,18 +189,6 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ThumbError> {
         image.apply_orientation(o);
     }
     Ok(image)
-}
-
-fn hex_head(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "nothing".into();
-    }
-    bytes
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The image scaled to fit `max_side` (integer area averaging: each source pixel counts

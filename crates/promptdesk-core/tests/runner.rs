@@ -25,15 +25,7 @@ use std::time::Duration;
 
 /// A hand-made PNG of `w` x `h` (one grey row repeated), carrying `parameters` like A1111's.
 fn png(w: u32, h: u32, parameters: &str) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    }
+    use promptdesk_core::outputs::push_png_chunk as chunk;
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());

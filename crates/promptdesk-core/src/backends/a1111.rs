@@ -803,16 +803,8 @@ mod tests {
 
     /// A 1x1 PNG, with a `parameters` chunk when given.
     fn png(parameters: Option<&str>) -> Vec<u8> {
+        use crate::outputs::push_png_chunk as chunk;
         use std::io::Write as _;
-        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            let mut crc = crc32fast::Hasher::new();
-            crc.update(kind);
-            crc.update(data);
-            out.extend_from_slice(&crc.finalize().to_be_bytes());
-        }
         let mut out = PNG_SIGNATURE.to_vec();
         let mut ihdr = Vec::new();
         ihdr.extend_from_slice(&1u32.to_be_bytes());

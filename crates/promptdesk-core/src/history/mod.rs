@@ -13,5 +13,7 @@ pub use export::*;
 pub use import::*;
 pub use quarantine::{QuarantineEntry, QuarantineSummary, read_quarantine};
 pub use query::*;
-pub use ratings::{MAX_STARS, RateError, image_rating, rate_image, set_favorite};
+pub use ratings::{
+    MAX_STARS, RateError, RatingChange, change_image, image_rating, rate_image, set_favorite,
+};
 pub use store::*;

@@ -161,6 +161,56 @@ fn mark_image(
     }
 }
 
+/// A change to one image's marks, as the app's keys make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingChange {
+    /// 1 to 5 stars; `None` (or 0) clears the rating; above 5 is 5.
+    Stars(Option<u8>),
+    /// Favourite on or off, from what the history holds when the change is made.
+    ToggleFavorite,
+}
+
+impl RatingChange {
+    /// Applies the change to one image.
+    pub fn apply(self, image: &mut OutputImage) {
+        match self {
+            RatingChange::Stars(stars) => apply_mark(image, Some(stars.unwrap_or(0)), None),
+            RatingChange::ToggleFavorite => apply_mark(image, None, Some(!image.favorite)),
+        }
+    }
+}
+
+/// Changes the marks of the image with this sha256 in job `job_id` (every entry of it, should
+/// the job hold the same picture twice): a new snapshot line, as [`rate_image`] writes. The
+/// image is named by its hash, not its place, so a change made while the job changed
+/// elsewhere still lands on the right picture. `Ok(None)` when the job no longer holds the
+/// image, [`HistoryError::UnknownJob`] when the job is gone: nothing written either way.
+pub fn change_image(
+    store: &mut HistoryStore,
+    job_id: &str,
+    sha256: &str,
+    change: RatingChange,
+) -> Result<Option<OutputImage>, HistoryError> {
+    let holds = |r: &JobRecord| {
+        r.result
+            .as_ref()
+            .is_some_and(|res| res.images.iter().any(|i| i.sha256 == sha256))
+    };
+    let written = store.update_if(job_id, holds, |stored| {
+        let mut r = stored.clone();
+        if let Some(result) = r.result.as_mut() {
+            for image in result.images.iter_mut().filter(|i| i.sha256 == sha256) {
+                change.apply(image);
+            }
+        }
+        r
+    })?;
+    Ok(written.and_then(|r| {
+        r.result
+            .and_then(|res| res.images.into_iter().find(|i| i.sha256 == sha256))
+    }))
+}
+
 fn image_count(record: &JobRecord) -> usize {
     record.result.as_ref().map_or(0, |r| r.images.len())
 }
@@ -275,6 +325,33 @@ mod tests {
         let fresh = HistoryStore::open(dir.path()).unwrap();
         assert_eq!(fresh.get("a").unwrap(), &r);
         assert_eq!(store.get("a").unwrap(), &r);
+    }
+
+    #[test]
+    fn a_change_by_hash_marks_that_image_and_says_when_it_is_gone() {
+        let (dir, mut store) = store_with(&[job("a", 2)]);
+        let sha = format!("{:064x}", 2);
+        let image = change_image(&mut store, "a", &sha, RatingChange::Stars(Some(3))).unwrap();
+        assert_eq!(image.map(|i| i.rating), Some(Some(3)));
+        let image = change_image(&mut store, "a", &sha, RatingChange::ToggleFavorite).unwrap();
+        assert_eq!(image.map(|i| (i.rating, i.favorite)), Some((Some(3), true)));
+        let image = change_image(&mut store, "a", &sha, RatingChange::Stars(None)).unwrap();
+        assert_eq!(image.map(|i| (i.rating, i.favorite)), Some((None, true)));
+        let fresh = HistoryStore::open(dir.path()).unwrap();
+        assert_eq!(
+            ratings(fresh.get("a").unwrap()),
+            [(None, false), (None, true)]
+        );
+        // No such image, no such job: nothing written.
+        let other = format!("{:064x}", 9);
+        assert_eq!(
+            change_image(&mut store, "a", &other, RatingChange::ToggleFavorite).unwrap(),
+            None
+        );
+        assert!(matches!(
+            change_image(&mut store, "gone", &sha, RatingChange::ToggleFavorite),
+            Err(HistoryError::UnknownJob { .. })
+        ));
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub struct Container {
 }
 
 /// The first bytes of a file, in hex, for a message.
-fn head_hex(bytes: &[u8]) -> String {
+pub(crate) fn head_hex(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "nothing: the file is empty".to_owned();
     }

@@ -998,15 +998,7 @@ fn timestamp(shared: &Shared) -> String {
 /// A `width` x `height` RGB PNG of one colour, with a `parameters` tEXt chunk (Latin-1, as
 /// PIL writes it) when given.
 pub fn png(width: u32, height: u32, rgb: [u8; 3], parameters: Option<&str>) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(kind);
-        crc.update(data);
-        out.extend_from_slice(&crc.finalize().to_be_bytes());
-    }
+    use promptdesk_core::outputs::push_png_chunk as chunk;
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&width.to_be_bytes());

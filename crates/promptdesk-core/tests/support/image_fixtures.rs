@@ -32,15 +32,7 @@ pub fn encode(w: u32, h: u32, rgb: [u8; 3], format: image::ImageFormat) -> Vec<u
     out.into_inner()
 }
 
-fn push_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(kind);
-    crc.update(data);
-    out.extend_from_slice(&crc.finalize().to_be_bytes());
-}
+use promptdesk_core::outputs::push_png_chunk as push_chunk;
 
 /// How a PNG text is written.
 #[derive(Clone, Copy, PartialEq, Eq)]
